@@ -1,0 +1,316 @@
+"""The ``forcegen`` command: a thin mirror of the Python API.
+
+Data goes to stdout, messages and progress to stderr. Exit status: 0 success, 2 bad input
+(a scenario with problems, a bad flag, an unusable path), 1 an unexpected internal error
+(reported in one line; set ``FORCEGEN_DEBUG=1`` for the traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from forcegen import __version__
+from forcegen.api import simulate
+from forcegen.errors import ScenarioError, UsageError
+from forcegen.export import prepare_dir, write_results
+from forcegen.scenario.claims import sourcing
+from forcegen.scenario.loader import load
+from forcegen.scenario.model import Scenario
+from forcegen.scenario.quantities import resolve
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+
+app = typer.Typer(
+    name="forcegen",
+    help="Simulate force generation and unit rotation from sourced, uncertain claims.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class Keep(StrEnum):
+    units = "units"
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def _report(error: ScenarioError) -> None:
+    for problem in error.problems:
+        err.print(str(problem), highlight=False, markup=False)
+    n = len(error.problems)
+    err.print(f"{n} problem{'s' if n != 1 else ''} found", style="bold red")
+
+
+def _load(path: Path) -> Scenario:
+    try:
+        return load(path)
+    except ScenarioError as exc:
+        _report(exc)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"forcegen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """forcegen: every number carries its source; runs say how sure and what hangs on which."""
+
+
+@app.command()
+def validate(
+    scenarios: Annotated[list[Path], typer.Argument(help="Scenario files to check.")],
+) -> None:
+    """Check scenario files and report every problem with file:line:column and field."""
+    bad = 0
+    for path in scenarios:
+        try:
+            scenario = load(path)
+        except ScenarioError as exc:
+            _report(exc)
+            bad += 1
+            continue
+        src = sourcing(scenario)
+        out.print(
+            f"{path}: valid: {sum(1 for _ in scenario.units)} unit groups, "
+            f"{len(scenario.demands)} demands, {len(scenario.claims)} claims, "
+            f"{len(src.assumptions)} uncited numbers (assumptions)",
+            highlight=False,
+        )
+    if bad:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the scenario format."""
+    sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=2) + "\n")
+
+
+def _parse_choices(values: list[str]) -> dict[str, str]:
+    choices = {}
+    for item in values:
+        name, sep, option = item.partition("=")
+        if not sep or not name or not option:
+            _fail(f"--choose {item!r}: expected NAME=OPTION, such as ru-in-belarus=hur")
+        choices[name] = option
+    return choices
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file.")],
+    runs: Annotated[
+        int, typer.Option("--runs", "-n", min=1, max=1_000_000, help="Number of runs.")
+    ] = 100,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of all random streams.")] = 0,
+    deterministic: Annotated[
+        bool,
+        typer.Option("--deterministic", help="Expected values instead of random draws (one run)."),
+    ] = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Folder to write results.nc and summary.json into."),
+    ] = None,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="Summary on stdout as a table or as JSON.")
+    ] = Format.table,
+    choose: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--choose",
+            "-c",
+            help="Option for a choice between alternatives: NAME=OPTION. Repeatable.",
+        ),
+    ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=1, max=256, help="Worker processes (results do not depend on it)."
+        ),
+    ] = 1,
+    keep: Annotated[
+        list[Keep] | None,
+        typer.Option(
+            "--keep", help="Keep more detail in the results: 'units' keeps unit-level traces."
+        ),
+    ] = None,
+) -> None:
+    """Run a scenario and print the summary; write full results with --out."""
+    loaded = _load(scenario)
+    choices = _parse_choices(choose or [])
+    if out_dir is not None:
+        try:
+            prepare_dir(out_dir)
+        except UsageError as exc:
+            _fail(str(exc))
+    n_runs = 1 if deterministic else runs
+    total = n_runs * int(resolve(loaded.horizon).value)
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    try:
+        with progress:
+            task = progress.add_task(f"simulating {n_runs} run(s)", total=total)
+            results = simulate(
+                loaded,
+                runs=n_runs,
+                seed=seed,
+                deterministic=deterministic,
+                choices=choices,
+                keep_units=bool(keep),
+                n_jobs=jobs,
+                progress=lambda k: progress.advance(task, k),
+            )
+    except UsageError as exc:
+        _fail(str(exc))
+    summary = results.summary()
+    if out_dir is not None:
+        try:
+            written = write_results(results.to_xarray(), summary, out_dir)
+        except (UsageError, OSError) as exc:
+            _fail(f"could not write results: {exc}")
+        err.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    else:
+        _print_tables(summary)
+
+
+def _fmt(x: float | None, digits: int = 0, pct: bool = False) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.{digits}%}" if pct else f"{x:,.{digits}f}"
+
+
+def _print_tables(summary: dict[str, Any]) -> None:
+    run_info = summary["run"]
+    mode = (
+        "deterministic"
+        if run_info["deterministic"]
+        else f"{run_info['runs']} runs, seed {run_info['seed']}"
+    )
+    out.print(
+        f"[bold]{summary['scenario']['name']}[/] ({mode}, "
+        f"{summary['scenario']['horizon_days']} days from {summary['scenario']['start']})"
+    )
+    if run_info["choices"]:
+        out.print(
+            "choices: " + ", ".join(f"{k}={v}" for k, v in run_info["choices"].items()),
+            highlight=False,
+        )
+    table = Table(title="Demands", title_justify="left")
+    for col in ("demand", "location", "required", "mean coverage", "days fully covered"):
+        table.add_column(col, justify="left" if col in ("demand", "location") else "right")
+    for d in summary["demands"]:
+        table.add_row(
+            d["id"],
+            d["location"],
+            f"{_fmt(d['required'])} {d['measure']}",
+            _fmt(d["coverage_mean"], 1, pct=True),
+            f"{_fmt(d['days_fully_covered_mean'], 1)} of {d['days_active']}",
+        )
+    out.print(table)
+    table = Table(title="Mean strength (people)", title_justify="left")
+    for col in ("force", "location", "mean"):
+        table.add_column(col, justify="right" if col == "mean" else "left")
+    for row in summary["strength"]:
+        table.add_row(row["force"], row["location"], _fmt(row["mean"]))
+    out.print(table)
+    table = Table(
+        title="Forces (D:D deployed-to-dwell; units deployed; people at start and "
+        "end; people lost)",
+        title_justify="left",
+    )
+    for col in ("force", "D:D", "deployed", "start", "end", "killed", "wounded", "discharged"):
+        table.add_column(col, justify="left" if col == "force" else "right")
+    for f in summary["forces"]:
+        ratio = f["deployed_to_dwell"]
+        table.add_row(
+            f["force"],
+            "-" if ratio is None else f"1:{1 / ratio:.2f}" if ratio else "0",
+            _fmt(f["units_deployed_mean"], 1),
+            _fmt(f["people_start"]),
+            _fmt(f["people_end_mean"]),
+            _fmt(f["losses_mean"]["killed"]),
+            _fmt(f["losses_mean"]["wounded_out"]),
+            _fmt(f["losses_mean"]["discharged"]),
+        )
+    out.print(table)
+    claims = summary["claims"]
+    if claims:
+        table = Table(title="Claims used", title_justify="left")
+        for col in ("claim", "grade", "source", "numbers"):
+            table.add_column(col)
+        for c in claims:
+            table.add_row(
+                c["id"], c["grade"], f"{c['source']} ({c['attribution']})", str(len(c["used_by"]))
+            )
+        out.print(table)
+    if summary["assumptions"]:
+        out.print(
+            f"[yellow]{len(summary['assumptions'])} uncited numbers (assumptions):[/] "
+            + ", ".join(summary["assumptions"]),
+            highlight=False,
+        )
+
+
+def main() -> None:
+    """Entry point: never lets a traceback reach the user unless FORCEGEN_DEBUG is set."""
+    try:
+        app()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # pragma: no cover - last line of defence
+        if os.environ.get("FORCEGEN_DEBUG"):
+            raise
+        err.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}. "
+            "Set FORCEGEN_DEBUG=1 for the traceback and please report it.",
+            highlight=False,
+        )
+        sys.exit(EXIT_INTERNAL)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

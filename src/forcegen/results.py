@@ -1,0 +1,234 @@
+"""Results: the engine's records as one labelled :class:`xarray.Dataset`, and its summary.
+
+Dimensions: ``run``, ``day`` (with the calendar ``date``), ``force``, ``location``,
+``demand``, ``position``, ``cause`` and ``unit``. Every headline figure in the summary is a
+named reduction of the dataset, so anything the summary says can be recomputed from the
+NetCDF file.
+
+The summary layout is versioned (``SUMMARY_FORMAT``, ``SUMMARY_VERSION``) and documented in
+``docs/summary.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from forcegen.compile import Plan
+from forcegen.engine import CAUSES, Records
+
+SUMMARY_FORMAT = "forcegen-summary"
+SUMMARY_VERSION = 1
+FULL = 1e-9
+"""Tolerance under which a demand counts as fully covered."""
+
+
+def build_dataset(plan: Plan, rec: Records, *, attrs: dict[str, Any]) -> xr.Dataset:
+    """Label the engine's records."""
+    runs = rec.strength.shape[0]
+    days = np.arange(plan.horizon)
+    active = (plan.demand_start[None, :] <= days[:, None]) & (
+        days[:, None] < plan.demand_end[None, :]
+    )
+    required = plan.demand_required[np.arange(runs) % plan.runs][:, None, :] * active[None, :, :]
+    coords = {
+        "run": np.arange(runs),
+        "day": days,
+        "date": ("day", plan.start + days.astype("timedelta64[D]")),
+        "force": list(plan.forces),
+        "location": list(plan.locations),
+        "demand": list(plan.demands),
+        "demand_location": ("demand", [plan.locations[i] for i in plan.demand_location]),
+        "demand_measure": ("demand", ["units" if u else "people" for u in plan.demand_units]),
+        "position": list(plan.position_labels),
+        "position_location": ("position", [plan.locations[i] for i in plan.pos_location]),
+        "position_deployed": ("position", plan.pos_deployed.copy()),
+        "cause": list(CAUSES),
+        "unit": list(plan.unit_ids),
+        "unit_group": ("unit", [plan.groups[g] for g in plan.unit_group]),
+        "unit_force": ("unit", [plan.forces[f] for f in plan.unit_force]),
+        "unit_type": ("unit", [plan.unit_types[t] for t in plan.unit_type]),
+    }
+    data = {
+        "strength": (
+            ("run", "day", "force", "location"),
+            rec.strength,
+            {"long_name": "people present", "units": "people"},
+        ),
+        "filled": (
+            ("run", "day", "demand"),
+            rec.filled,
+            {"long_name": "demand filled", "units": "people or units (demand_measure)"},
+        ),
+        "required": (
+            ("run", "day", "demand"),
+            required,
+            {"long_name": "demand required", "units": "people or units (demand_measure)"},
+        ),
+        "units_in_position": (
+            ("run", "day", "position"),
+            rec.positions,
+            {"long_name": "units in each position", "units": "units"},
+        ),
+        "units_deployed": (
+            ("run", "day", "force"),
+            rec.deployed,
+            {"long_name": "units in deployed positions", "units": "units"},
+        ),
+        "units_active": (
+            ("run", "day", "force"),
+            rec.active,
+            {"long_name": "units in the force", "units": "units"},
+        ),
+        "losses": (
+            ("run", "day", "force", "cause"),
+            rec.losses,
+            {"long_name": "people lost", "units": "people per day"},
+        ),
+        "deployed_days": (
+            ("run", "unit"),
+            rec.deployed_days,
+            {"long_name": "days deployed", "units": "days"},
+        ),
+        "active_days": (
+            ("run", "unit"),
+            rec.active_days,
+            {"long_name": "days in the force", "units": "days"},
+        ),
+        "initial_strength": (
+            ("run", "force"),
+            _initial(plan, runs),
+            {"long_name": "people at the start", "units": "people"},
+        ),
+    }
+    if rec.unit_position is not None and rec.unit_strength is not None:
+        data["unit_position"] = (
+            ("run", "day", "unit"),
+            rec.unit_position,
+            {"long_name": "position index (-1: discharged)"},
+        )
+        data["unit_strength"] = (
+            ("run", "day", "unit"),
+            rec.unit_strength,
+            {"long_name": "people in the unit", "units": "people"},
+        )
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def _initial(plan: Plan, runs: int) -> np.ndarray:
+    strength = plan.unit_strength0[np.arange(runs) % plan.runs]
+    out = np.zeros((runs, len(plan.forces)))
+    for f in range(len(plan.forces)):
+        out[:, f] = strength[:, plan.unit_force == f].sum(axis=1)
+    return out
+
+
+class Results:
+    """What a simulation produced: a labelled dataset and the summary derived from it."""
+
+    def __init__(self, dataset: xr.Dataset) -> None:
+        self._ds = dataset
+
+    def to_xarray(self) -> xr.Dataset:
+        """The full results as an :class:`xarray.Dataset`."""
+        return self._ds
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return json.loads(self._ds.attrs["forcegen_meta"])
+
+    def coverage(self) -> xr.DataArray:
+        """Share of each demand filled, per run and day (NaN where nothing is required)."""
+        ds = self._ds
+        return (ds.filled / ds.required).where(ds.required > 0)
+
+    def fully_covered(self) -> xr.DataArray:
+        """Whether each demand is fully covered, per run and day (False where inactive)."""
+        ds = self._ds
+        return (ds.required > 0) & (ds.filled >= ds.required - FULL)
+
+    def deployed_to_dwell(self) -> xr.DataArray:
+        """Per force: unit-days deployed over unit-days not deployed, all units and days."""
+        ds = self._ds
+        deployed = ds.units_deployed.sum(["run", "day"])
+        dwell = ds.units_active.sum(["run", "day"]) - deployed
+        return (deployed / dwell.where(dwell > 0)).rename("deployed_to_dwell")
+
+    def end_strength(self) -> xr.DataArray:
+        """People in each force at the last census, per run."""
+        return self._ds.strength.isel(day=-1).sum("location")
+
+    def summary(self) -> dict[str, Any]:
+        """The headline figures, in the documented, versioned layout."""
+        ds = self._ds
+        meta = self.meta
+        covered = self.fully_covered()
+        coverage = self.coverage()
+        demands = []
+        for d in ds.demand.values:
+            req = ds.required.sel(demand=d)
+            active_days = int((req.isel(run=0) > 0).sum())
+            cov = coverage.sel(demand=d)
+            demands.append(
+                {
+                    "id": str(d),
+                    "location": str(ds.demand_location.sel(demand=d).item()),
+                    "measure": str(ds.demand_measure.sel(demand=d).item()),
+                    "required": _num(req.max()),
+                    "days_active": active_days,
+                    "coverage_mean": _num(cov.mean()) if active_days else None,
+                    "days_fully_covered_mean": _num(covered.sel(demand=d).sum("day").mean()),
+                    "share_of_days_fully_covered": (
+                        _num(covered.sel(demand=d).sum("day").mean() / active_days)
+                        if active_days
+                        else None
+                    ),
+                }
+            )
+        strength = ds.strength.mean(["run", "day"])
+        locations = [
+            {
+                "force": str(f),
+                "location": str(loc),
+                "mean": _num(strength.sel(force=f, location=loc)),
+            }
+            for f in ds.force.values
+            for loc in ds.location.values
+            if float(ds.strength.sel(force=f, location=loc).max()) > 0
+        ]
+        ratio = self.deployed_to_dwell()
+        losses = ds.losses.sum("day").mean("run")
+        end = self.end_strength().mean("run")
+        forces = []
+        for f in ds.force.values:
+            forces.append(
+                {
+                    "force": str(f),
+                    "deployed_to_dwell": _num(ratio.sel(force=f)),
+                    "units_deployed_mean": _num(ds.units_deployed.sel(force=f).mean()),
+                    "people_start": _num(ds.initial_strength.sel(force=f).mean()),
+                    "people_end_mean": _num(end.sel(force=f)),
+                    "losses_mean": {
+                        str(c): _num(losses.sel(force=f, cause=c)) for c in ds.cause.values
+                    },
+                }
+            )
+        return {
+            "format": SUMMARY_FORMAT,
+            "version": SUMMARY_VERSION,
+            "scenario": meta["scenario"],
+            "run": meta["run"],
+            "demands": demands,
+            "strength": locations,
+            "forces": forces,
+            "claims": meta["claims"],
+            "assumptions": meta["assumptions"],
+        }
+
+
+def _num(value: Any) -> float | None:
+    x = float(value)
+    return None if not np.isfinite(x) else round(x, 6)

@@ -1,0 +1,1 @@
+"""Scenario: the schema, loading with positions, claims and quantities."""

@@ -1,0 +1,84 @@
+"""Which numbers rest on which claims, which are assumptions, and which are choices.
+
+Walks a scenario's quantities with their field paths, so that every face can say where a
+claim is used and which numbers nobody sourced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from forcegen.scenario.quantities import Choice, Quantity, Value, resolve
+
+Loc = tuple[str | int, ...]
+
+
+def format_loc(loc: Loc) -> str:
+    """``("units", 2, "policy")`` → ``units[2].policy``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+NOT_CLAIMS: frozenset[Loc] = frozenset({("horizon",)})
+"""Numbers that are settings of the analysis, not statements about the world."""
+
+
+def iter_quantities(node: object, loc: Loc = ()) -> Iterator[tuple[Loc, Quantity]]:
+    """Every quantity in a scenario object, with its path, in document order."""
+    if isinstance(node, Value | Choice):
+        yield loc, node
+    elif isinstance(node, BaseModel):
+        # Only what the file states: defaults are not numbers anybody wrote down.
+        for name in type(node).model_fields:
+            if name in node.model_fields_set:
+                yield from iter_quantities(getattr(node, name), (*loc, name))
+    elif isinstance(node, list | tuple):
+        for i, item in enumerate(node):
+            yield from iter_quantities(item, (*loc, i))
+    elif isinstance(node, Mapping):
+        for key, item in node.items():
+            yield from iter_quantities(item, (*loc, key))
+
+
+@dataclass(frozen=True)
+class Sourcing:
+    """How the numbers of a scenario, under one selection of choices, are sourced."""
+
+    used: dict[str, list[str]]
+    """Claim id → field paths of the numbers that cite it."""
+    assumptions: list[str]
+    """Field paths of numbers that cite no claim."""
+    choices: dict[str, str]
+    """Choice name → the option taken."""
+
+
+def choices_of(scenario: BaseModel) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Choice name → (default option, the options offered), over the whole scenario."""
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for _, q in iter_quantities(scenario):
+        if isinstance(q, Choice) and q.choose not in out:
+            out[q.choose] = (q.default, tuple(q.options))
+    return out
+
+
+def sourcing(scenario: BaseModel, choices: Mapping[str, str] | None = None) -> Sourcing:
+    """The claims used and the assumptions made under a selection of choices."""
+    used: dict[str, list[str]] = {}
+    assumptions: list[str] = []
+    taken = {name: default for name, (default, _) in choices_of(scenario).items()}
+    taken.update(choices or {})
+    for loc, q in iter_quantities(scenario):
+        if loc in NOT_CLAIMS:
+            continue
+        r = resolve(q, taken)
+        path = format_loc(loc)
+        if r.is_assumption:
+            assumptions.append(path)
+        for claim in r.cites:
+            used.setdefault(claim, []).append(path)
+    return Sourcing(used=used, assumptions=assumptions, choices=taken)

@@ -1,0 +1,330 @@
+"""The scenario format: typed, validated objects for every section of a scenario file.
+
+The classes here declare each field's type, unit and range once; pydantic turns those
+declarations into the error messages and into the JSON Schema printed by
+``forcegen schema``. Checks that span sections (a unit naming a policy that does not exist)
+live in :mod:`forcegen.scenario.references`.
+
+Names follow DESIGN.md: claims, forces, unit types, locations (with attrition), policies (a
+cycle of positions), units (declared as groups of identical units), demands and scheduled
+changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic_core import PydanticCustomError
+
+from forcegen.scenario.quantities import (
+    CountQ,
+    Duration,
+    DurationQ,
+    FractionQ,
+    HazardQ,
+    Quantity,
+    Value,
+    normaliser,
+    resolve,
+)
+
+FORMAT_VERSION = 1
+
+Id = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$",
+        max_length=64,
+        description="an identifier: a letter, then letters, digits, '_', '-' or '.'",
+    ),
+]
+
+_GRADE_RE = re.compile(r"^[A-F][1-6]$")
+
+
+class Strict(BaseModel):
+    """Base of every scenario object: unknown fields are errors, objects are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _parse_date(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError(
+                "date", "expected a date written YYYY-MM-DD, found {found}", {"found": repr(value)}
+            ) from None
+    return value
+
+
+class Source(Strict):
+    """Where a claim was published."""
+
+    publication: str = Field(
+        min_length=1, description="outlet or document, e.g. 'Corriere della Sera'"
+    )
+    author: str | None = None
+    date: dt.date | None = None
+    url: str | None = None
+    title: str | None = None
+
+    _date = field_validator("date", mode="before")(_parse_date)
+
+
+class Claim(Strict):
+    """A sourced statement that numbers in the scenario may cite.
+
+    ``grade`` is the Admiralty (NATO) grade: source reliability A–F then information
+    credibility 1–6, e.g. ``B2``; grade the originating source, not the outlet repeating it.
+    """
+
+    id: Id
+    source: Source
+    attribution: Literal["named", "anonymous", "official"]
+    attributed_to: str | None = Field(None, description="who said it, as the source words it")
+    paraphrase: str = Field(min_length=1, description="the claim in the analyst's own words")
+    grade: str = Field(description="Admiralty grade such as B2 (A-F then 1-6)")
+    note: str | None = None
+
+    @field_validator("grade")
+    @classmethod
+    def _grade(cls, value: str) -> str:
+        if not _GRADE_RE.match(value):
+            raise PydanticCustomError(
+                "grade",
+                "expected an Admiralty grade: a letter A-F (source reliability) then a digit "
+                "1-6 (information credibility), such as B2; found {found}",
+                {"found": repr(value)},
+            )
+        return value
+
+    @property
+    def reliability(self) -> str:
+        return self.grade[0]
+
+    @property
+    def credibility(self) -> int:
+        return int(self.grade[1])
+
+
+class ForceLimit(Strict):
+    """At most ``people`` of a force at a location: ready units are not pulled beyond it."""
+
+    location: Id
+    people: CountQ
+
+
+class Force(Strict):
+    """A party that owns units: a state's army, a private military company, an ally."""
+
+    id: Id
+    name: str | None = None
+    limits: list[ForceLimit] = Field(default_factory=list)
+
+
+class UnitType(Strict):
+    """A capability tag that demands may ask for."""
+
+    id: Id
+    name: str | None = None
+
+
+class Attrition(Strict):
+    """Daily hazards for the people at a location. Killed and wounded who do not return."""
+
+    killed: HazardQ | None = None
+    wounded_out: HazardQ | None = Field(
+        None, description="wounded or sick who leave the force for good"
+    )
+
+
+class Location(Strict):
+    """Where people are counted and where demand arises."""
+
+    id: Id
+    name: str | None = None
+    attrition: Attrition = Field(default_factory=Attrition)
+
+
+class Position(Strict):
+    """One step of a rotation cycle.
+
+    ``duration`` is how long a unit stays before moving on to ``next`` (the following
+    position in the list by default, wrapping to the first). A ready position without a
+    duration holds units until a demand pulls them into ``pull_to``.
+    """
+
+    name: Id
+    location: Id
+    duration: DurationQ | None = None
+    deployed: bool = Field(False, description="counts as boots on ground (BOG)")
+    ready: bool = Field(False, description="units here may be pulled by a demand")
+    overlap: bool = Field(
+        False,
+        description="outgoing unit during relief in place: present, deployed, but no "
+        "longer filling demand",
+    )
+    terminal: bool = Field(False, description="discharge: the unit leaves the force here")
+    next: Id | None = None
+    pull_to: Id | None = Field(None, description="position a pulled ready unit moves to")
+
+
+class PositionOverride(Strict):
+    """Changes to one position of a template policy."""
+
+    location: Id | None = None
+    duration: DurationQ | None = None
+    deployed: bool | None = None
+    ready: bool | None = None
+    overlap: bool | None = None
+    terminal: bool | None = None
+    next: Id | None = None
+    pull_to: Id | None = None
+
+
+class Policy(Strict):
+    """A unit's rotation cycle: positions, or a template policy with overrides.
+
+    ``min_dwell`` is the least number of days since a unit's last deployment before a demand
+    may pull it again.
+    """
+
+    id: Id
+    template: Id | None = None
+    positions: list[Position] | None = None
+    overrides: dict[Id, PositionOverride] = Field(default_factory=dict)
+    min_dwell: DurationQ | None = None
+    description: str | None = None
+
+
+def _phase(raw: object) -> object:
+    if raw == "even":
+        return raw
+    try:
+        return normaliser(Duration())(raw)
+    except PydanticCustomError:
+        raise PydanticCustomError(
+            "duration",
+            "expected 'even' (spread over the cycle) or a duration into the cycle "
+            "such as 10d; found {found}",
+            {"found": repr(raw)},
+        ) from None
+
+
+Phase = Annotated[
+    Literal["even"] | Quantity,
+    BeforeValidator(_phase),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"const": "even"},
+                {"type": "string", "pattern": r"^[0-9]+\s*(d|w|mo|y)$"},
+                {"type": "integer", "minimum": 0},
+            ]
+        }
+    ),
+]
+
+
+class UnitGroup(Strict):
+    """``count`` identical units; staggered evenly across their cycle unless ``phase`` says.
+
+    ``phase: even`` spreads the units over the cycle's fixed-length positions; a duration
+    starts every unit of the group that many days into its cycle. ``start`` names the
+    position the cycle (and the phase) is counted from.
+    """
+
+    id: Id
+    force: Id
+    type: Id
+    policy: Id
+    count: CountQ = Value(value=1.0)
+    strength: CountQ = Field(description="authorised strength of each unit, in people")
+    current: FractionQ | None = Field(
+        None, description="share of authorised strength present at the start (default 1)"
+    )
+    phase: Phase = "even"
+    start: Id | None = None
+
+
+class FillRule(Strict):
+    """Who may fill a demand, in which order, and how much of each force counts."""
+
+    forces: list[Id] = Field(min_length=1, description="forces that may fill, in preference order")
+    unit_types: list[Id] | None = Field(
+        None, description="unit types that may fill, in preference order (default: any)"
+    )
+    substitution_costs: dict[Id, float] | None = Field(
+        None, description="cost of filling with each unit type; cheaper fills first"
+    )
+    caps: dict[Id, CountQ] = Field(
+        default_factory=dict, description="most people (or units) of a force that count"
+    )
+
+
+class Demand(Strict):
+    """People (or units) required at a location over a window of days."""
+
+    id: Id
+    location: Id
+    people: CountQ | None = None
+    units: CountQ | None = None
+    start: DurationQ | dt.date = Field(
+        Value(value=0.0),
+        description="first day, as a date or as days after the scenario start",
+    )
+    duration: DurationQ | None = Field(
+        None, description="length of the window (default: to the end)"
+    )
+    priority: int = Field(1, ge=1, description="lower numbers are filled first")
+    fill: FillRule
+    description: str | None = None
+
+    _start = field_validator("start", mode="before")(
+        lambda v: _parse_date(v) if isinstance(v, str) and "-" in v else v
+    )
+
+
+class Change(Strict):
+    """From a day on, units of the named groups switch policy (deployed units at next reset)."""
+
+    at: DurationQ | dt.date
+    units: list[Id] = Field(min_length=1)
+    policy: Id
+    note: str | None = None
+
+    _at = field_validator("at", mode="before")(
+        lambda v: _parse_date(v) if isinstance(v, str) and "-" in v else v
+    )
+
+
+class Scenario(Strict):
+    """A whole scenario: the one input of a simulation."""
+
+    forcegen: Literal[1] = Field(description="format version of this file")
+    name: str = Field(min_length=1)
+    question: str | None = Field(None, description="the question this scenario answers")
+    description: str | None = None
+    start: dt.date = Field(description="calendar date of day 0")
+    horizon: DurationQ = Field(description="how long to simulate")
+    claims: list[Claim] = Field(default_factory=list)
+    forces: list[Force] = Field(min_length=1)
+    unit_types: list[UnitType] = Field(min_length=1)
+    locations: list[Location] = Field(min_length=1)
+    policies: list[Policy] = Field(min_length=1)
+    units: list[UnitGroup] = Field(min_length=1)
+    demands: list[Demand] = Field(default_factory=list)
+    changes: list[Change] = Field(default_factory=list)
+
+    _start = field_validator("start", mode="before")(_parse_date)
+
+    def day_of(self, when: Quantity | dt.date) -> int:
+        """Day index of a date or of a day offset (the default choice, if a choice)."""
+        if isinstance(when, dt.date):
+            return (when - self.start).days
+        return int(resolve(when).value)

@@ -1,0 +1,303 @@
+"""Numbers in a scenario: what kinds there are, how they are written, and what they cite.
+
+Every number that means something in the model (a strength, a duration, a hazard, a demand)
+is a *quantity*. A quantity is written either as a bare value (``500``, ``30d``, ``1.5%/mo``)
+or as a mapping that adds the claims it rests on::
+
+    strength: {value: 4500, cites: [C8], note: "45,000 in Belarus / 10 units there"}
+
+or as a *choice* between alternatives that different sources support::
+
+    strength:
+      choose: ru-in-belarus          # one name for one disagreement, shared by every field
+      default: report
+      options:
+        report: {value: 4500, cites: [C8]}
+        hur: {value: 580, cites: [P12]}
+
+A quantity that cites no claim is an *assumption*; results list every assumption by field.
+
+Values are converted to canonical units as they are read: durations to whole days
+(``d``, ``w`` = 7 d, ``mo`` = 30 d, ``y`` = 365 d), hazards to a daily probability. A hazard
+given per period is converted so that the probability of the event over the whole period is
+the one stated: ``p_day = 1 - (1 - p_period) ** (1 / days_in_period)``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+DAYS_PER = {"d": 1, "w": 7, "mo": 30, "y": 365}
+"""Days in each duration unit. A month is 30 days and a year 365, by convention."""
+
+_NUMBER = r"[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?"
+_DURATION_RE = re.compile(rf"^\s*({_NUMBER})\s*(d|w|mo|y)?\s*$")
+_HAZARD_RE = re.compile(rf"^\s*({_NUMBER})\s*(%)?\s*(?:/\s*(d|w|mo|y))?\s*$")
+
+
+def _found(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class Kind:
+    """How one kind of quantity is written, checked and converted to canonical units."""
+
+    name: str = "number"
+    expected: str = "a number"
+    json_schema: dict[str, Any] = {"type": "number"}
+
+    def parse(self, raw: object) -> float:
+        if not _is_number(raw) or not math.isfinite(float(raw)):  # type: ignore[arg-type]
+            raise self.error(raw)
+        return self.check(float(raw), raw)  # type: ignore[arg-type]
+
+    def check(self, value: float, raw: object) -> float:
+        return value
+
+    def error(self, raw: object) -> PydanticCustomError:
+        return PydanticCustomError(
+            self.name,
+            "expected {expected}, found {found}",
+            {"expected": self.expected, "found": _found(raw)},
+        )
+
+
+class Count(Kind):
+    """A non-negative whole number of people or units."""
+
+    name = "count"
+    expected = "a whole number >= 0"
+    json_schema = {"type": "integer", "minimum": 0}
+
+    def check(self, value: float, raw: object) -> float:
+        if value < 0 or value != int(value):
+            raise self.error(raw)
+        return value
+
+
+class Fraction(Kind):
+    """A share between 0 and 1, written as a number (0.25) or a percentage ("25%")."""
+
+    name = "fraction"
+    expected = "a share between 0 and 1, such as 0.25 or '25%'"
+    json_schema = {
+        "anyOf": [
+            {"type": "number", "minimum": 0, "maximum": 1},
+            {"type": "string", "pattern": r"^[0-9.]+\s*%$"},
+        ]
+    }
+
+    def parse(self, raw: object) -> float:
+        if isinstance(raw, str) and raw.strip().endswith("%"):
+            try:
+                value = float(raw.strip()[:-1]) / 100
+            except ValueError:
+                raise self.error(raw) from None
+            return self.check(value, raw)
+        return super().parse(raw)
+
+    def check(self, value: float, raw: object) -> float:
+        if not 0 <= value <= 1:
+            raise self.error(raw)
+        return value
+
+
+class Duration(Kind):
+    """A whole number of days, written with a unit: ``30d``, ``4w``, ``3mo``, ``1y``.
+
+    A bare number is read as days.
+    """
+
+    name = "duration"
+    expected = "a duration in whole days such as 30d, 4w, 3mo or 1y"
+    json_schema = {
+        "anyOf": [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "pattern": r"^[0-9.]+\s*(d|w|mo|y)$"},
+        ]
+    }
+
+    def parse(self, raw: object) -> float:
+        if isinstance(raw, str):
+            match = _DURATION_RE.match(raw)
+            if not match:
+                raise self.error(raw)
+            value = float(match.group(1)) * DAYS_PER[match.group(2) or "d"]
+            return self.check(value, raw)
+        return super().parse(raw)
+
+    def check(self, value: float, raw: object) -> float:
+        if value < 0 or abs(value - round(value)) > 1e-9:
+            raise self.error(raw)
+        return float(round(value))
+
+
+class Hazard(Kind):
+    """A probability per day, or per period converted to per day.
+
+    Written ``0.0005`` (per day), ``0.05%/d``, ``1.5%/mo``, ``10%/y``. The per-period form
+    states the probability of the event over the whole period for someone exposed all of it.
+    """
+
+    name = "hazard"
+    expected = "a probability per day or per period, such as 0.0005, '0.05%/d' or '1.5%/mo'"
+    json_schema = {
+        "anyOf": [
+            {"type": "number", "minimum": 0, "maximum": 1},
+            {"type": "string", "pattern": r"^[0-9.eE+-]+\s*%?\s*(/\s*(d|w|mo|y))?$"},
+        ]
+    }
+
+    def parse(self, raw: object) -> float:
+        if isinstance(raw, str):
+            match = _HAZARD_RE.match(raw)
+            if not match:
+                raise self.error(raw)
+            p = float(match.group(1)) / (100 if match.group(2) else 1)
+            if not 0 <= p <= 1:
+                raise self.error(raw)
+            days = DAYS_PER[match.group(3) or "d"]
+            return 1.0 - (1.0 - p) ** (1.0 / days)
+        return super().parse(raw)
+
+    def check(self, value: float, raw: object) -> float:
+        if not 0 <= value <= 1:
+            raise self.error(raw)
+        return value
+
+
+class Value(BaseModel):
+    """A known value (in canonical units) with the claims it cites."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: float
+    cites: tuple[str, ...] = ()
+    note: str | None = None
+
+
+class Choice(BaseModel):
+    """Alternatives that different sources support, selected by name for the whole scenario."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    choose: str = Field(min_length=1)
+    default: str
+    options: dict[str, Value] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _default_is_an_option(self) -> Choice:
+        if self.default not in self.options:
+            raise PydanticCustomError(
+                "choice_default",
+                "default {default} is not one of the options {options}",
+                {"default": repr(self.default), "options": ", ".join(sorted(self.options))},
+            )
+        return self
+
+
+Quantity = Value | Choice
+
+
+def normaliser(kind: Kind):
+    def value(raw: object) -> dict[str, Any]:
+        if isinstance(raw, Mapping):
+            if "value" not in raw:
+                raise PydanticCustomError(
+                    "quantity",
+                    "expected {expected}, or a mapping with 'value' and 'cites'; "
+                    "found a mapping without 'value'",
+                    {"expected": kind.expected},
+                )
+            out = dict(raw)
+            out["value"] = kind.parse(raw["value"])
+            return out
+        return {"value": kind.parse(raw)}
+
+    def normalise(raw: object) -> object:
+        if isinstance(raw, Mapping) and "choose" in raw:
+            out = dict(raw)
+            options = raw.get("options")
+            if isinstance(options, Mapping):
+                out["options"] = {k: value(v) for k, v in options.items()}
+            return out
+        return value(raw)
+
+    return normalise
+
+
+def _quantity_type(kind: Kind) -> Any:
+    value_form = {
+        "type": "object",
+        "required": ["value"],
+        "additionalProperties": False,
+        "properties": {
+            "value": kind.json_schema,
+            "cites": {"type": "array", "items": {"type": "string"}},
+            "note": {"type": "string"},
+        },
+    }
+    choice_form = {
+        "type": "object",
+        "required": ["choose", "default", "options"],
+        "additionalProperties": False,
+        "properties": {
+            "choose": {"type": "string"},
+            "default": {"type": "string"},
+            "options": {
+                "type": "object",
+                "additionalProperties": {"anyOf": [kind.json_schema, value_form]},
+            },
+        },
+    }
+    schema = {
+        "anyOf": [kind.json_schema, value_form, choice_form],
+        "description": f"{kind.expected}; may cite claims or offer alternatives",
+    }
+    return Annotated[Quantity, BeforeValidator(normaliser(kind)), WithJsonSchema(schema)]
+
+
+CountQ = _quantity_type(Count())
+FractionQ = _quantity_type(Fraction())
+DurationQ = _quantity_type(Duration())
+HazardQ = _quantity_type(Hazard())
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A quantity with its choice made: the number and the claims behind it."""
+
+    value: float
+    cites: tuple[str, ...]
+
+    @property
+    def is_assumption(self) -> bool:
+        return not self.cites
+
+
+def resolve(quantity: Quantity, choices: Mapping[str, str] | None = None) -> Resolved:
+    """The value a quantity takes under the given selection of choices (default otherwise)."""
+    if isinstance(quantity, Choice):
+        option = (choices or {}).get(quantity.choose, quantity.default)
+        picked = quantity.options[option]
+        return Resolved(picked.value, picked.cites)
+    return Resolved(quantity.value, quantity.cites)

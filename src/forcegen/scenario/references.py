@@ -1,0 +1,286 @@
+"""Checks that span sections of a scenario, and policy templates resolved into positions.
+
+Each check yields ``(loc, message)`` pairs; the loader turns them into located problems, so
+a scenario with ten broken references reports ten problems at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from forcegen.scenario.claims import Loc, choices_of, iter_quantities
+from forcegen.scenario.model import Policy, Position, Scenario
+from forcegen.scenario.quantities import Choice, resolve
+
+Finding = tuple[Loc, str]
+
+
+def _one_of(kind: str, name: str, known: Iterable[str]) -> str:
+    known = sorted(known)
+    listed = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+    return f"expected the id of one of the {kind} ({listed}); found {name!r}"
+
+
+def _unique(items: Sequence[object], section: str, attr: str = "id") -> Iterator[Finding]:
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        key = getattr(item, attr)
+        if key in seen:
+            yield (
+                (section, i, attr),
+                f"duplicate {attr} {key!r}: already used by {section}[{seen[key]}]",
+            )
+        else:
+            seen[key] = i
+
+
+def resolve_policies(scenario: Scenario) -> dict[str, tuple[Position, ...]]:
+    """Each policy's positions, templates expanded, overrides applied and ``next`` filled in.
+
+    Assumes :func:`check_references` found nothing.
+    """
+    by_id = {p.id: p for p in scenario.policies}
+    out: dict[str, tuple[Position, ...]] = {}
+
+    def positions(policy: Policy) -> tuple[Position, ...]:
+        if policy.id in out:
+            return out[policy.id]
+        if policy.positions is not None:
+            base = list(policy.positions)
+        else:
+            base = list(positions(by_id[policy.template]))  # type: ignore[index]
+        patched = []
+        for pos in base:
+            override = policy.overrides.get(pos.name)
+            if override is not None:
+                changes = override.model_dump(exclude_none=True, exclude_unset=True)
+                changes.update({k: getattr(override, k) for k in changes})
+                pos = pos.model_copy(update=changes)
+            patched.append(pos)
+        filled = tuple(
+            pos
+            if pos.next is not None
+            else pos.model_copy(update={"next": patched[(i + 1) % len(patched)].name})
+            for i, pos in enumerate(patched)
+        )
+        out[policy.id] = filled
+        return filled
+
+    for policy in scenario.policies:
+        positions(policy)
+    return out
+
+
+def _template_problems(scenario: Scenario) -> Iterator[Finding]:
+    by_id = {p.id: p for p in scenario.policies}
+    for i, policy in enumerate(scenario.policies):
+        loc = ("policies", i)
+        if policy.template is None and policy.positions is None:
+            yield loc, "expected either 'positions' or 'template'; found neither"
+            continue
+        if policy.template is not None and policy.positions is not None:
+            yield (*loc, "template"), "expected either 'positions' or 'template', not both"
+            continue
+        if policy.template is not None:
+            if policy.template not in by_id:
+                yield (*loc, "template"), _one_of("policies", policy.template, by_id)
+                continue
+            seen = [policy.id]
+            current = by_id[policy.template]
+            while current.template is not None and current.template in by_id:
+                if current.id in seen:
+                    yield (
+                        (*loc, "template"),
+                        "templates form a cycle: " + " -> ".join([*seen, current.id]),
+                    )
+                    break
+                seen.append(current.id)
+                current = by_id[current.template]
+        elif policy.overrides:
+            yield (*loc, "overrides"), "overrides apply only to a policy built from a template"
+
+
+def _policy_problems(
+    scenario: Scenario, index: int, positions: Sequence[Position], locations: set[str]
+) -> Iterator[Finding]:
+    policy = scenario.policies[index]
+    loc: Loc = ("policies", index)
+    if not positions:
+        yield (*loc, "positions"), "expected at least one position; found none"
+        return
+    names = [p.name for p in positions]
+    if policy.positions is not None:
+        for rest, msg in _unique(policy.positions, "positions", "name"):
+            yield (*loc, *rest), msg
+    for key in policy.overrides:
+        if key not in names:
+            yield (*loc, "overrides", key), _one_of("template's positions", key, names)
+    own = policy.positions is not None
+    for j, pos in enumerate(positions):
+        ploc: Loc = (*loc, "positions", j) if own else (*loc, "overrides", pos.name)
+        if pos.location not in locations:
+            yield (*ploc, "location"), _one_of("locations", pos.location, locations)
+        for attr in ("next", "pull_to"):
+            target = getattr(pos, attr)
+            if target is not None and target not in names:
+                yield (*ploc, attr), _one_of("positions of this policy", target, names)
+        if pos.duration is None and not (pos.ready or pos.terminal):
+            yield (
+                (*ploc, "duration"),
+                (
+                    "expected a duration: only a ready position (which waits "
+                    "to be pulled) or a terminal one may have none"
+                ),
+            )
+        if pos.ready and pos.pull_to is None:
+            yield (
+                (*ploc, "pull_to"),
+                "a ready position needs 'pull_to': the position a pulled unit enters",
+            )
+        if pos.duration is not None and resolve(pos.duration).value < 1 and not pos.terminal:
+            yield (
+                (*ploc, "duration"),
+                "expected at least 1 day; a unit spends whole days in a position",
+            )
+        if pos.overlap and not pos.deployed:
+            yield (*ploc, "overlap"), "an overlap position must also be deployed"
+    if not any(p.terminal for p in positions) and all(p.duration is not None for p in positions):
+        total = sum(resolve(p.duration).value for p in positions if p.duration is not None)
+        if total < 1:
+            yield (*loc, "positions"), "the cycle must last at least one day"
+
+
+def check_references(scenario: Scenario) -> list[Finding]:
+    """Every cross-section problem in a scenario that passed schema validation."""
+    found: list[Finding] = []
+    for section in ("claims", "forces", "unit_types", "locations", "policies", "units", "demands"):
+        found.extend(_unique(getattr(scenario, section), section))
+    forces = {f.id for f in scenario.forces}
+    types = {t.id for t in scenario.unit_types}
+    locations = {loc.id for loc in scenario.locations}
+    policy_ids = {p.id for p in scenario.policies}
+    groups = {u.id for u in scenario.units}
+    claims = {c.id for c in scenario.claims}
+    horizon = resolve(scenario.horizon).value
+    if horizon < 1:
+        found.append((("horizon",), "expected at least 1 day"))
+
+    for i, force in enumerate(scenario.forces):
+        for j, limit in enumerate(force.limits):
+            if limit.location not in locations:
+                found.append(
+                    (
+                        ("forces", i, "limits", j, "location"),
+                        _one_of("locations", limit.location, locations),
+                    )
+                )
+
+    template_problems = list(_template_problems(scenario))
+    found.extend(template_problems)
+    if not template_problems:
+        resolved = resolve_policies(scenario)
+        for i, policy in enumerate(scenario.policies):
+            found.extend(_policy_problems(scenario, i, resolved[policy.id], locations))
+    else:
+        resolved = {}
+
+    for i, unit in enumerate(scenario.units):
+        loc: Loc = ("units", i)
+        if unit.force not in forces:
+            found.append(((*loc, "force"), _one_of("forces", unit.force, forces)))
+        if unit.type not in types:
+            found.append(((*loc, "type"), _one_of("unit types", unit.type, types)))
+        if unit.policy not in policy_ids:
+            found.append(((*loc, "policy"), _one_of("policies", unit.policy, policy_ids)))
+        elif unit.start is not None and unit.policy in resolved:
+            names = [p.name for p in resolved[unit.policy]]
+            if unit.start not in names:
+                found.append(
+                    (
+                        (*loc, "start"),
+                        _one_of(f"positions of policy {unit.policy!r}", unit.start, names),
+                    )
+                )
+
+    for i, demand in enumerate(scenario.demands):
+        loc = ("demands", i)
+        if demand.location not in locations:
+            found.append(((*loc, "location"), _one_of("locations", demand.location, locations)))
+        if (demand.people is None) == (demand.units is None):
+            found.append((loc, "expected exactly one of 'people' or 'units'"))
+        for j, force in enumerate(demand.fill.forces):
+            if force not in forces:
+                found.append(((*loc, "fill", "forces", j), _one_of("forces", force, forces)))
+        for j, utype in enumerate(demand.fill.unit_types or []):
+            if utype not in types:
+                found.append(((*loc, "fill", "unit_types", j), _one_of("unit types", utype, types)))
+        for utype in demand.fill.substitution_costs or {}:
+            if utype not in types:
+                found.append(
+                    (
+                        (*loc, "fill", "substitution_costs", utype),
+                        _one_of("unit types", utype, types),
+                    )
+                )
+        if demand.fill.unit_types is not None and demand.fill.substitution_costs is not None:
+            found.append(
+                (
+                    (*loc, "fill"),
+                    "give either 'unit_types' (a preference order) or "
+                    "'substitution_costs', not both",
+                )
+            )
+        for force in demand.fill.caps:
+            if force not in demand.fill.forces:
+                found.append(
+                    (
+                        (*loc, "fill", "caps", force),
+                        _one_of("forces that may fill this demand", force, demand.fill.forces),
+                    )
+                )
+        start = scenario.day_of(demand.start)
+        if not 0 <= start < horizon:
+            found.append(
+                (
+                    (*loc, "start"),
+                    f"expected a start within the horizon (day 0 to "
+                    f"{int(horizon) - 1}); found day {start}",
+                )
+            )
+
+    for i, change in enumerate(scenario.changes):
+        loc = ("changes", i)
+        for j, group in enumerate(change.units):
+            if group not in groups:
+                found.append(((*loc, "units", j), _one_of("unit groups", group, groups)))
+        if change.policy not in policy_ids:
+            found.append(((*loc, "policy"), _one_of("policies", change.policy, policy_ids)))
+        at = scenario.day_of(change.at)
+        if not 0 <= at < horizon:
+            found.append(
+                (
+                    (*loc, "at"),
+                    f"expected a day within the horizon (0 to {int(horizon) - 1}); found day {at}",
+                )
+            )
+
+    options: dict[str, tuple[str, ...]] = {n: o for n, (_, o) in choices_of(scenario).items()}
+    for loc, q in iter_quantities(scenario):
+        cited: list[tuple[Loc, tuple[str, ...]]] = []
+        if isinstance(q, Choice):
+            if set(q.options) != set(options[q.choose]):
+                found.append(
+                    (
+                        (*loc, "options"),
+                        f"choice {q.choose!r} offers options "
+                        f"{sorted(options[q.choose])} elsewhere; found {sorted(q.options)}",
+                    )
+                )
+            cited = [((*loc, "options", k, "cites"), v.cites) for k, v in q.options.items()]
+        else:
+            cited = [((*loc, "cites"), q.cites)]
+        for cloc, cites in cited:
+            for k, claim in enumerate(cites):
+                if claim not in claims:
+                    found.append(((*cloc, k), _one_of("claims", claim, claims)))
+    return found
