@@ -12,17 +12,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from forcegen.scenario.quantities import Choice, Quantity, Value, resolve
-
-Loc = tuple[str | int, ...]
-
-
-def format_loc(loc: Loc) -> str:
-    """``("units", 2, "policy")`` → ``units[2].policy``."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
+from forcegen.scenario.yamlio import Loc, format_loc
 
 NOT_CLAIMS: frozenset[Loc] = frozenset({("horizon",)})
 """Numbers that are settings of the analysis, not statements about the world."""
