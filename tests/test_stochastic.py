@@ -1,0 +1,354 @@
+"""Stochastic mode: conservation, expectations, reproducibility and common random numbers.
+
+Draws are counter-based (``forcegen.engine.random``): one uniform per (seed, run, purpose,
+day, unit key), turned into a binomial count by inversion. So results must not depend on
+workers or chunking, and a unit's draws must not depend on which other units exist.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields
+
+import numpy as np
+import pytest
+from scipy.stats import binom
+
+import forcegen
+from forcegen.compile import compile_plan
+from forcegen.engine import Records, simulate_plan
+from forcegen.engine.random import binomial_inverse
+from forcegen.scenario.loader import loads
+
+MIXED = """\
+forcegen: 1
+name: mixed
+start: 2023-01-01
+horizon: 120d
+forces: [{id: blue}, {id: red}]
+unit_types: [{id: bn}, {id: big}]
+locations:
+  - {id: front, attrition: {killed: 0.002, wounded_out: "9%/mo"}}
+  - {id: rear, attrition: {killed: 0.0005}}
+  - {id: home}
+policies:
+  - id: rotation
+    positions:
+      - {name: front, location: front, duration: 30d, deployed: true}
+      - {name: rear, location: rear, duration: 20d}
+      - {name: home, location: home, duration: 40d}
+  - id: contract
+    positions:
+      - {name: front, location: front, duration: 45d, deployed: true}
+      - {name: rear, location: rear, duration: 15d}
+      - {name: out, location: home, terminal: true}
+  - id: pool
+    positions:
+      - {name: ready, location: home, ready: true, pull_to: deployed}
+      - {name: deployed, location: front, duration: 25d, deployed: true, next: ready}
+units:
+  - {id: blue-bn, force: blue, type: bn, count: 9, strength: 500, current: 0.9,
+     policy: rotation}
+  - {id: blue-contract, force: blue, type: bn, count: 4, strength: 300, policy: contract}
+  - {id: red-big, force: red, type: big, count: 2, strength: 40000, policy: rotation,
+     phase: 0d}
+  - {id: red-pool, force: red, type: bn, count: 3, strength: 700, policy: pool, start: ready}
+demands:
+  - {id: front-units, location: front, units: 6, fill: {forces: [red, blue]}}
+"""
+
+
+def run(text: str = MIXED, **kwargs):
+    return forcegen.simulate(loads(text), **kwargs).to_xarray()
+
+
+# -- conservation --------------------------------------------------------------------------
+
+
+def test_people_conserved_every_run_and_day():
+    ds = run(runs=12, seed=3)
+    lost = ds.losses.sum("cause").cumsum("day")
+    present = ds.strength.sum("location")
+    left = ds.initial_strength - lost
+    # Exact: counts are whole numbers, held exactly in floating point.
+    assert (left.transpose(*present.dims).values == present.values).all()
+    assert float(ds.initial_strength.sel(force="blue").isel(run=0)) == 9 * 450 + 4 * 300
+    # The scenario really exercises every cause, and the big units' normal approximation.
+    totals = ds.losses.sum(["run", "day"])
+    assert (totals.sel(force="blue").values > 0).all()  # killed, wounded_out, discharged
+    assert float(totals.sel(force="red", cause="killed")) > 0
+    assert float(totals.sel(force="blue", cause="discharged")) > 0
+    # Every figure is a whole number of people.
+    assert (ds.losses.values == np.round(ds.losses.values)).all()
+
+
+def test_losses_never_exceed_people_exposed():
+    ds = run(runs=6, seed=11, keep_units=True)
+    strength = ds.unit_strength.values
+    assert (strength >= 0).all()
+    # A unit's strength never grows (no replacements here).
+    assert (np.diff(strength, axis=1) <= 0).all()
+
+
+# -- expected values -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strength", [1000, 60000])  # inversion search / normal approximation
+def test_mean_losses_match_deterministic_expectation(strength):
+    text = f"""\
+forcegen: 1
+name: attrition
+start: 2023-01-01
+horizon: 60d
+forces: [{{id: blue}}]
+unit_types: [{{id: bn}}]
+locations:
+  - {{id: front, attrition: {{killed: 0.002, wounded_out: 0.003}}}}
+  - {{id: home}}
+policies:
+  - id: p
+    positions:
+      - {{name: front, location: front, duration: 20d, deployed: true}}
+      - {{name: home, location: home, duration: 20d}}
+units:
+  - {{id: bn, force: blue, type: bn, count: 10, strength: {strength}, policy: p}}
+demands:
+  - {{id: d, location: front, people: 1, fill: {{forces: [blue]}}}}
+"""
+    runs = 300
+    expected = run(text, deterministic=True).losses.sum("day").isel(run=0)
+    ds = run(text, runs=runs, seed=7)
+    totals = ds.losses.sum("day")
+    for cause in ("killed", "wounded_out"):
+        x = totals.sel(force="blue", cause=cause).values
+        mean, se = x.mean(), x.std(ddof=1) / math.sqrt(runs)
+        target = float(expected.sel(force="blue", cause=cause))
+        assert target > 0 and se > 0
+        assert abs(mean - target) < 4 * se, (cause, mean, target, se)
+    # The deterministic figure is the textbook one: 10 units, each 20 days in 40 at the
+    # front, hazards 0.002 and 0.003 per day while there.
+    killed = float(expected.sel(force="blue", cause="killed"))
+    assert killed < 10 * strength * 0.002 * 30 and killed > 10 * strength * 0.002 * 30 * 0.9
+
+
+# -- reproducibility -----------------------------------------------------------------------
+
+
+def test_same_seed_identical_dataset():
+    a = run(runs=5, seed=42, keep_units=True)
+    b = run(runs=5, seed=42, keep_units=True)
+    assert a.identical(b)
+
+
+def test_different_seed_different_draws():
+    a = run(runs=5, seed=42)
+    b = run(runs=5, seed=43)
+    assert not np.array_equal(a.losses.values, b.losses.values)
+    # ... but the same structure and the same people at the start.
+    assert np.array_equal(a.initial_strength.values, b.initial_strength.values)
+
+
+def test_runs_differ_within_one_simulation():
+    ds = run(runs=4, seed=1)
+    killed = ds.losses.sel(cause="killed").sum("day").values
+    assert len({tuple(row) for row in killed}) == 4
+
+
+def test_worker_count_does_not_change_results():
+    one = run(runs=6, seed=9, n_jobs=1, keep_units=True)
+    two = run(runs=6, seed=9, n_jobs=2, keep_units=True)
+    assert one.identical(two)
+
+
+def test_run_prefix_is_stable():
+    # Run r is the same whatever the number of runs asked for.
+    few = run(runs=3, seed=5)
+    many = run(runs=7, seed=5)
+    assert np.array_equal(few.losses.values, many.losses.isel(run=slice(0, 3)).values)
+    assert np.array_equal(few.strength.values, many.strength.isel(run=slice(0, 3)).values)
+
+
+def test_chunk_size_does_not_change_records():
+    plan = compile_plan(loads(MIXED), runs=1)
+    parts = [
+        simulate_plan(plan, runs=7, seed=13, keep_units=True, chunk_size=size)
+        for size in (None, 1, 3, 7)
+    ]
+    for other in parts[1:]:
+        for f in fields(Records):
+            assert np.array_equal(getattr(parts[0], f.name), getattr(other, f.name)), f.name
+
+
+# -- common random numbers ------------------------------------------------------------------
+
+
+def test_adding_unrelated_group_keeps_existing_draws():
+    # A new group, in a new force, placed FIRST in the file (so every existing unit's index
+    # shifts) at the same front: the existing units' draws and losses must not change.
+    extra = MIXED.replace(
+        "units:\n",
+        "units:\n  - {id: green-extra, force: green, type: bn, count: 5, strength: 800,"
+        " policy: rotation}\n",
+    ).replace("forces: [{id: blue}, {id: red}]", "forces: [{id: blue}, {id: red}, {id: green}]")
+    base = run(runs=5, seed=21, keep_units=True)
+    more = run(extra, runs=5, seed=21, keep_units=True)
+    assert more.sizes["unit"] == base.sizes["unit"] + 5
+    assert list(more.unit.values[:5]) == [f"green-extra#{i}" for i in range(5)]
+    for force in ("blue", "red"):
+        assert np.array_equal(
+            base.losses.sel(force=force).values, more.losses.sel(force=force).values
+        ), force
+    units = list(base.unit.values)
+    assert np.array_equal(
+        base.unit_strength.sel(unit=units).values, more.unit_strength.sel(unit=units).values
+    )
+    assert float(more.losses.sel(force="green").sum()) > 0
+
+
+def test_identical_units_draw_independently():
+    # Units in the same position with the same strength and hazards get their own draws
+    # (keyed by unit), so their losses differ; and so do the two causes.
+    text = MIXED.replace(
+        "count: 9, strength: 500, current: 0.9,",
+        "count: 9, strength: 500, current: 0.9, phase: 0d,",
+    )
+    ds = run(text, runs=2, seed=4, keep_units=True)
+    units = [f"blue-bn#{i}" for i in range(9)]
+    end = ds.unit_strength.sel(unit=units).isel(day=29).values
+    for r in range(2):
+        assert len(set(end[r])) > 4, end[r]
+    assert not np.array_equal(end[0], end[1])
+
+
+def test_adding_unit_to_group_keeps_existing_members_draws():
+    # Members keep their keys (group#member): a tenth battalion does not reshuffle the nine.
+    # Fixed phase, so members also keep their place in the cycle.
+    text = MIXED.replace(
+        "count: 9, strength: 500, current: 0.9,",
+        "count: 9, strength: 500, current: 0.9, phase: 10d,",
+    )
+    base = run(text, runs=4, seed=2, keep_units=True)
+    more = run(text.replace("count: 9,", "count: 10,"), runs=4, seed=2, keep_units=True)
+    units = [f"blue-bn#{i}" for i in range(9)]
+    assert np.array_equal(
+        base.unit_strength.sel(unit=units).values, more.unit_strength.sel(unit=units).values
+    )
+
+
+# -- binomial by inversion ------------------------------------------------------------------
+
+EXACT_CASES = [
+    (1, 0.3),
+    (5, 0.5),
+    (10, 0.01),
+    (20, 0.9),
+    (50, 0.3),
+    (400, 0.5),
+    (1000, 0.1),
+    (10000, 0.005),
+    (3, 0.999),
+    (250, 0.02),
+]
+NORMAL_CASES = [(1000, 0.5), (10000, 0.3), (50000, 0.01), (2_000_000, 0.0001)]
+
+
+def test_exact_regime_cases_are_exact_regime():
+    assert all(n * p * (1 - p) <= 100 for n, p in EXACT_CASES)
+    assert all(n * p * (1 - p) > 100 for n, p in NORMAL_CASES)
+
+
+@pytest.mark.parametrize(("n", "p"), EXACT_CASES)
+def test_binomial_inverse_equals_scipy_quantile(n, p):
+    rng = np.random.default_rng(n)
+    us = np.concatenate(
+        [rng.uniform(1e-12, 1 - 1e-12, 1500), [1e-9, 1e-6, 0.001, 0.5, 0.999, 1 - 1e-6, 1 - 1e-9]]
+    )
+    got = np.array([binomial_inverse(float(n), p, float(u)) for u in us])
+    want = binom.ppf(us, n, p)
+    assert np.array_equal(got, want), us[got != want][:5]
+
+
+def _implied_cdf_moments(n: float, p: float) -> tuple[float, float]:
+    """Mean and variance of binomial_inverse(n, p, U), U uniform, found exactly.
+
+    F(k) = sup{u : inverse(u) <= k} by bisection; then E X = sum P(X > k) and
+    E X^2 = sum (2k + 1) P(X > k).
+    """
+    tiny = 2.0**-53
+    lo_k = int(binomial_inverse(n, p, tiny))
+    hi_k = int(binomial_inverse(n, p, 1 - tiny))
+    mean = float(lo_k)
+    second = float(lo_k) ** 2
+    for k in range(lo_k, hi_k):
+        a, b = 0.0, 1.0
+        for _ in range(60):
+            m = 0.5 * (a + b)
+            if binomial_inverse(n, p, m) <= k:
+                a = m
+            else:
+                b = m
+        tail = 1.0 - a
+        mean += tail
+        second += (2 * k + 1) * tail
+    return mean, second - mean**2
+
+
+@pytest.mark.parametrize(
+    ("n", "p"), [(50, 0.3), (400, 0.5), (1000, 0.1), (10000, 0.005), (20, 0.9)]
+)
+def test_binomial_inverse_moments_exact_regime(n, p):
+    mean, var = _implied_cdf_moments(float(n), p)
+    assert mean == pytest.approx(n * p, rel=1e-9)
+    assert var == pytest.approx(n * p * (1 - p), rel=1e-7)
+
+
+@pytest.mark.parametrize(("n", "p"), NORMAL_CASES)
+def test_binomial_inverse_moments_normal_regime(n, p):
+    mean, var = _implied_cdf_moments(float(n), p)
+    # Normal approximation with continuity correction: mean n p, variance n p (1-p) + 1/12
+    # (rounding to whole people).
+    assert mean == pytest.approx(n * p, abs=0.01)
+    assert var == pytest.approx(n * p * (1 - p), rel=2e-3)
+
+
+def test_binomial_inverse_edges():
+    assert binomial_inverse(0.0, 0.5, 0.7) == 0
+    assert binomial_inverse(100.0, 0.0, 0.99) == 0
+    assert binomial_inverse(100.0, 1.0, 0.01) == 100
+    assert binomial_inverse(7.0, 0.3, 1e-15) == 0
+    assert binomial_inverse(7.0, 0.3, 1 - 1e-15) == 7
+    # Never more than n, never negative, in the normal regime too.
+    assert binomial_inverse(1000.0, 0.5, 1e-300) >= 0
+    assert binomial_inverse(1000.0, 0.5, 1 - 2.0**-53) <= 1000
+
+
+def test_binomial_inverse_monotone_in_u():
+    for n, p in EXACT_CASES + NORMAL_CASES:
+        us = np.linspace(1e-6, 1 - 1e-6, 401)
+        ks = [binomial_inverse(float(n), p, float(u)) for u in us]
+        assert all(a <= b for a, b in zip(ks, ks[1:], strict=False)), (n, p)
+
+
+def test_binomial_inverse_monotone_in_p_within_regime():
+    # "A larger probability never gives a smaller count for the same uniform."
+    us = np.linspace(0.005, 0.995, 199)
+    for n, ps in [(50, np.linspace(0.01, 0.99, 50)), (10000, np.linspace(0.02, 0.5, 25))]:
+        for u in us:
+            ks = [binomial_inverse(float(n), float(p), float(u)) for p in ps]
+            assert all(a <= b for a, b in zip(ks, ks[1:], strict=False)), (n, u)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "engine bug: monotonicity in p breaks where the inversion switches to the normal "
+        "approximation (n p (1-p) crosses 100): n=1000, u=0.02 gives 93 at p=0.1127 (exact "
+        "search) but 92 at p=0.1128 (normal approximation)"
+    ),
+)
+def test_binomial_inverse_monotone_in_p_across_regime_switch():
+    # The documented property is unconditional; it matters for paired comparisons of two
+    # scenarios whose hazards differ slightly.
+    n = 1000.0
+    for u in (0.02, 0.98, 0.99):
+        assert binomial_inverse(n, 0.1128, u) >= binomial_inverse(n, 0.1127, u), u
