@@ -20,6 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from forcegen import __version__
+from forcegen.api import _check_choices as check_choices
 from forcegen.api import simulate
 from forcegen.errors import ScenarioError, UsageError
 from forcegen.export import prepare_dir, write_results
@@ -170,6 +171,10 @@ def run(
     """Run a scenario and print the summary; write full results with --out."""
     loaded = _load(scenario)
     choices = _parse_choices(choose or [])
+    try:
+        check_choices(loaded, choices)  # before --out creates a folder for nothing
+    except UsageError as exc:
+        _fail(str(exc))
     if out_dir is not None:
         try:
             prepare_dir(out_dir)

@@ -10,7 +10,7 @@ import difflib
 import os
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from forcegen.errors import Problem, ScenarioError
 from forcegen.scenario.claims import Loc
 from forcegen.scenario.model import Scenario
+from forcegen.scenario.quantities import Choice, Value
 from forcegen.scenario.references import check_references
 from forcegen.scenario.yamlio import Positions, format_loc, position_of, read_yaml, read_yaml_text
 
@@ -47,7 +48,7 @@ def validate(data: Any, positions: Positions, filename: str) -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_problems(_schema_findings(exc), positions, filename)) from None
+        raise ScenarioError(_problems(_schema_findings(exc, data), positions, filename)) from None
     findings = check_references(scenario)
     if findings:
         raise ScenarioError(_problems(findings, positions, filename))
@@ -117,9 +118,23 @@ def _clean_loc(loc: tuple[Any, ...]) -> Loc:
     A part is kept when it indexes a list, keys a mapping, or names a field (known or not)
     of a model the type at that point allows; anything else is a tag.
     """
+    return _walk(loc)[0]
+
+
+def _walk(loc: tuple[Any, ...]) -> tuple[Loc, type[BaseModel] | None, str | None]:
+    """``loc`` without tags; the model whose field the last part names; the quantity branch.
+
+    A tag naming one member of a union (``Value``, ``function-after[..., Choice]``) narrows
+    the type to that member, so that an unknown field is reported against the model it was
+    checked against. The branch is ``"Value"`` or ``"Choice"`` when ``loc`` passes through a
+    quantity's union, else ``None``.
+    """
     out: list[str | int] = []
     current: Any = Scenario
+    owner: type[BaseModel] | None = None
+    branch: str | None = None
     for part in loc:
+        owner = None
         if current is None:
             out.append(part)
             continue
@@ -127,20 +142,45 @@ def _clean_loc(loc: tuple[Any, ...]) -> Loc:
         models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
         lists = [m for m in members if typing.get_origin(m) in (list, tuple)]
         dicts = [m for m in members if typing.get_origin(m) is dict]
+        tagged = [m for m in models if isinstance(part, str) and _tag_names(part, m)]
         if isinstance(part, int) and lists:
             out.append(part)
             current = typing.get_args(lists[0])[0]
         elif isinstance(part, str) and any(part in m.model_fields for m in models):
             model = next(m for m in models if part in m.model_fields)
             out.append(part)
+            owner = model
             current = _annotation(model, part)
         elif isinstance(part, str) and dicts:
             out.append(part)
             current = typing.get_args(dicts[0])[1]
+        elif tagged:
+            current = tagged[0]
+            if branch is None and tagged[0] in (Value, Choice):
+                branch = tagged[0].__name__
         elif isinstance(part, str) and models and not _is_tag(part):
             out.append(part)  # an unknown field: extra_forbidden
+            owner = models[0] if len(models) == 1 else None
             current = None
-    return tuple(out)
+    return tuple(out), owner, branch
+
+
+def _tag_names(part: str, model: type[BaseModel]) -> bool:
+    """Whether a union-member tag such as ``function-after[f(), Choice]`` names ``model``."""
+    name = model.__name__
+    return part == name or part.endswith((f", {name}]", f"[{name}]"))
+
+
+def _at(data: Any, loc: Loc) -> Any:
+    """The plain value found at ``loc`` in the data read, or None."""
+    for part in loc:
+        if isinstance(data, list) and isinstance(part, int):
+            data = data[part] if 0 <= part < len(data) else None
+        elif isinstance(data, Mapping):
+            data = data.get(part)
+        else:
+            return None
+    return data
 
 
 def _is_tag(part: str) -> bool:
@@ -156,14 +196,14 @@ def _found(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _message(error: dict[str, Any], loc: Loc) -> str:
+def _message(error: dict[str, Any], loc: Loc, owner: type[BaseModel] | None = None) -> str:
     kind = error["type"]
     if kind in _CUSTOM:
         return error["msg"]
     if kind == "missing":
         return f"missing required field {loc[-1]!r}" if loc else "missing required field"
     if kind == "extra_forbidden":
-        parent = _field_type(Scenario, loc[:-1])
+        parent = owner or _field_type(Scenario, loc[:-1])
         name = str(loc[-1])
         if parent is not None:
             known = list(parent.model_fields)
@@ -171,6 +211,15 @@ def _message(error: dict[str, Any], loc: Loc) -> str:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             return f"unknown field {name!r}{hint}; expected one of: {', '.join(known)}"
         return f"unknown field {name!r}"
+    found = _found(error.get("input"))
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"expected a mapping of `field: value` entries; found {found}"
+    if kind in ("list_type", "tuple_type"):
+        return f"expected a list; found {found}"
+    if kind == "too_short" and "min_length" in error.get("ctx", {}):
+        least, actual = error["ctx"]["min_length"], error["ctx"].get("actual_length")
+        items = "item" if least == 1 else "items"
+        return f"expected at least {least} {items}; found {actual or 'none'}"
     text = error["msg"]
     if text.startswith("Input should be "):
         text = "expected " + text[len("Input should be ") :]
@@ -180,17 +229,45 @@ def _message(error: dict[str, Any], loc: Loc) -> str:
         text = "expected an identifier: a letter, then letters, digits, '_', '-' or '.'"
     else:
         text = text[0].lower() + text[1:]
-    return f"{text}; found {_found(error.get('input'))}"
+    return f"{text}; found {found}"
 
 
-def _schema_findings(exc: ValidationError) -> list[tuple[Loc, str]]:
-    by_loc: dict[Loc, tuple[int, str]] = {}
+def _union_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The raw loc of the quantity whose union ``loc`` passes through."""
+    for i, part in enumerate(loc):
+        if isinstance(part, str) and (part == "Value" or _tag_names(part, Choice)):
+            return tuple(loc[:i])
+    return tuple(loc)
+
+
+def _schema_findings(exc: ValidationError, data: Any = None) -> list[tuple[Loc, str]]:
+    errors = []
     for error in exc.errors(include_url=False):
-        loc = _clean_loc(error["loc"])
-        message = _message(error, loc)
+        loc, owner, branch = _walk(error["loc"])
+        errors.append((error, loc, owner, branch))
+    # A quantity is a union of a plain value and a choice: pydantic reports why the input
+    # fails as each. Keep the errors of the form the input was written in (a mapping with
+    # 'choose' is a choice), as the normaliser reads it, unless that form reported none.
+    reported: dict[tuple[Any, ...], set[str]] = {}
+    for error, _, _, branch in errors:
+        if branch is not None:
+            reported.setdefault(_union_loc(error["loc"]), set()).add(branch)
+    by_loc: dict[Loc, tuple[int, str]] = {}
+    for error, loc, owner, branch in errors:
+        if branch is not None:
+            at = _union_loc(error["loc"])
+            value = _at(data, _clean_loc(at))
+            form = "Choice" if isinstance(value, Mapping) and "choose" in value else "Value"
+            if form in reported[at] and branch != form:
+                continue
+        message = _message(error, loc, owner)
         rank = 0 if error["type"] in _CUSTOM else (2 if error["type"] == "missing" else 1)
         if loc not in by_loc or rank < by_loc[loc][0]:
             by_loc[loc] = (rank, message)
     # A union error reported at a loc also reports its members' errors below that loc; keep
-    # the deepest, most specific ones.
-    return [(loc, msg) for loc, (_, msg) in by_loc.items()]
+    # the deepest, most specific ones (and every message of our own).
+    return [
+        (loc, msg)
+        for loc, (rank, msg) in by_loc.items()
+        if rank == 0 or not any(len(o) > len(loc) and o[: len(loc)] == loc for o in by_loc)
+    ]

@@ -34,10 +34,13 @@ def _unique(items: Sequence[object], section: str, attr: str = "id") -> Iterator
             seen[key] = i
 
 
-def resolve_policies(scenario: Scenario) -> dict[str, tuple[Position, ...]]:
+def resolve_policies(
+    scenario: Scenario, only: set[str] | None = None
+) -> dict[str, tuple[Position, ...]]:
     """Each policy's positions, templates expanded, overrides applied and ``next`` filled in.
 
-    Assumes :func:`check_references` found nothing.
+    Assumes :func:`check_references` found nothing, or that ``only`` names policies whose
+    templates are sound (see :func:`_resolvable`); then only those are resolved.
     """
     by_id = {p.id: p for p in scenario.policies}
     out: dict[str, tuple[Position, ...]] = {}
@@ -67,8 +70,33 @@ def resolve_policies(scenario: Scenario) -> dict[str, tuple[Position, ...]]:
         return filled
 
     for policy in scenario.policies:
-        positions(policy)
+        if only is None or policy.id in only:
+            positions(policy)
     return out
+
+
+def _resolvable(scenario: Scenario, template_problems: Sequence[Finding]) -> set[str]:
+    """Ids of the policies whose template chain has no problem (all, if none has one)."""
+    by_id = {p.id: p for p in scenario.policies}
+    if len(by_id) != len(scenario.policies):
+        # Duplicate ids: which policy a template names is ambiguous; check only what
+        # stands alone.
+        ids = [p.id for p in scenario.policies]
+        return {
+            p.id
+            for p in scenario.policies
+            if p.template is None and p.positions is not None and ids.count(p.id) == 1
+        }
+    bad = {scenario.policies[loc[1]].id for loc, _ in template_problems}  # type: ignore[index]
+    good: set[str] = set()
+    for policy in scenario.policies:
+        chain, current = set(), policy
+        while current.id not in bad and current.id not in chain and current.template is not None:
+            chain.add(current.id)
+            current = by_id[current.template]
+        if current.id not in bad and current.id not in chain:
+            good.add(policy.id)
+    return good
 
 
 def _template_problems(scenario: Scenario) -> Iterator[Finding]:
@@ -100,10 +128,51 @@ def _template_problems(scenario: Scenario) -> Iterator[Finding]:
             yield (*loc, "overrides"), "overrides apply only to a policy built from a template"
 
 
+def _position_problems(
+    positions: Sequence[Position], locations: set[str]
+) -> Iterator[tuple[int | None, str, str]]:
+    """``(index of the position or None for the cycle, field, message)`` for each problem."""
+    names = [p.name for p in positions]
+    for j, pos in enumerate(positions):
+        if pos.location not in locations:
+            yield j, "location", _one_of("locations", pos.location, locations)
+        for attr in ("next", "pull_to"):
+            target = getattr(pos, attr)
+            if target is not None and target not in names:
+                yield j, attr, _one_of("positions of this policy", target, names)
+        if pos.duration is None and not (pos.ready or pos.terminal):
+            yield (
+                j,
+                "duration",
+                (
+                    "expected a duration: only a ready position (which waits "
+                    "to be pulled) or a terminal one may have none"
+                ),
+            )
+        if pos.ready and pos.pull_to is None:
+            yield (
+                j,
+                "pull_to",
+                "a ready position needs 'pull_to': the position a pulled unit enters",
+            )
+        if pos.duration is not None and resolve(pos.duration).value < 1 and not pos.terminal:
+            yield j, "duration", "expected at least 1 day; a unit spends whole days in a position"
+        if pos.overlap and not pos.deployed:
+            yield j, "overlap", "an overlap position must also be deployed"
+    if not any(p.terminal for p in positions) and all(p.duration is not None for p in positions):
+        total = sum(resolve(p.duration).value for p in positions if p.duration is not None)
+        if total < 1:
+            yield None, "positions", "the cycle must last at least one day"
+
+
 def _policy_problems(
-    scenario: Scenario, index: int, positions: Sequence[Position], locations: set[str]
+    scenario: Scenario,
+    index: int,
+    resolved: dict[str, tuple[Position, ...]],
+    locations: set[str],
 ) -> Iterator[Finding]:
     policy = scenario.policies[index]
+    positions = resolved[policy.id]
     loc: Loc = ("policies", index)
     if not positions:
         yield (*loc, "positions"), "expected at least one position; found none"
@@ -116,38 +185,18 @@ def _policy_problems(
         if key not in names:
             yield (*loc, "overrides", key), _one_of("template's positions", key, names)
     own = policy.positions is not None
-    for j, pos in enumerate(positions):
-        ploc: Loc = (*loc, "positions", j) if own else (*loc, "overrides", pos.name)
-        if pos.location not in locations:
-            yield (*ploc, "location"), _one_of("locations", pos.location, locations)
-        for attr in ("next", "pull_to"):
-            target = getattr(pos, attr)
-            if target is not None and target not in names:
-                yield (*ploc, attr), _one_of("positions of this policy", target, names)
-        if pos.duration is None and not (pos.ready or pos.terminal):
-            yield (
-                (*ploc, "duration"),
-                (
-                    "expected a duration: only a ready position (which waits "
-                    "to be pulled) or a terminal one may have none"
-                ),
-            )
-        if pos.ready and pos.pull_to is None:
-            yield (
-                (*ploc, "pull_to"),
-                "a ready position needs 'pull_to': the position a pulled unit enters",
-            )
-        if pos.duration is not None and resolve(pos.duration).value < 1 and not pos.terminal:
-            yield (
-                (*ploc, "duration"),
-                "expected at least 1 day; a unit spends whole days in a position",
-            )
-        if pos.overlap and not pos.deployed:
-            yield (*ploc, "overlap"), "an overlap position must also be deployed"
-    if not any(p.terminal for p in positions) and all(p.duration is not None for p in positions):
-        total = sum(resolve(p.duration).value for p in positions if p.duration is not None)
-        if total < 1:
-            yield (*loc, "positions"), "the cycle must last at least one day"
+    problems = list(_position_problems(positions, locations))
+    if not own and policy.template in resolved:
+        # The template reports its own problems; report those its overrides bring in.
+        inherited = set(_position_problems(resolved[policy.template], locations))
+        problems = [p for p in problems if p not in inherited]
+    for j, attr, msg in problems:
+        if j is None:
+            yield (*loc, attr), msg
+        elif own:
+            yield (*loc, "positions", j, attr), msg
+        else:
+            yield (*loc, "overrides", positions[j].name, attr), msg
 
 
 def check_references(scenario: Scenario) -> list[Finding]:
@@ -177,12 +226,10 @@ def check_references(scenario: Scenario) -> list[Finding]:
 
     template_problems = list(_template_problems(scenario))
     found.extend(template_problems)
-    if not template_problems:
-        resolved = resolve_policies(scenario)
-        for i, policy in enumerate(scenario.policies):
-            found.extend(_policy_problems(scenario, i, resolved[policy.id], locations))
-    else:
-        resolved = {}
+    resolved = resolve_policies(scenario, _resolvable(scenario, template_problems))
+    for i, policy in enumerate(scenario.policies):
+        if policy.id in resolved:
+            found.extend(_policy_problems(scenario, i, resolved, locations))
 
     for i, unit in enumerate(scenario.units):
         loc: Loc = ("units", i)
@@ -207,7 +254,8 @@ def check_references(scenario: Scenario) -> list[Finding]:
         if demand.location not in locations:
             found.append(((*loc, "location"), _one_of("locations", demand.location, locations)))
         if (demand.people is None) == (demand.units is None):
-            found.append((loc, "expected exactly one of 'people' or 'units'"))
+            what = "neither" if demand.people is None else "both"
+            found.append((loc, f"expected exactly one of 'people' or 'units'; found {what}"))
         for j, force in enumerate(demand.fill.forces):
             if force not in forces:
                 found.append(((*loc, "fill", "forces", j), _one_of("forces", force, forces)))
@@ -239,7 +287,7 @@ def check_references(scenario: Scenario) -> list[Finding]:
                     )
                 )
         start = scenario.day_of(demand.start)
-        if not 0 <= start < horizon:
+        if horizon >= 1 and not 0 <= start < horizon:
             found.append(
                 (
                     (*loc, "start"),
@@ -256,7 +304,7 @@ def check_references(scenario: Scenario) -> list[Finding]:
         if change.policy not in policy_ids:
             found.append(((*loc, "policy"), _one_of("policies", change.policy, policy_ids)))
         at = scenario.day_of(change.at)
-        if not 0 <= at < horizon:
+        if horizon >= 1 and not 0 <= at < horizon:
             found.append(
                 (
                     (*loc, "at"),
@@ -264,10 +312,19 @@ def check_references(scenario: Scenario) -> list[Finding]:
                 )
             )
 
-    options: dict[str, tuple[str, ...]] = {n: o for n, (_, o) in choices_of(scenario).items()}
+    offered = choices_of(scenario)
+    options: dict[str, tuple[str, ...]] = {n: o for n, (_, o) in offered.items()}
     for loc, q in iter_quantities(scenario):
         cited: list[tuple[Loc, tuple[str, ...]]] = []
         if isinstance(q, Choice):
+            if q.default != offered[q.choose][0] and q.default in options[q.choose]:
+                found.append(
+                    (
+                        (*loc, "default"),
+                        f"choice {q.choose!r} has default {offered[q.choose][0]!r} "
+                        f"elsewhere; found {q.default!r}",
+                    )
+                )
             if set(q.options) != set(options[q.choose]):
                 found.append(
                     (

@@ -1,0 +1,465 @@
+"""The ``forcegen`` command: data on stdout, messages on stderr, exit 0 / 2 / 1, no tracebacks.
+
+Most tests call the Typer app in-process (``CliRunner`` keeps stdout and stderr apart); a few
+run the real command in a subprocess to check the streams and exit codes a shell sees.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import xarray as xr
+from typer.testing import CliRunner, Result
+
+from forcegen import __version__
+from forcegen.cli import app
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+TEXTBOOK = SCENARIOS / "textbook-fixed-rotation.yaml"
+READY_POOL = SCENARIOS / "demand-driven-ready-pool.yaml"
+
+# The textbook rotation with attrition at the front, so that runs differ; and with the
+# strength of its units a choice between two sources.
+STOCHASTIC = """\
+forcegen: 1
+name: Stochastic rotation
+start: 2023-01-01
+horizon: 120d
+forces:
+  - {id: blue}
+unit_types:
+  - {id: inf}
+locations:
+  - id: front
+    attrition: {killed: 2%/mo, wounded_out: 5%/mo}
+  - {id: home}
+policies:
+  - id: cycle
+    positions:
+      - {name: front, location: front, duration: 30d, deployed: true}
+      - {name: home, location: home, duration: 60d}
+units:
+  - id: blue-bn
+    force: blue
+    type: inf
+    policy: cycle
+    count: 6
+    strength: {choose: size, default: full, options: {full: 500, weak: 300}}
+demands:
+  - id: hold
+    location: front
+    people: 1000
+    fill: {forces: [blue]}
+"""
+
+BAD = """\
+forcegen: 1
+name: Bad
+start: 2023-02-30
+"""
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def stochastic(tmp_path: Path) -> Path:
+    path = tmp_path / "stochastic.yaml"
+    path.write_text(STOCHASTIC, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def bad(tmp_path: Path) -> Path:
+    path = tmp_path / "bad.yaml"
+    path.write_text(BAD, encoding="utf-8")
+    return path
+
+
+def invoke(runner: CliRunner, *args: object) -> Result:
+    result = runner.invoke(app, [str(a) for a in args])
+    for text in (result.stdout, result.stderr):
+        assert "Traceback" not in text
+    if result.exit_code in (0, 2):
+        # Failures are reported, not raised (SystemExit is how an exit code is returned).
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            result.exception
+        )
+    return result
+
+
+def summary_of(result: Result) -> dict:
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def only_files(folder: Path) -> list[str]:
+    return sorted(os.listdir(folder))
+
+
+# --- help and version ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [[], ["validate"], ["schema"], ["run"]])
+def test_help(runner: CliRunner, command: list[str]) -> None:
+    result = invoke(runner, *command, "--help")
+    assert result.exit_code == 0
+    assert "Usage: forcegen" in result.stdout
+    assert result.stderr == ""
+
+
+def test_app_help_lists_the_commands(runner: CliRunner) -> None:
+    result = invoke(runner, "--help")
+    for command in ("validate", "schema", "run"):
+        assert command in result.stdout
+
+
+def test_run_help_lists_the_options(runner: CliRunner) -> None:
+    result = invoke(runner, "run", "--help")
+    for option in ("--runs", "--seed", "--deterministic", "--out", "--format", "--choose"):
+        assert option in result.stdout
+    assert "--jobs" in result.stdout and "--keep" in result.stdout
+
+
+def test_no_arguments_shows_help(runner: CliRunner) -> None:
+    result = invoke(runner)
+    assert "Usage: forcegen" in result.stdout + result.stderr
+
+
+def test_version(runner: CliRunner) -> None:
+    result = invoke(runner, "--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"forcegen {__version__}\n"
+    assert result.stderr == ""
+
+
+# --- validate -----------------------------------------------------------------------------
+
+
+def test_validate_good_files(runner: CliRunner) -> None:
+    result = invoke(runner, "validate", TEXTBOOK, READY_POOL)
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{TEXTBOOK}: valid: 1 unit groups, 1 demands, 0 claims")
+    assert lines[1].startswith(f"{READY_POOL}: valid:")
+    assert result.stderr == ""
+
+
+def test_validate_bad_file_reports_located_problem_on_stderr(runner: CliRunner, bad: Path) -> None:
+    result = invoke(runner, "validate", bad)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"{bad}:3:8: start: expected a date written YYYY-MM-DD, found '2023-02-30'" in (
+        result.stderr
+    )
+    assert f"{bad}:1:1: horizon: missing required field 'horizon'" in result.stderr
+    assert result.stderr.rstrip().endswith("problems found")
+
+
+def test_validate_good_and_bad_files(runner: CliRunner, bad: Path) -> None:
+    result = invoke(runner, "validate", TEXTBOOK, bad)
+    assert result.exit_code == 2
+    assert f"{TEXTBOOK}: valid" in result.stdout
+    assert str(bad) not in result.stdout
+    assert f"{bad}:3:8: start:" in result.stderr
+    assert str(TEXTBOOK) not in result.stderr
+
+
+def test_validate_missing_file(runner: CliRunner, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    result = invoke(runner, "validate", missing)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"{missing}: file not found" in result.stderr
+
+
+def test_validate_directory(runner: CliRunner, tmp_path: Path) -> None:
+    result = invoke(runner, "validate", tmp_path)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"{tmp_path}: this is a directory" in result.stderr
+
+
+def test_validate_binary_junk(runner: CliRunner, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.yaml"
+    junk.write_bytes(bytes(range(256)) * 4)
+    result = invoke(runner, "validate", junk)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"{junk}:" in result.stderr
+    assert "binary" in result.stderr
+
+
+def test_validate_without_files_is_a_usage_error(runner: CliRunner) -> None:
+    result = invoke(runner, "validate")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "Missing argument" in result.stderr
+
+
+# --- schema -------------------------------------------------------------------------------
+
+
+def test_schema_is_json(runner: CliRunner) -> None:
+    result = invoke(runner, "schema")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    schema = json.loads(result.stdout)
+    assert {"units", "policies", "demands"} <= set(schema["properties"])
+    assert {"forcegen", "name", "start", "horizon", "units"} <= set(schema["required"])
+
+
+# --- run: summary -------------------------------------------------------------------------
+
+
+def test_run_deterministic_json_summary(runner: CliRunner) -> None:
+    result = invoke(runner, "run", TEXTBOOK, "--deterministic", "--format", "json")
+    summary = summary_of(result)
+    assert summary["format"] == "forcegen-summary"
+    assert summary["version"] == 1
+    assert summary["run"]["deterministic"] is True
+    assert summary["run"]["runs"] == 1
+    (demand,) = summary["demands"]
+    assert demand["id"] == "front-line"
+    assert demand["coverage_mean"] == 1.0
+    assert demand["days_fully_covered_mean"] == 360
+    (force,) = summary["forces"]
+    assert force["deployed_to_dwell"] == pytest.approx(0.5)
+    assert "{" not in result.stderr  # the JSON went to stdout only
+
+
+def test_run_table_summary(runner: CliRunner) -> None:
+    result = invoke(runner, "run", READY_POOL, "--deterministic")
+    assert result.exit_code == 0, result.stderr
+    assert "Demand-driven ready pool with overlap" in result.stdout
+    assert "front-line" in result.stdout
+    assert "100.0%" in result.stdout
+
+
+def test_run_with_a_choice(runner: CliRunner, stochastic: Path) -> None:
+    default = summary_of(invoke(runner, "run", stochastic, "--deterministic", "-f", "json"))
+    weak = summary_of(
+        invoke(runner, "run", stochastic, "--deterministic", "-f", "json", "--choose", "size=weak")
+    )
+    assert default["run"]["choices"] == {"size": "full"}
+    assert weak["run"]["choices"] == {"size": "weak"}
+    assert weak["forces"][0]["people_start"] == 6 * 300
+    assert default["forces"][0]["people_start"] == 6 * 500
+
+
+def test_run_bad_scenario(runner: CliRunner, bad: Path) -> None:
+    result = invoke(runner, "run", bad, "--deterministic")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"{bad}:3:8: start:" in result.stderr
+
+
+def test_jobs_do_not_change_results(runner: CliRunner, stochastic: Path) -> None:
+    args = ("run", stochastic, "--runs", "20", "--seed", "5", "--format", "json")
+    one = summary_of(invoke(runner, *args, "--jobs", "1"))
+    two = summary_of(invoke(runner, *args, "--jobs", "2"))
+    assert one == two
+    assert one["run"]["runs"] == 20
+    losses = one["forces"][0]["losses_mean"]
+    assert losses["killed"] > 0  # the runs really are random
+
+
+def test_seed_changes_stochastic_results(runner: CliRunner, stochastic: Path) -> None:
+    args = ("run", stochastic, "--runs", "5", "--format", "json")
+    first = summary_of(invoke(runner, *args, "--seed", "1"))
+    again = summary_of(invoke(runner, *args, "--seed", "1"))
+    other = summary_of(invoke(runner, *args, "--seed", "2"))
+    assert first == again
+    assert first["forces"] != other["forces"]
+
+
+# --- run: files ---------------------------------------------------------------------------
+
+
+def test_run_out_writes_results_and_summary(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = invoke(runner, "run", TEXTBOOK, "--deterministic", "--out", out, "-f", "json")
+    summary = summary_of(result)
+    assert only_files(out) == ["results.nc", "summary.json"]
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == summary
+    assert "wrote" in result.stderr
+    ds = xr.load_dataset(out / "results.nc", engine="h5netcdf")
+    assert {"run", "day", "force", "location", "demand"} <= set(ds.dims)
+    assert ds.sizes["run"] == 1 and ds.sizes["day"] == 360
+    assert {"strength", "filled", "required", "units_deployed"} <= set(ds.data_vars)
+    assert "unit_position" not in ds.data_vars
+    assert (ds["filled"] == ds["required"]).all()
+    assert float(ds["strength"].sel(location="front").min()) == 1500
+
+
+def test_second_run_replaces_the_files(runner: CliRunner, tmp_path: Path, stochastic: Path) -> None:
+    out = tmp_path / "out"
+    first = invoke(runner, "run", TEXTBOOK, "--deterministic", "--out", out, "-f", "json")
+    assert first.exit_code == 0, first.stderr
+    second = invoke(runner, "run", stochastic, "--runs", "3", "--out", out, "-f", "json")
+    summary = summary_of(second)
+    assert only_files(out) == ["results.nc", "summary.json"]  # no leftover *.tmp
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == summary
+    assert summary["scenario"]["name"] == "Stochastic rotation"
+    ds = xr.load_dataset(out / "results.nc", engine="h5netcdf")
+    assert ds.sizes["run"] == 3 and ds.sizes["day"] == 120
+
+
+def test_out_creates_missing_parent_folders(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "a" / "b"
+    result = invoke(runner, "run", TEXTBOOK, "--deterministic", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    assert only_files(out) == ["results.nc", "summary.json"]
+
+
+def test_out_pointing_to_a_file(runner: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "results"
+    target.write_text("keep me\n", encoding="utf-8")
+    result = invoke(runner, "run", TEXTBOOK, "--deterministic", "--out", target)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "expected a folder, found a file" in result.stderr
+    assert target.read_text(encoding="utf-8") == "keep me\n"
+    assert only_files(tmp_path) == ["results"]
+
+
+def test_bad_choice_creates_no_out_folder(
+    runner: CliRunner, tmp_path: Path, stochastic: Path
+) -> None:
+    out = tmp_path / "out"
+    result = invoke(runner, "run", stochastic, "--out", out, "--choose", "size=huge")
+    assert result.exit_code == 2
+    assert "choice 'size' has no option 'huge'" in result.stderr
+    assert not out.exists()
+
+
+def test_keep_units_adds_unit_traces(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = invoke(runner, "run", TEXTBOOK, "--deterministic", "--out", out, "--keep", "units")
+    assert result.exit_code == 0, result.stderr
+    ds = xr.load_dataset(out / "results.nc", engine="h5netcdf")
+    assert "unit_position" in ds.data_vars
+    assert ds["unit_position"].dims == ("run", "day", "unit")
+    assert ds.sizes["unit"] == 9
+
+
+# --- run: bad flags -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        (["--runs", "0"], "--runs"),
+        (["--runs", "abc"], "--runs"),
+        (["--format", "xml"], "--format"),
+        (["--choose", "noequals"], "expected NAME=OPTION"),
+        (["--choose", "unknown=x"], "unknown choice 'unknown'"),
+        (["--choose", "size=huge"], "choice 'size' has no option 'huge'"),
+        (["--seed", "-1"], "--seed"),
+        (["--jobs", "0"], "--jobs"),
+        (["--keep", "everything"], "--keep"),
+        (["--no-such-flag"], "--no-such-flag"),
+    ],
+)
+def test_bad_flags(runner: CliRunner, stochastic: Path, flags: list[str], words: str) -> None:
+    result = invoke(runner, "run", stochastic, "--deterministic", *flags)
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert words in result.stderr
+
+
+def test_run_missing_file(runner: CliRunner, tmp_path: Path) -> None:
+    result = invoke(runner, "run", tmp_path / "nope.yaml")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "file not found" in result.stderr
+
+
+def test_internal_error_is_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import forcegen.cli as cli
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli, "simulate", boom)
+    monkeypatch.setattr(sys, "argv", ["forcegen", "run", str(TEXTBOOK), "--deterministic"])
+    monkeypatch.delenv("FORCEGEN_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    assert info.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "internal error: RuntimeError: boom" in captured.err
+    assert "FORCEGEN_DEBUG=1" in captured.err
+    assert "Traceback" not in captured.err
+
+
+# --- the real command ---------------------------------------------------------------------
+
+
+def forcegen(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("FORCEGEN_DEBUG", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "forcegen.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=cwd,
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    return result
+
+
+def test_subprocess_validate_streams_and_exit_codes(tmp_path: Path, bad: Path) -> None:
+    good = forcegen("validate", TEXTBOOK)
+    assert good.returncode == 0
+    assert good.stdout.startswith(f"{TEXTBOOK}: valid:")
+    assert good.stderr == ""
+
+    failed = forcegen("validate", bad, tmp_path / "missing.yaml", tmp_path)
+    assert failed.returncode == 2
+    assert failed.stdout == ""
+    assert f"{bad}:3:8: start:" in failed.stderr
+    assert f"{tmp_path / 'missing.yaml'}: file not found" in failed.stderr
+    assert f"{tmp_path}: this is a directory" in failed.stderr
+
+
+def test_subprocess_run_json_on_stdout_only(tmp_path: Path) -> None:
+    result = forcegen(
+        "run", TEXTBOOK, "--deterministic", "--format", "json", "--out", tmp_path / "out"
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["format"] == "forcegen-summary"
+    assert summary["demands"][0]["coverage_mean"] == 1.0
+    assert "wrote" in result.stderr
+    assert "{" not in result.stderr
+
+
+def test_installed_script_bad_flag() -> None:
+    script = Path(sys.executable).with_name("forcegen")
+    if not script.exists():
+        pytest.skip("the forcegen script is not installed beside this Python")
+    result = subprocess.run(
+        [str(script), "run", str(TEXTBOOK), "--runs", "abc"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "--runs" in result.stderr
+    assert "Traceback" not in result.stderr
