@@ -26,7 +26,11 @@ class Purpose(IntEnum):
     """What a stream of draws is for; each purpose has its own stream per run."""
 
     KILLED = 1
-    WOUNDED_OUT = 2
+    WOUNDED = 2
+    MISSING = 3
+    DESERTED = 4
+    RETURNS = 5
+    RECRUITS = 6
 
 
 def run_keys(seed: int, runs: NDArray[np.int64], purpose: Purpose) -> NDArray[np.uint64]:
