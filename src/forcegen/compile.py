@@ -51,7 +51,8 @@ class Change:
     """(U,) which units switch."""
     policy: int
     position_map: NDArray[np.int32]
-    """(P,) position a unit moves to in the new policy, from each position of the old."""
+    """(P,) position of the same name in the new policy (its first position if none): where
+    a unit goes when its position lies outside the fixed-length cycle of either policy."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,15 @@ class Plan:
     force_limit: NDArray[np.float64]
     """(R, F, L) most people of a force that pulls may bring to a location; inf: none."""
 
+    pos_cycle_start: NDArray[np.int32]
+    """(P,) day of its policy's cycle on which a position starts; -1 if outside the cycle."""
+    policy_cycle_pos: NDArray[np.int32]
+    """(K, M) positions of each policy's fixed-length cycle in order, -1 padded."""
+    policy_cycle_starts: NDArray[np.int32]
+    """(K, M + 1) day each of those positions starts; entry len(cycle) is the cycle length."""
+    policy_cycle_len: NDArray[np.int64]
+    """(K,) length of each policy's fixed-length cycle in days (0 if it has none)."""
+
     changes: tuple[Change, ...] = field(default=())
 
     @property
@@ -168,15 +178,15 @@ def _cycle_from(positions: tuple[Position, ...], start: int, value) -> list[tupl
     """(position, duration) along ``next`` from ``start`` while durations are fixed."""
     names = {p.name: i for i, p in enumerate(positions)}
     out: list[tuple[int, int]] = []
+    seen: set[int] = set()
     j = start
-    while True:
+    while j not in seen:
         pos = positions[j]
         if pos.duration is None or pos.terminal:
             break
+        seen.add(j)
         out.append((j, int(value(pos.duration))))
         j = names[pos.next]  # type: ignore[index]
-        if j == start or len(out) > len(positions):
-            break
     return out
 
 
@@ -223,6 +233,22 @@ def compile_plan(
             pos_index[(pid, pos.name)] = len(rows)
             rows.append((k, pos))
     n_pos = len(rows)
+    # Each policy's fixed-length cycle from its first position: where each position starts.
+    pos_cycle_start = np.full(n_pos, -1, np.int32)
+    cycles = [_cycle_from(resolved[pid], 0, value) for pid in policies]
+    width = max((len(c) for c in cycles), default=0)
+    policy_cycle_pos = np.full((len(policies), max(width, 1)), -1, np.int32)
+    policy_cycle_starts = np.full(
+        (len(policies), max(width, 1) + 1), np.iinfo(np.int32).max, np.int32
+    )
+    for k, (pid, cycle) in enumerate(zip(policies, cycles, strict=True)):
+        start = 0
+        for i, (j, d) in enumerate(cycle):
+            pos_cycle_start[first_pos[pid] + j] = start
+            policy_cycle_pos[k, i] = first_pos[pid] + j
+            policy_cycle_starts[k, i] = start
+            start += d
+        policy_cycle_starts[k, len(cycle)] = start
     pos_next = np.array([pos_index[(policies[k], p.next)] for k, p in rows], np.int32)
     pos_deployed = np.array([p.deployed for _, p in rows], bool)
     pos_pull_to = np.array(
@@ -471,5 +497,9 @@ def compile_plan(
         demand_force_rank=force_rank,
         demand_cap=per_run(cap),
         force_limit=per_run(limit),
+        pos_cycle_start=pos_cycle_start,
+        policy_cycle_pos=policy_cycle_pos,
+        policy_cycle_starts=policy_cycle_starts,
+        policy_cycle_len=np.array([sum(d for _, d in c) for c in cycles], np.int64),
         changes=tuple(changes),
     )

@@ -49,7 +49,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from forcegen.compile import CAUSE_HAZARDS, OPEN, RESTED, Plan
-from forcegen.engine.random import Purpose, binomial, run_keys
+from forcegen.engine.random import Purpose, binomial, poisson, run_keys
 
 CAUSES = (*CAUSE_HAZARDS, "discharged")
 """Causes of loss from units, recorded per force and day."""
@@ -60,9 +60,6 @@ STOCKS = ("in_recovery", "replacement_pool", "unmet_need")
 """Stocks recorded per force at each census: wounded who will return, the replacement pool,
 and people missing from units below authorised strength after replacements."""
 PIPELINE_MEASURES = ("recruits", "graduates", "in_training")
-
-UNLIMITED = 1e15
-"""Stand-in for an unlimited supply of recruits (a pipeline without a reservoir)."""
 
 
 @dataclass
@@ -237,8 +234,7 @@ class Engine:
             members = change.units[None, :] & s.active
             deployed = self.plan.pos_deployed[s.pos]
             now = members & ~deployed
-            s.pos = np.where(now, change.position_map[s.pos], s.pos)
-            s.policy = np.where(now, change.policy, s.policy)
+            self._switch(s, now, k)
             s.pending = np.where(members & deployed, k, np.where(now, -1, s.pending))
 
     def pipelines(self, s: State, day: int, rec: Records) -> None:
@@ -254,20 +250,19 @@ class Engine:
         for q in range(len(plan.pipelines)):
             rate = self.rate[:, day, q]
             v = plan.pipe_reservoir[q]
-            left = s.reservoir[:, v] if v >= 0 else np.full(self.n, UNLIMITED)
+            left = s.reservoir[:, v] if v >= 0 else np.full(self.n, np.inf)
             if plan.pipe_proportional[q]:
                 p = np.minimum(rate / np.maximum(self.size0[:, v], 1e-300), 1.0)
             else:
                 p = np.minimum(rate / np.maximum(left, 1e-300), 1.0)
+            key = plan.pipe_key[q : q + 1]
             if self.deterministic:
-                recruits = left * p
+                recruits = np.minimum(rate, left) if v < 0 else left * p
+            elif v < 0:  # an unlimited supply: Poisson arrivals at the rate
+                recruits = poisson(rate[:, None], self.keys[Purpose.RECRUITS], key, day)[:, 0]
             else:
                 recruits = binomial(
-                    left[:, None],
-                    p[:, None],
-                    self.keys[Purpose.RECRUITS],
-                    plan.pipe_key[q : q + 1],
-                    day,
+                    left[:, None], p[:, None], self.keys[Purpose.RECRUITS], key, day
                 )[:, 0]
             if v >= 0:
                 s.reservoir[:, v] = left - recruits
@@ -457,15 +452,42 @@ class Engine:
         plan = self.plan
         leaving_deployment = mask & ~plan.pos_deployed[new_pos]
         s.assigned = np.where(leaving_deployment, -1, s.assigned)
-        due = leaving_deployment & (s.pending >= 0)
-        if due.any():
-            for k, change in enumerate(plan.changes):
-                hit = due & (s.pending == k)
-                new_pos = np.where(hit, change.position_map[new_pos], new_pos)
-                s.policy = np.where(hit, change.policy, s.policy)
-            s.pending = np.where(due, -1, s.pending)
         s.pos = np.where(mask, new_pos, s.pos)
         s.t = np.where(mask, 0, s.t)
+        due = leaving_deployment & (s.pending >= 0)
+        if due.any():
+            for k in range(len(plan.changes)):
+                self._switch(s, due & (s.pending == k), k)
+            s.pending = np.where(due, -1, s.pending)
+
+    def _switch(self, s: State, mask: NDArray[np.bool_], k: int) -> None:
+        """Masked units take the policy of change ``k``.
+
+        A unit keeps its proportional place in the cycle (MARATHON's rule): ``c`` days into
+        an old cycle of length ``L`` becomes ``floor(c * L' / L)`` days into the new one of
+        length ``L'``, so an evenly staggered group stays evenly staggered. A unit outside
+        the fixed-length cycle of either policy (waiting ready, say) moves to the position of
+        the same name instead, keeping its days there.
+        """
+        if not mask.any():
+            return
+        plan = self.plan
+        change = plan.changes[k]
+        n_new = int((plan.policy_cycle_pos[change.policy] >= 0).sum())
+        starts = plan.policy_cycle_starts[change.policy][: n_new + 1]
+        offset = plan.pos_cycle_start[s.pos]
+        old_len = plan.policy_cycle_len[s.policy]
+        in_cycle = (offset >= 0) & (n_new > 0)
+        c = (offset + np.maximum(s.t, 0)).astype(np.int64) * int(starts[-1])
+        c //= np.maximum(old_len, 1)
+        i = np.clip(np.searchsorted(starts[:-1], c, side="right") - 1, 0, max(n_new - 1, 0))
+        by_cycle = mask & in_cycle
+        by_name = mask & ~in_cycle
+        if n_new:
+            s.pos = np.where(by_cycle, plan.policy_cycle_pos[change.policy][i], s.pos)
+            s.t = np.where(by_cycle, c - starts[i], s.t).astype(np.int32)
+        s.pos = np.where(by_name, change.position_map[s.pos], s.pos)
+        s.policy = np.where(mask, change.policy, s.policy)
 
     def _discharge(self, s: State, day: int, rec: Records) -> None:
         out = s.active & self.plan.pos_terminal[s.pos]
