@@ -36,7 +36,7 @@ unit_types:
   - {id: inf}
 locations:
   - id: front
-    attrition: {killed: 2%/mo, wounded_out: 5%/mo}
+    attrition: {killed: 2%/mo, wounded: 5%/mo}
   - {id: home}
 policies:
   - id: cycle
@@ -214,7 +214,7 @@ def test_schema_is_json(runner: CliRunner) -> None:
     assert result.stderr == ""
     schema = json.loads(result.stdout)
     assert {"units", "policies", "demands"} <= set(schema["properties"])
-    assert {"forcegen", "name", "start", "horizon", "units"} <= set(schema["required"])
+    assert {"forcegen", "name", "start", "horizon", "forces", "policies"} <= set(schema["required"])
 
 
 # --- run: summary -------------------------------------------------------------------------

@@ -764,15 +764,17 @@ changes:
 def test_scheduled_change_non_deployed_unit_switches_at_once():
     ds = simulate(change_scenario(10), keep_units=True)
     trace = unit_trace(ds, "back#0")
-    # Home census days 0..28 under `old`; on day 10 it switches to new/home keeping its 10
-    # days there, so it stays home until 50 days are done (census days 0..48).
+    # Census day x is 31 + x days into the old 60-day cycle (home from day 30 of it). On
+    # day 10 the unit is 40 days into it; it keeps that proportional place, 40 of the new
+    # 60-day cycle: 30 days into new/home (which starts on day 10 of the new cycle), so it
+    # has 19 census days of home left, then 10 at the front.
     assert trace[9] == "old/home"
     assert trace[10] == "new/home"
     assert runs_of(trace)[:4] == [
         ("old/home", 0, 10),
-        ("new/home", 10, 39),
-        ("new/front", 49, 10),
-        ("new/home", 59, 50),
+        ("new/home", 10, 19),
+        ("new/front", 29, 10),
+        ("new/home", 39, 50),
     ]
 
 
@@ -786,9 +788,9 @@ def test_scheduled_change_deployed_unit_switches_at_next_reset():
     assert trace[29] == "new/home"
     assert runs_of(trace)[:4] == [
         ("old/front", 0, 29),
-        ("new/home", 29, 50),
-        ("new/front", 79, 10),
-        ("new/home", 89, 31),
+        ("new/home", 29, 30),
+        ("new/front", 59, 10),
+        ("new/home", 69, 50),
     ]
 
 
@@ -809,7 +811,7 @@ def test_without_change_units_keep_old_policy():
 def attrition_scenario(
     killed: str, wounded: str | None = None, *, horizon: int = 60, strength: int = 1000
 ) -> str:
-    hazards = f"killed: {killed}" + (f", wounded_out: {wounded}" if wounded else "")
+    hazards = f"killed: {killed}" + (f", wounded: {wounded}" if wounded else "")
     return (
         HEADER.format(name="attrition", horizon=horizon)
         + f"""\
@@ -832,7 +834,7 @@ def test_deterministic_attrition_is_strength_times_hazard():
     ds = simulate(attrition_scenario("0.001", "0.002"))
     strength = ds.strength.sel(force="blue", location="front").values[0]
     killed = ds.losses.sel(force="blue", cause="killed").values[0]
-    wounded = ds.losses.sel(force="blue", cause="wounded_out").values[0]
+    wounded = ds.losses.sel(force="blue", cause="wounded").values[0]
     before = np.concatenate([[3000.0], strength[:-1]])
     np.testing.assert_allclose(killed, before * 0.001, rtol=1e-12)
     np.testing.assert_allclose(wounded, before * 0.002, rtol=1e-12)
@@ -868,11 +870,6 @@ def test_no_hazard_at_home_no_losses():
     assert (ds.strength.sel(location="home").values == 3000).all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: a scenario without demands raises "
-    "IndexError in Engine.rotate (indexing an empty (runs, 0) demand array)",
-)
 def test_scenario_without_demands_runs():
     # `demands` is optional in the scenario format; a pure rotation needs none.
     text = fixed_rotation(9, 30, 30, 30, horizon=90).split("demands:")[0]

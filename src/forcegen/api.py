@@ -115,6 +115,10 @@ def simulate(
             for cid, used in src.used.items()
         ],
         "assumptions": src.assumptions,
+        "pipeline_reservoirs": {
+            r.id: [p.id for p in scenario.pipelines if p.reservoir == r.id]
+            for r in scenario.reservoirs
+        },
     }
     attrs = {"title": f"forcegen results: {scenario.name}", "forcegen_meta": json.dumps(meta)}
     return Results(build_dataset(plan, records, attrs=attrs))

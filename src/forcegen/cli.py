@@ -38,7 +38,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=True)
+out = Console()
+if not out.is_terminal:  # piped or captured: wide enough that tables are not truncated
+    out = Console(width=160)
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -275,10 +277,70 @@ def _print_tables(summary: dict[str, Any]) -> None:
             _fmt(f["people_start"]),
             _fmt(f["people_end_mean"]),
             _fmt(f["losses_mean"]["killed"]),
-            _fmt(f["losses_mean"]["wounded_out"]),
+            _fmt(f["losses_mean"]["wounded"]),
             _fmt(f["losses_mean"]["discharged"]),
         )
     out.print(table)
+    if any(
+        f["gains_mean"]["formed"]
+        or f["gains_mean"]["replaced"]
+        or f["gains_mean"]["returned"]
+        or f["losses_mean"]["missing"]
+        or f["losses_mean"]["deserted"]
+        for f in summary["forces"]
+    ):
+        table = Table(
+            title="Manpower (people, mean over runs: flows over the whole run, stocks at the end)",
+            title_justify="left",
+        )
+        for col in (
+            "force",
+            "formed",
+            "replaced",
+            "returned",
+            "missing",
+            "deserted",
+            "wounded out",
+            "in recovery",
+            "pool",
+            "unmet need",
+        ):
+            table.add_column(col, justify="left" if col == "force" else "right")
+        for f in summary["forces"]:
+            gains, stocks, lost = f["gains_mean"], f["end_stocks_mean"], f["losses_mean"]
+            table.add_row(
+                f["force"],
+                _fmt(gains["formed"]),
+                _fmt(gains["replaced"]),
+                _fmt(gains["returned"]),
+                _fmt(lost["missing"]),
+                _fmt(lost["deserted"]),
+                _fmt(f["wounded_out_mean"]),
+                _fmt(stocks["in_recovery"]),
+                _fmt(stocks["replacement_pool"]),
+                _fmt(stocks["unmet_need"]),
+            )
+        out.print(table)
+    if summary["pipelines"]:
+        table = Table(title="Pipelines (people, mean over runs)", title_justify="left")
+        for col in ("pipeline", "force", "recruits", "graduates", "in training at end"):
+            table.add_column(col, justify="left" if col in ("pipeline", "force") else "right")
+        for q in summary["pipelines"]:
+            table.add_row(
+                q["id"],
+                q["force"],
+                _fmt(q["recruits_mean"]),
+                _fmt(q["graduates_mean"]),
+                _fmt(q["in_training_end_mean"]),
+            )
+        out.print(table)
+    if summary["reservoirs"]:
+        table = Table(title="Reservoirs (people)", title_justify="left")
+        for col in ("reservoir", "drawn (mean)", "left at end (mean)", "left at end (min)"):
+            table.add_column(col, justify="left" if col == "reservoir" else "right")
+        for v in summary["reservoirs"]:
+            table.add_row(v["id"], _fmt(v["drawn_mean"]), _fmt(v["end_mean"]), _fmt(v["end_min"]))
+        out.print(table)
     claims = summary["claims"]
     if claims:
         table = Table(title="Claims used", title_justify="left")

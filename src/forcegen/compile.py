@@ -32,6 +32,9 @@ from forcegen.scenario.model import Demand, Position, Scenario
 from forcegen.scenario.quantities import Quantity, resolve
 from forcegen.scenario.references import resolve_policies
 
+CAUSE_HAZARDS = ("killed", "wounded", "missing", "deserted")
+"""Causes of loss that are daily hazards, in the order they are drawn."""
+
 OPEN = -1
 """Duration of a position that holds units until something moves them (ready, terminal)."""
 
@@ -48,7 +51,8 @@ class Change:
     """(U,) which units switch."""
     policy: int
     position_map: NDArray[np.int32]
-    """(P,) position a unit moves to in the new policy, from each position of the old."""
+    """(P,) position of the same name in the new policy (its first position if none): where
+    a unit goes when its position lies outside the fixed-length cycle of either policy."""
 
 
 @dataclass(frozen=True)
@@ -95,9 +99,41 @@ class Plan:
     unit_strength0: NDArray[np.float64]
     groups: tuple[str, ...]
 
-    # attrition (R, L)
-    hazard_killed: NDArray[np.float64]
-    hazard_wounded_out: NDArray[np.float64]
+    # attrition: (R, C, L, Y) daily hazard by cause, location and unit type; (R, L, Y) share
+    # of wounded who return; (L, Y) recovery days
+    hazard: NDArray[np.float64]
+    return_share: NDArray[np.float64]
+    recovery: NDArray[np.int32]
+
+    # units not present at the start (cohort slots), (U,)
+    unit_present0: NDArray[np.bool_]
+    force_replacement_rule: NDArray[np.int32]
+    """(F,) 0: most depleted first, 1: deployed first."""
+    policy_reconstitute_below: NDArray[np.float64]
+    """(K,) share of authorised strength under which a unit is withdrawn; -1: never."""
+    policy_reconstitute_pos: NDArray[np.int32]
+
+    # manpower: reservoirs (V) and pipelines (Q)
+    reservoirs: tuple[str, ...]
+    reservoir_size0: NDArray[np.float64]
+    """(R, V) people at the start (inf: unlimited)."""
+    reservoir_refill: NDArray[np.float64]
+    """(R, V) people added per day."""
+    pipelines: tuple[str, ...]
+    pipe_force: NDArray[np.int32]
+    pipe_key: NDArray[np.uint64]
+    """(Q,) stable random key of each pipeline, from its id."""
+    pipe_reservoir: NDArray[np.int32]
+    """(Q,) reservoir index, -1 for an unlimited supply."""
+    pipe_proportional: NDArray[np.bool_]
+    pipe_rate: NDArray[np.float64]
+    """(R, T, Q) intake rate, people per day, before any shrinking by the reservoir."""
+    pipe_training: NDArray[np.int32]
+    pipe_cohort: NDArray[np.bool_]
+    cohort_close: NDArray[np.bool_]
+    """(T, Q) days on which a pipeline's batch closes and forms units."""
+    cohort_slots: tuple[NDArray[np.int32], ...]
+    """Per pipeline: (batches, units per batch) unit indices of the units its batches form."""
 
     # demands: (D,) in fill order, and (R, D), (R, D, F), (D, Y)
     demand_location: NDArray[np.int32]
@@ -117,6 +153,15 @@ class Plan:
     force_limit: NDArray[np.float64]
     """(R, F, L) most people of a force that pulls may bring to a location; inf: none."""
 
+    pos_cycle_start: NDArray[np.int32]
+    """(P,) day of its policy's cycle on which a position starts; -1 if outside the cycle."""
+    policy_cycle_pos: NDArray[np.int32]
+    """(K, M) positions of each policy's fixed-length cycle in order, -1 padded."""
+    policy_cycle_starts: NDArray[np.int32]
+    """(K, M + 1) day each of those positions starts; entry len(cycle) is the cycle length."""
+    policy_cycle_len: NDArray[np.int64]
+    """(K,) length of each policy's fixed-length cycle in days (0 if it has none)."""
+
     changes: tuple[Change, ...] = field(default=())
 
     @property
@@ -133,15 +178,15 @@ def _cycle_from(positions: tuple[Position, ...], start: int, value) -> list[tupl
     """(position, duration) along ``next`` from ``start`` while durations are fixed."""
     names = {p.name: i for i, p in enumerate(positions)}
     out: list[tuple[int, int]] = []
+    seen: set[int] = set()
     j = start
-    while True:
+    while j not in seen:
         pos = positions[j]
         if pos.duration is None or pos.terminal:
             break
+        seen.add(j)
         out.append((j, int(value(pos.duration))))
         j = names[pos.next]  # type: ignore[index]
-        if j == start or len(out) > len(positions):
-            break
     return out
 
 
@@ -188,6 +233,22 @@ def compile_plan(
             pos_index[(pid, pos.name)] = len(rows)
             rows.append((k, pos))
     n_pos = len(rows)
+    # Each policy's fixed-length cycle from its first position: where each position starts.
+    pos_cycle_start = np.full(n_pos, -1, np.int32)
+    cycles = [_cycle_from(resolved[pid], 0, value) for pid in policies]
+    width = max((len(c) for c in cycles), default=0)
+    policy_cycle_pos = np.full((len(policies), max(width, 1)), -1, np.int32)
+    policy_cycle_starts = np.full(
+        (len(policies), max(width, 1) + 1), np.iinfo(np.int32).max, np.int32
+    )
+    for k, (pid, cycle) in enumerate(zip(policies, cycles, strict=True)):
+        start = 0
+        for i, (j, d) in enumerate(cycle):
+            pos_cycle_start[first_pos[pid] + j] = start
+            policy_cycle_pos[k, i] = first_pos[pid] + j
+            policy_cycle_starts[k, i] = start
+            start += d
+        policy_cycle_starts[k, len(cycle)] = start
     pos_next = np.array([pos_index[(policies[k], p.next)] for k, p in rows], np.int32)
     pos_deployed = np.array([p.deployed for _, p in rows], bool)
     pos_pull_to = np.array(
@@ -210,7 +271,7 @@ def compile_plan(
         cycle = _cycle_from(positions, start, value)
         span = sum(d for _, d in cycle)
         strength = value(group.strength)
-        share = value(group.current, 1.0)
+        present = value(group.current, 1.0)
         for i in range(count):
             offset = (i * span) // count if group.phase == "even" else int(value(group.phase))
             j, t, since = _place(cycle, start, offset)
@@ -225,22 +286,92 @@ def compile_plan(
                     "t": t,
                     "since": RESTED + since,
                     "auth": strength,
-                    "strength": np.floor(strength * share + 1e-9),
+                    "strength": np.floor(strength * present + 1e-9),
+                    "present": True,
                 }
             )
 
     def col(key: str, dtype: type) -> NDArray:
         return np.array([r[key] for r in unit_rows], dtype=dtype)
 
-    # Attrition hazards per location.
-    killed = np.array([value(loc.attrition.killed) for loc in scenario.locations])
-    wounded = np.array([value(loc.attrition.wounded_out) for loc in scenario.locations])
+    horizon = int(value(scenario.horizon))
+
+    # Cohort slots: the units each pipeline's batches will form, inactive until then.
+    cohort_close = np.zeros((horizon, len(scenario.pipelines)), bool)
+    slots: list[NDArray[np.int32]] = []
+    for k, pipe in enumerate(scenario.pipelines):
+        if pipe.into != "cohorts" or pipe.cohort is None:
+            slots.append(np.zeros((0, 0), np.int32))
+            continue
+        every = int(value(pipe.cohort.every))
+        close = np.arange(every - 1, horizon, every)
+        cohort_close[close, k] = True
+        first = len(unit_rows)
+        n_per = pipe.cohort.units
+        policy = pipe.cohort.policy
+        for b in range(len(close)):
+            for j in range(n_per):
+                unit_rows.append(
+                    {
+                        "id": f"{pipe.id}#{b}.{j}",
+                        "group": len(groups) + k,
+                        "force": force_ix[pipe.force],
+                        "type": type_ix[pipe.cohort.type],
+                        "policy": policies.index(policy),
+                        "pos": first_pos[policy],
+                        "t": -1,
+                        "since": RESTED,
+                        "auth": 0.0,
+                        "strength": 0.0,
+                        "present": False,
+                    }
+                )
+        slots.append(np.arange(first, len(unit_rows), dtype=np.int32).reshape(len(close), n_per))
+    groups = groups + tuple(p.id for p in scenario.pipelines)
+
+    # Attrition hazards by cause, location and unit type.
+    n_l, n_y = len(locations), len(unit_types)
+    hazard = np.zeros((len(CAUSE_HAZARDS), n_l, n_y))
+    share = np.zeros((n_l, n_y))
+    recovery = np.zeros((n_l, n_y), np.int32)
+    for i, loc in enumerate(scenario.locations):
+        for y, utype in enumerate(unit_types):
+            override = loc.attrition_by_type.get(utype)
+
+            def get(name: str, loc=loc, override=override) -> float:
+                q = getattr(override, name) if override is not None else None
+                return value(q if q is not None else getattr(loc.attrition, name))
+
+            hazard[:, i, y] = [get(c) for c in CAUSE_HAZARDS]
+            share[i, y] = get("return_share")
+            recovery[i, y] = int(get("recovery"))
+
+    # Reservoirs and pipelines.
+    res_ix = {r.id: i for i, r in enumerate(scenario.reservoirs)}
+    size0 = np.array(
+        [
+            value(r.size)
+            if r.size is not None
+            else np.floor(value(r.per_100k) * value(r.population) / 100_000)
+            for r in scenario.reservoirs
+        ]
+    )
+    refill = np.array([value(r.refill) for r in scenario.reservoirs])
+    rate = np.zeros((horizon, len(scenario.pipelines)))
+    for k, pipe in enumerate(scenario.pipelines):
+        for j, step in enumerate(pipe.intake):
+            begin = scenario.day_of(step.from_)
+            end = scenario.day_of(pipe.intake[j + 1].from_) if j + 1 < len(pipe.intake) else horizon
+            rate[begin:end, k] += value(step.rate)
+        for wave in pipe.waves:
+            begin = scenario.day_of(wave.from_)
+            over = int(value(wave.over))
+            rate[begin : begin + over, k] += value(wave.people) / over
 
     # Demands in fill order: priority, then order in the file.
     order = sorted(range(len(scenario.demands)), key=lambda i: (scenario.demands[i].priority, i))
     demands: list[Demand] = [scenario.demands[i] for i in order]
-    horizon = int(value(scenario.horizon))
-    n_d, n_f, n_y = len(demands), len(forces), len(unit_types)
+    n_d, n_f = len(demands), len(forces)
     type_rank = np.full((n_d, n_y), -1, np.int32)
     force_rank = np.full((n_d, n_f), -1, np.int32)
     cap = np.full((n_d, n_f), np.inf)
@@ -320,8 +451,42 @@ def compile_plan(
         unit_authorised=per_run(col("auth", np.float64)),
         unit_strength0=per_run(col("strength", np.float64)),
         groups=groups,
-        hazard_killed=per_run(killed),
-        hazard_wounded_out=per_run(wounded),
+        hazard=per_run(hazard),
+        return_share=per_run(share),
+        recovery=recovery,
+        unit_present0=col("present", bool),
+        force_replacement_rule=np.array(
+            [0 if f.replacement_rule == "most_depleted" else 1 for f in scenario.forces], np.int32
+        ),
+        policy_reconstitute_below=np.array(
+            [
+                -1.0 if p.reconstitute is None else value(p.reconstitute.below)
+                for p in scenario.policies
+            ]
+        ),
+        policy_reconstitute_pos=np.array(
+            [
+                -1 if p.reconstitute is None else pos_index[(p.id, p.reconstitute.position)]
+                for p in scenario.policies
+            ],
+            np.int32,
+        ),
+        reservoirs=tuple(r.id for r in scenario.reservoirs),
+        reservoir_size0=per_run(size0),
+        reservoir_refill=per_run(refill),
+        pipelines=tuple(p.id for p in scenario.pipelines),
+        pipe_force=np.array([force_ix[p.force] for p in scenario.pipelines], np.int32),
+        pipe_key=np.array([_stable_key("pipeline:" + p.id) for p in scenario.pipelines], np.uint64),
+        pipe_reservoir=np.array(
+            [-1 if p.reservoir is None else res_ix[p.reservoir] for p in scenario.pipelines],
+            np.int32,
+        ),
+        pipe_proportional=np.array([p.uptake == "proportional" for p in scenario.pipelines], bool),
+        pipe_rate=per_run(rate),
+        pipe_training=np.array([int(value(p.training)) for p in scenario.pipelines], np.int32),
+        pipe_cohort=np.array([p.into == "cohorts" for p in scenario.pipelines], bool),
+        cohort_close=cohort_close,
+        cohort_slots=tuple(slots),
         demand_location=np.array([loc_ix[d.location] for d in demands], np.int32),
         demand_units=np.array([d.units is not None for d in demands], bool),
         demand_start=start_day,
@@ -332,5 +497,9 @@ def compile_plan(
         demand_force_rank=force_rank,
         demand_cap=per_run(cap),
         force_limit=per_run(limit),
+        pos_cycle_start=pos_cycle_start,
+        policy_cycle_pos=policy_cycle_pos,
+        policy_cycle_starts=policy_cycle_starts,
+        policy_cycle_len=np.array([sum(d for _, d in c) for c in cycles], np.int64),
         changes=tuple(changes),
     )

@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from forcegen.compile import Plan
-from forcegen.engine import CAUSES, Records
+from forcegen.engine import CAUSES, FLOWS, PIPELINE_MEASURES, STOCKS, Records
 
 SUMMARY_FORMAT = "forcegen-summary"
 SUMMARY_VERSION = 1
@@ -47,6 +47,12 @@ def build_dataset(plan: Plan, rec: Records, *, attrs: dict[str, Any]) -> xr.Data
         "position_location": ("position", [plan.locations[i] for i in plan.pos_location]),
         "position_deployed": ("position", plan.pos_deployed.copy()),
         "cause": list(CAUSES),
+        "flow": list(FLOWS),
+        "stock": list(STOCKS),
+        "pipeline": list(plan.pipelines),
+        "pipeline_force": ("pipeline", [plan.forces[f] for f in plan.pipe_force]),
+        "measure": list(PIPELINE_MEASURES),
+        "reservoir": list(plan.reservoirs),
         "unit": list(plan.unit_ids),
         "unit_group": ("unit", [plan.groups[g] for g in plan.unit_group]),
         "unit_force": ("unit", [plan.forces[f] for f in plan.unit_force]),
@@ -86,7 +92,38 @@ def build_dataset(plan: Plan, rec: Records, *, attrs: dict[str, Any]) -> xr.Data
         "losses": (
             ("run", "day", "force", "cause"),
             rec.losses,
-            {"long_name": "people lost", "units": "people per day"},
+            {"long_name": "people lost from units", "units": "people per day"},
+        ),
+        "flows": (
+            ("run", "day", "force", "flow"),
+            rec.flows,
+            {
+                "long_name": "people into units (formed, replaced, returned) and into recovery "
+                "(wounded_returning)",
+                "units": "people per day",
+            },
+        ),
+        "stocks": (
+            ("run", "day", "force", "stock"),
+            rec.stocks,
+            {
+                "long_name": "people in recovery, in the replacement pool, and missing from "
+                "units below authorised strength",
+                "units": "people",
+            },
+        ),
+        "pipeline_flows": (
+            ("run", "day", "pipeline", "measure"),
+            rec.pipeline,
+            {
+                "long_name": "recruits and graduates (per day), in training (people)",
+                "units": "people",
+            },
+        ),
+        "reservoir_level": (
+            ("run", "day", "reservoir"),
+            rec.reservoir,
+            {"long_name": "people left in each reservoir", "units": "people"},
         ),
         "deployed_days": (
             ("run", "unit"),
@@ -201,6 +238,8 @@ class Results:
         ]
         ratio = self.deployed_to_dwell()
         losses = ds.losses.sum("day").mean("run")
+        flows = ds.flows.sum("day").mean("run")
+        stocks = ds.stocks.isel(day=-1).mean("run")
         end = self.end_strength().mean("run")
         forces = []
         for f in ds.force.values:
@@ -214,8 +253,46 @@ class Results:
                     "losses_mean": {
                         str(c): _num(losses.sel(force=f, cause=c)) for c in ds.cause.values
                     },
+                    "wounded_out_mean": _num(
+                        losses.sel(force=f, cause="wounded")
+                        - flows.sel(force=f, flow="wounded_returning")
+                    ),
+                    "gains_mean": {
+                        str(k): _num(flows.sel(force=f, flow=k))
+                        for k in ("formed", "replaced", "returned")
+                    },
+                    "end_stocks_mean": {
+                        str(k): _num(stocks.sel(force=f, stock=k)) for k in ds.stock.values
+                    },
                 }
             )
+        recruits = ds.pipeline_flows.sum("day").mean("run")
+        pipelines = [
+            {
+                "id": str(q),
+                "force": str(ds.pipeline_force.sel(pipeline=q).item()),
+                "recruits_mean": _num(recruits.sel(pipeline=q, measure="recruits")),
+                "graduates_mean": _num(recruits.sel(pipeline=q, measure="graduates")),
+                "in_training_end_mean": _num(
+                    ds.pipeline_flows.sel(pipeline=q, measure="in_training").isel(day=-1).mean()
+                ),
+            }
+            for q in ds.pipeline.values
+        ]
+        level = ds.reservoir_level
+        reservoirs = [
+            {
+                "id": str(v),
+                "end_mean": _num(level.sel(reservoir=v).isel(day=-1).mean()),
+                "end_min": _num(level.sel(reservoir=v).isel(day=-1).min()),
+                "drawn_mean": _num(
+                    recruits.sel(measure="recruits")
+                    .where(ds.pipeline.isin(meta["pipeline_reservoirs"].get(str(v), [])), 0)
+                    .sum()
+                ),
+            }
+            for v in ds.reservoir.values
+        ]
         return {
             "format": SUMMARY_FORMAT,
             "version": SUMMARY_VERSION,
@@ -224,6 +301,8 @@ class Results:
             "demands": demands,
             "strength": locations,
             "forces": forces,
+            "pipelines": pipelines,
+            "reservoirs": reservoirs,
             "claims": meta["claims"],
             "assumptions": meta["assumptions"],
         }

@@ -14,9 +14,9 @@ from dataclasses import fields
 import numpy as np
 
 from forcegen.compile import Plan
-from forcegen.engine.core import CAUSES, Engine, Records
+from forcegen.engine.core import CAUSES, FLOWS, PIPELINE_MEASURES, STOCKS, Engine, Records
 
-__all__ = ["CAUSES", "Records", "simulate_plan"]
+__all__ = ["CAUSES", "FLOWS", "PIPELINE_MEASURES", "STOCKS", "Records", "simulate_plan"]
 
 
 def _run_chunk(

@@ -6,10 +6,9 @@ and the unit's stable key. Nothing depends on how runs are split among workers o
 and two scenarios run with the same seed draw the same numbers for the same unit on the same
 day wherever they agree (common random numbers).
 
-Binomial counts are drawn by inversion of the CDF with one uniform, so a larger
+Binomial counts are drawn by exact inversion of the CDF with one uniform, so a larger
 probability never gives a smaller count for the same uniform (which keeps paired comparisons
-tight). For large variances (n p (1 - p) > 100) the inversion uses the normal approximation
-with continuity correction, accurate there to well under a person.
+tight), and every draw is the exact binomial quantile of its uniform.
 """
 
 from __future__ import annotations
@@ -26,7 +25,11 @@ class Purpose(IntEnum):
     """What a stream of draws is for; each purpose has its own stream per run."""
 
     KILLED = 1
-    WOUNDED_OUT = 2
+    WOUNDED = 2
+    MISSING = 3
+    DESERTED = 4
+    RETURNS = 5
+    RECRUITS = 6
 
 
 def run_keys(seed: int, runs: NDArray[np.int64], purpose: Purpose) -> NDArray[np.uint64]:
@@ -58,75 +61,179 @@ def _uniform(run_key: np.uint64, day: np.int64, unit_key: np.uint64) -> float:
 
 
 @numba.njit(cache=True)
-def _norm_ppf(u: float) -> float:
-    # Acklam's rational approximation of the standard normal quantile (rel. error < 1.2e-9).
-    a = (
-        -3.969683028665376e01,
-        2.209460984245205e02,
-        -2.759285104469687e02,
-        1.383577518672690e02,
-        -3.066479806614716e01,
-        2.506628277459239e00,
-    )
-    b = (
-        -5.447609879822406e01,
-        1.615858368580409e02,
-        -1.556989798598866e02,
-        6.680131188771972e01,
-        -1.328068155288572e01,
-    )
-    c = (
-        -7.784894002430293e-03,
-        -3.223964580411365e-01,
-        -2.400758277161838e00,
-        -2.549732539343734e00,
-        4.374664141464968e00,
-        2.938163982698783e00,
-    )
-    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
-    if u < 0.02425:
-        q = math.sqrt(-2.0 * math.log(u))
-        return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / (
-            (((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0
-        )
-    if u > 1.0 - 0.02425:
-        q = math.sqrt(-2.0 * math.log(1.0 - u))
-        return -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / (
-            (((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0
-        )
-    q = u - 0.5
-    r = q * q
+def _stirlerr(n: float) -> float:
+    """log(n!) - log(sqrt(2 pi n) (n / e)^n), accurately (Loader 2000)."""
+    if n <= 15.0:
+        return math.lgamma(n + 1.0) - (n + 0.5) * math.log(n) + n - 0.5 * math.log(2.0 * math.pi)
+    nn = n * n
+    s0, s1, s2, s3, s4 = 1.0 / 12, 1.0 / 360, 1.0 / 1260, 1.0 / 1680, 1.0 / 1188
+    if n > 500.0:
+        return (s0 - s1 / nn) / n
+    if n > 80.0:
+        return (s0 - (s1 - s2 / nn) / nn) / n
+    if n > 35.0:
+        return (s0 - (s1 - (s2 - s3 / nn) / nn) / nn) / n
+    return (s0 - (s1 - (s2 - (s3 - s4 / nn) / nn) / nn) / nn) / n
+
+
+@numba.njit(cache=True)
+def _bd0(x: float, mean: float) -> float:
+    """x log(x / mean) + mean - x, without cancellation (Loader 2000)."""
+    if abs(x - mean) < 0.1 * (x + mean):
+        v = (x - mean) / (x + mean)
+        total = (x - mean) * v
+        term = 2.0 * x * v
+        v = v * v
+        j = 1.0
+        while True:
+            term *= v
+            nxt = total + term / (2.0 * j + 1.0)
+            if nxt == total:
+                return nxt
+            total = nxt
+            j += 1.0
+    return x * math.log(x / mean) + mean - x
+
+
+@numba.njit(cache=True)
+def _binomial_log_pmf(k: float, n: float, p: float) -> float:
+    """log P(X = k) for X ~ Binomial(n, p), 0 < k < n, by Loader's saddle-point form."""
+    q = 1.0 - p
     return (
-        (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5])
-        * q
-        / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0)
+        _stirlerr(n)
+        - _stirlerr(k)
+        - _stirlerr(n - k)
+        - _bd0(k, n * p)
+        - _bd0(n - k, n * q)
+        + 0.5 * math.log(n / (2.0 * math.pi * k * (n - k)))
     )
 
 
 @numba.njit(cache=True)
 def binomial_inverse(n: float, p: float, u: float) -> float:
-    """The ``u``-quantile of Binomial(n, p): the smallest k with CDF(k) >= u."""
+    """The ``u``-quantile of Binomial(n, p): the smallest k with CDF(k) >= u.
+
+    Exact inversion (Devroye 1986, ch. X.4). For small means the search runs up from 0;
+    otherwise it starts at the mode, whose probability comes from Loader's (2000)
+    saddle-point formula, accurate to rounding however large n is, and
+    the CDF at the mode is summed down over the left tail (about eight standard deviations),
+    so the cost grows with the standard deviation, not with n.
+    """
     if n <= 0.0 or p <= 0.0:
         return 0.0
     if p >= 1.0:
         return n
-    var = n * p * (1.0 - p)
-    if var > 100.0:
-        k = math.floor(n * p + math.sqrt(var) * _norm_ppf(u) + 0.5)
-        return min(max(k, 0.0), n)
-    # Sequential search from 0 (Devroye 1986, ch. X.4): expected n p + 1 steps.
     q = 1.0 - p
     ratio = p / q
-    pmf = math.exp(n * math.log1p(-p))
-    cdf = pmf
-    k = 0.0
+    mean = n * p
+    if mean < 30.0:
+        pmf = math.exp(n * math.log1p(-p))
+        cdf = pmf
+        k = 0.0
+        while cdf < u and k < n:
+            pmf *= ratio * (n - k) / (k + 1.0)
+            k += 1.0
+            cdf += pmf
+            if pmf == 0.0:  # lost to rounding in the far right tail
+                break
+        return k
+    mode = min(math.floor((n + 1.0) * p), n)
+    if mode <= 0.0:
+        pmf_mode = math.exp(n * math.log1p(-p))
+    elif mode >= n:
+        pmf_mode = math.exp(n * math.log(p))
+    else:
+        pmf_mode = math.exp(_binomial_log_pmf(mode, n, p))
+    # CDF at the mode: the mode's mass plus the left tail, summed until negligible.
+    cdf_mode = pmf_mode
+    pmf = pmf_mode
+    k = mode
+    while k > 0.0:
+        pmf *= k / ((n - k + 1.0) * ratio)
+        k -= 1.0
+        cdf_mode += pmf
+        if pmf < 1e-17 * cdf_mode:
+            break
+    if u <= cdf_mode:  # walk down from the mode
+        cdf = cdf_mode
+        pmf = pmf_mode
+        k = mode
+        while k > 0.0:
+            if cdf - pmf < u:
+                break
+            cdf -= pmf
+            pmf *= k / ((n - k + 1.0) * ratio)
+            k -= 1.0
+        return k
+    cdf = cdf_mode  # walk up from the mode
+    pmf = pmf_mode
+    k = mode
     while cdf < u and k < n:
         pmf *= ratio * (n - k) / (k + 1.0)
         k += 1.0
         cdf += pmf
-        if pmf == 0.0 and cdf < u:  # lost to rounding in the far tail
+        if pmf == 0.0:
             break
     return k
+
+
+@numba.njit(cache=True)
+def poisson_inverse(lam: float, u: float) -> float:
+    """The ``u``-quantile of Poisson(lam), by exact inversion from 0 or from the mode."""
+    if lam <= 0.0:
+        return 0.0
+    if lam < 30.0:
+        pmf = math.exp(-lam)
+        cdf = pmf
+        k = 0.0
+        while cdf < u:
+            k += 1.0
+            pmf *= lam / k
+            cdf += pmf
+            if pmf == 0.0:
+                break
+        return k
+    mode = math.floor(lam)
+    pmf_mode = math.exp(-_stirlerr(mode) - _bd0(mode, lam) - 0.5 * math.log(2.0 * math.pi * mode))
+    cdf_mode = pmf_mode
+    pmf = pmf_mode
+    k = mode
+    while k > 0.0:
+        pmf *= k / lam
+        k -= 1.0
+        cdf_mode += pmf
+        if pmf < 1e-17 * cdf_mode:
+            break
+    cdf = cdf_mode
+    pmf = pmf_mode
+    k = mode
+    if u <= cdf_mode:
+        while k > 0.0 and cdf - pmf >= u:
+            cdf -= pmf
+            pmf *= k / lam
+            k -= 1.0
+        return k
+    while cdf < u:
+        k += 1.0
+        pmf *= lam / k
+        cdf += pmf
+        if pmf == 0.0:
+            break
+    return k
+
+
+@numba.njit(cache=True)
+def poisson(
+    lam: NDArray[np.float64], keys: NDArray[np.uint64], unit_keys: NDArray[np.uint64], day: int
+) -> NDArray[np.float64]:
+    """Poisson(lam[r, u]) for every run r and unit (or pipeline) u, keyed like binomial."""
+    runs, units = lam.shape
+    out = np.zeros((runs, units))
+    for r in range(runs):
+        for j in range(units):
+            if lam[r, j] > 0.0:
+                out[r, j] = poisson_inverse(lam[r, j], _uniform(keys[r], day, unit_keys[j]))
+    return out
 
 
 @numba.njit(cache=True)

@@ -24,9 +24,9 @@ def iter_quantities(node: object, loc: Loc = ()) -> Iterator[tuple[Loc, Quantity
         yield loc, node
     elif isinstance(node, BaseModel):
         # Only what the file states: defaults are not numbers anybody wrote down.
-        for name in type(node).model_fields:
+        for name, info in type(node).model_fields.items():
             if name in node.model_fields_set:
-                yield from iter_quantities(getattr(node, name), (*loc, name))
+                yield from iter_quantities(getattr(node, name), (*loc, info.alias or name))
     elif isinstance(node, list | tuple):
         for i, item in enumerate(node):
             yield from iter_quantities(item, (*loc, i))

@@ -25,7 +25,9 @@ from forcegen.scenario.quantities import (
     DurationQ,
     FractionQ,
     HazardQ,
+    PositiveQ,
     Quantity,
+    RateQ,
     Value,
     normaliser,
     resolve,
@@ -60,6 +62,14 @@ def _parse_date(value: object) -> object:
                 "date", "expected a date written YYYY-MM-DD, found {found}", {"found": repr(value)}
             ) from None
     return value
+
+
+def _when(value: object) -> object:
+    return _parse_date(value) if isinstance(value, str) and "-" in value else value
+
+
+When = Annotated[DurationQ | dt.date, BeforeValidator(_when)]
+"""A day: a date, or a duration after the scenario start."""
 
 
 class Source(Strict):
@@ -120,11 +130,19 @@ class ForceLimit(Strict):
 
 
 class Force(Strict):
-    """A party that owns units: a state's army, a private military company, an ally."""
+    """A party that owns units: a state's army, a private military company, an ally.
+
+    Its replacement pool (fed by pipelines ``into: replacements`` and by wounded whose unit
+    is gone) goes each day to its units below authorised strength, in the order
+    ``replacement_rule`` names: ``most_depleted`` (lowest share of authorised strength
+    first) or ``deployed_first`` (deployed units first, then most depleted); ties by unit
+    number.
+    """
 
     id: Id
     name: str | None = None
     limits: list[ForceLimit] = Field(default_factory=list)
+    replacement_rule: Literal["most_depleted", "deployed_first"] = "most_depleted"
 
 
 class UnitType(Strict):
@@ -135,12 +153,20 @@ class UnitType(Strict):
 
 
 class Attrition(Strict):
-    """Daily hazards for the people at a location. Killed and wounded who do not return."""
+    """Daily hazards for the people at a location, by cause.
+
+    ``wounded`` counts everyone evacuated from a unit wounded or sick; ``return_share`` of
+    them come back to duty after ``recovery`` (to their unit, or to their force's
+    replacement pool if the unit is gone); the rest leave the force. Causes compete: each
+    day a person is killed, wounded, missing (or captured), deserted (or defected), or none.
+    """
 
     killed: HazardQ | None = None
-    wounded_out: HazardQ | None = Field(
-        None, description="wounded or sick who leave the force for good"
-    )
+    wounded: HazardQ | None = None
+    return_share: FractionQ | None = Field(None, description="share of the wounded who return")
+    recovery: DurationQ | None = Field(None, description="days before the wounded return")
+    missing: HazardQ | None = Field(None, description="missing or captured")
+    deserted: HazardQ | None = Field(None, description="deserted or defected")
 
 
 class Location(Strict):
@@ -149,6 +175,10 @@ class Location(Strict):
     id: Id
     name: str | None = None
     attrition: Attrition = Field(default_factory=Attrition)
+    attrition_by_type: dict[Id, Attrition] = Field(
+        default_factory=dict,
+        description="per unit type: fields given here replace the location's for that type",
+    )
 
 
 class Position(Strict):
@@ -187,6 +217,13 @@ class PositionOverride(Strict):
     pull_to: Id | None = None
 
 
+class Reconstitute(Strict):
+    """Withdraw a unit that falls below a share of its authorised strength."""
+
+    below: FractionQ
+    position: Id = Field(description="position the unit is withdrawn to")
+
+
 class Policy(Strict):
     """A unit's rotation cycle: positions, or a template policy with overrides.
 
@@ -199,6 +236,7 @@ class Policy(Strict):
     positions: list[Position] | None = None
     overrides: dict[Id, PositionOverride] = Field(default_factory=dict)
     min_dwell: DurationQ | None = None
+    reconstitute: Reconstitute | None = None
     description: str | None = None
 
 
@@ -274,7 +312,7 @@ class Demand(Strict):
     location: Id
     people: CountQ | None = None
     units: CountQ | None = None
-    start: DurationQ | dt.date = Field(
+    start: When = Field(
         Value(value=0.0),
         description="first day, as a date or as days after the scenario start",
     )
@@ -285,22 +323,80 @@ class Demand(Strict):
     fill: FillRule
     description: str | None = None
 
-    _start = field_validator("start", mode="before")(
-        lambda v: _parse_date(v) if isinstance(v, str) and "-" in v else v
-    )
-
 
 class Change(Strict):
     """From a day on, units of the named groups switch policy (deployed units at next reset)."""
 
-    at: DurationQ | dt.date
+    at: When
     units: list[Id] = Field(min_length=1)
     policy: Id
     note: str | None = None
 
-    _at = field_validator("at", mode="before")(
-        lambda v: _parse_date(v) if isinstance(v, str) and "-" in v else v
-    )
+
+class Reservoir(Strict):
+    """A finite population recruits are drawn from (prisoners, reservists, volunteers).
+
+    Give ``size``, or ``per_100k`` and ``population`` (size = per_100k x population /
+    100,000). ``refill`` adds people over time (new convictions, say). A reservoir never
+    goes negative; several pipelines may share one, drawing in file order.
+    """
+
+    id: Id
+    name: str | None = None
+    size: CountQ | None = None
+    per_100k: PositiveQ | None = Field(None, description="people per 100,000 of population")
+    population: CountQ | None = None
+    refill: RateQ | None = None
+
+
+class IntakeStep(Strict):
+    """From a day on, a pipeline takes recruits at this rate (until the next step)."""
+
+    from_: When = Field(alias="from")
+    rate: RateQ
+
+
+class Wave(Strict):
+    """A call-up: ``people`` recruits spread evenly over ``over`` days from ``from``."""
+
+    from_: When = Field(alias="from")
+    people: CountQ
+    over: DurationQ
+
+
+class Cohort(Strict):
+    """Each batch of graduates forms ``units`` new units of a type with a policy.
+
+    Batches close every ``every`` days (on days every-1, 2*every-1, ... of the scenario).
+    A fixed-term contract is a policy whose last position is terminal.
+    """
+
+    type: Id
+    policy: Id
+    every: DurationQ = Value(value=30.0)
+    units: int = Field(1, ge=1, le=100, description="units formed from each batch")
+
+
+class Pipeline(Strict):
+    """A recruitment flow: from a reservoir, through training, into cohorts or replacements.
+
+    The intake rate is the sum of the current ``intake`` step and any ``waves``. With
+    ``uptake: proportional`` it shrinks in proportion to what remains of the reservoir
+    (rate x remaining / initial size); with ``capped`` it is taken in full while the
+    reservoir lasts.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    id: Id
+    force: Id
+    reservoir: Id | None = Field(None, description="default: an unlimited supply")
+    intake: list[IntakeStep] = Field(default_factory=list)
+    waves: list[Wave] = Field(default_factory=list)
+    uptake: Literal["capped", "proportional"] = "capped"
+    training: DurationQ = Value(value=0.0)
+    into: Literal["cohorts", "replacements"]
+    cohort: Cohort | None = None
 
 
 class Scenario(Strict):
@@ -317,9 +413,11 @@ class Scenario(Strict):
     unit_types: list[UnitType] = Field(min_length=1)
     locations: list[Location] = Field(min_length=1)
     policies: list[Policy] = Field(min_length=1)
-    units: list[UnitGroup] = Field(min_length=1)
+    units: list[UnitGroup] = Field(default_factory=list)
     demands: list[Demand] = Field(default_factory=list)
     changes: list[Change] = Field(default_factory=list)
+    reservoirs: list[Reservoir] = Field(default_factory=list)
+    pipelines: list[Pipeline] = Field(default_factory=list)
 
     _start = field_validator("start", mode="before")(_parse_date)
 

@@ -46,6 +46,7 @@ DAYS_PER = {"d": 1, "w": 7, "mo": 30, "y": 365}
 
 _NUMBER = r"[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?"
 _DURATION_RE = re.compile(rf"^\s*({_NUMBER})\s*(d|w|mo|y)?\s*$")
+_RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*(?:/\s*(d|w|mo|y))?\s*$")
 _HAZARD_RE = re.compile(rf"^\s*({_NUMBER})\s*(%)?\s*(?:/\s*(d|w|mo|y))?\s*$")
 
 
@@ -185,6 +186,45 @@ class Hazard(Kind):
         return value
 
 
+class Rate(Kind):
+    """People per day, or per period converted to per day: ``200``, ``200/d``, ``6000/mo``."""
+
+    name = "rate"
+    expected = "a number of people per day or per period, such as 200, '1500/w' or '6000/mo'"
+    json_schema = {
+        "anyOf": [
+            {"type": "number", "minimum": 0},
+            {"type": "string", "pattern": r"^[0-9.eE+-]+\s*(/\s*(d|w|mo|y))?$"},
+        ]
+    }
+
+    def parse(self, raw: object) -> float:
+        if isinstance(raw, str):
+            match = _RATE_RE.match(raw)
+            if not match:
+                raise self.error(raw)
+            return float(match.group(1)) / DAYS_PER[match.group(2) or "d"]
+        return super().parse(raw)
+
+    def check(self, value: float, raw: object) -> float:
+        if value < 0:
+            raise self.error(raw)
+        return value
+
+
+class Positive(Kind):
+    """A number >= 0 (a rate per 100,000 people, say)."""
+
+    name = "number"
+    expected = "a number >= 0"
+    json_schema = {"type": "number", "minimum": 0}
+
+    def check(self, value: float, raw: object) -> float:
+        if value < 0:
+            raise self.error(raw)
+        return value
+
+
 class Value(BaseModel):
     """A known value (in canonical units) with the claims it cites."""
 
@@ -280,6 +320,8 @@ CountQ = _quantity_type(Count())
 FractionQ = _quantity_type(Fraction())
 DurationQ = _quantity_type(Duration())
 HazardQ = _quantity_type(Hazard())
+RateQ = _quantity_type(Rate())
+PositiveQ = _quantity_type(Positive())
 
 
 @dataclass(frozen=True)

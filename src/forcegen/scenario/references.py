@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from forcegen.scenario.claims import Loc, choices_of, iter_quantities
-from forcegen.scenario.model import Policy, Position, Scenario
+from forcegen.scenario.model import Attrition, Policy, Position, Scenario
 from forcegen.scenario.quantities import Choice, resolve
 
 Finding = tuple[Loc, str]
@@ -202,7 +202,17 @@ def _policy_problems(
 def check_references(scenario: Scenario) -> list[Finding]:
     """Every cross-section problem in a scenario that passed schema validation."""
     found: list[Finding] = []
-    for section in ("claims", "forces", "unit_types", "locations", "policies", "units", "demands"):
+    for section in (
+        "claims",
+        "forces",
+        "unit_types",
+        "locations",
+        "policies",
+        "units",
+        "demands",
+        "reservoirs",
+        "pipelines",
+    ):
         found.extend(_unique(getattr(scenario, section), section))
     forces = {f.id for f in scenario.forces}
     types = {t.id for t in scenario.unit_types}
@@ -312,6 +322,8 @@ def check_references(scenario: Scenario) -> list[Finding]:
                 )
             )
 
+    found.extend(_manpower_problems(scenario, resolved))
+
     offered = choices_of(scenario)
     options: dict[str, tuple[str, ...]] = {n: o for n, (_, o) in offered.items()}
     for loc, q in iter_quantities(scenario):
@@ -341,3 +353,116 @@ def check_references(scenario: Scenario) -> list[Finding]:
                 if claim not in claims:
                     found.append(((*cloc, k), _one_of("claims", claim, claims)))
     return found
+
+
+def _attrition_problems(
+    loc: Loc, attrition: Attrition, base: Attrition | None
+) -> Iterator[Finding]:
+    def get(name: str) -> float:
+        q = getattr(attrition, name)
+        if q is None and base is not None:
+            q = getattr(base, name)
+        return 0.0 if q is None else resolve(q).value
+
+    total = sum(get(c) for c in ("killed", "wounded", "missing", "deserted"))
+    if total > 1:
+        yield loc, f"the daily hazards add up to {total:.3g}; expected at most 1"
+    if get("return_share") > 0 and get("recovery") < 1:
+        yield (
+            (*loc, "recovery"),
+            ("expected a recovery time of at least 1 day where return_share is above 0"),
+        )
+
+
+def _manpower_problems(
+    scenario: Scenario, resolved: dict[str, tuple[Position, ...]]
+) -> Iterator[Finding]:
+    forces = {f.id for f in scenario.forces}
+    types = {t.id for t in scenario.unit_types}
+    policies = {p.id for p in scenario.policies}
+    reservoirs = {r.id for r in scenario.reservoirs}
+    horizon = int(resolve(scenario.horizon).value)
+
+    for i, location in enumerate(scenario.locations):
+        loc: Loc = ("locations", i)
+        yield from _attrition_problems((*loc, "attrition"), location.attrition, None)
+        for utype, attrition in location.attrition_by_type.items():
+            tloc = (*loc, "attrition_by_type", utype)
+            if utype not in types:
+                yield tloc, _one_of("unit types", utype, types)
+            yield from _attrition_problems(tloc, attrition, location.attrition)
+
+    for i, policy in enumerate(scenario.policies):
+        rule = policy.reconstitute
+        if rule is not None and policy.id in resolved:
+            names = [p.name for p in resolved[policy.id]]
+            if rule.position not in names:
+                yield (
+                    ("policies", i, "reconstitute", "position"),
+                    _one_of("positions of this policy", rule.position, names),
+                )
+
+    for i, reservoir in enumerate(scenario.reservoirs):
+        loc = ("reservoirs", i)
+        by_rate = reservoir.per_100k is not None or reservoir.population is not None
+        if reservoir.size is not None and by_rate:
+            yield loc, "expected either 'size' or 'per_100k' with 'population', not both"
+        elif reservoir.size is None and (
+            reservoir.per_100k is None or reservoir.population is None
+        ):
+            yield loc, "expected 'size', or both 'per_100k' and 'population'"
+
+    for i, pipe in enumerate(scenario.pipelines):
+        loc = ("pipelines", i)
+        if pipe.force not in forces:
+            yield (*loc, "force"), _one_of("forces", pipe.force, forces)
+        if pipe.reservoir is not None and pipe.reservoir not in reservoirs:
+            yield (*loc, "reservoir"), _one_of("reservoirs", pipe.reservoir, reservoirs)
+        if pipe.uptake == "proportional" and pipe.reservoir is None:
+            yield (*loc, "uptake"), "proportional uptake needs a 'reservoir' to be a share of"
+        if not pipe.intake and not pipe.waves:
+            yield loc, "expected an 'intake' schedule or 'waves' (or both); found neither"
+        days = []
+        for j, step in enumerate(pipe.intake):
+            day = scenario.day_of(step.from_)
+            if not 0 <= day < horizon:
+                yield (
+                    (*loc, "intake", j, "from"),
+                    f"expected a day within the horizon (0 to {horizon - 1}); found day {day}",
+                )
+            if days and day <= days[-1]:
+                yield (
+                    (*loc, "intake", j, "from"),
+                    f"expected steps in increasing order of day; day {day} follows day {days[-1]}",
+                )
+            days.append(day)
+        for j, wave in enumerate(pipe.waves):
+            day = scenario.day_of(wave.from_)
+            if not 0 <= day < horizon:
+                yield (
+                    (*loc, "waves", j, "from"),
+                    f"expected a day within the horizon (0 to {horizon - 1}); found day {day}",
+                )
+            if resolve(wave.over).value < 1:
+                yield (*loc, "waves", j, "over"), "expected at least 1 day"
+        if pipe.into == "cohorts":
+            if pipe.cohort is None:
+                yield (
+                    (*loc, "cohort"),
+                    (
+                        "missing 'cohort': pipelines into cohorts need the "
+                        "type and policy of the units they form"
+                    ),
+                )
+            else:
+                if pipe.cohort.type not in types:
+                    yield (*loc, "cohort", "type"), _one_of("unit types", pipe.cohort.type, types)
+                if pipe.cohort.policy not in policies:
+                    yield (
+                        (*loc, "cohort", "policy"),
+                        _one_of("policies", pipe.cohort.policy, policies),
+                    )
+                if resolve(pipe.cohort.every).value < 1:
+                    yield (*loc, "cohort", "every"), "expected at least 1 day"
+        elif pipe.cohort is not None:
+            yield (*loc, "cohort"), "a cohort applies only to a pipeline 'into: cohorts'"
