@@ -1,7 +1,7 @@
 """Textbook rotation arithmetic, checked exactly against the engine in deterministic mode.
 
 Every expected number here is worked out by hand from the model in DESIGN.md and the day
-order in ``forcegen.engine.core`` (its docstring is the engine's contract):
+order in ``forcegen.engine.kernel`` (its docstring is the engine's contract):
 
 * a unit placed ``o`` days into its cycle on the eve of day 0 is seen ``o + 1`` days into it
   at the census of day 0, so at census day ``x`` it is ``(o + 1 + x) mod S`` days into a

@@ -18,6 +18,7 @@ import forcegen
 from forcegen.compile import compile_plan
 from forcegen.engine import Records, simulate_plan
 from forcegen.engine.random import binomial_inverse
+from forcegen.sampling import sample_scenario
 from forcegen.scenario.loader import loads
 
 MIXED = """\
@@ -169,7 +170,8 @@ def test_run_prefix_is_stable():
 
 
 def test_chunk_size_does_not_change_records():
-    plan = compile_plan(loads(MIXED), runs=1)
+    scenario = loads(MIXED)
+    plan = compile_plan(scenario, sample_scenario(scenario, runs=1, seed=0, deterministic=False))
     parts = [
         simulate_plan(plan, runs=7, seed=13, keep_units=True, chunk_size=size)
         for size in (None, 1, 3, 7)

@@ -11,6 +11,7 @@ from forcegen.compile import compile_plan
 from forcegen.engine import simulate_plan
 from forcegen.errors import UsageError
 from forcegen.results import Results, build_dataset
+from forcegen.sampling import sample_scenario
 from forcegen.scenario.claims import choices_of, sourcing
 from forcegen.scenario.loader import load
 from forcegen.scenario.model import Scenario
@@ -42,6 +43,7 @@ def simulate(
     deterministic: bool = False,
     choices: Mapping[str, str] | None = None,
     keep_units: bool = False,
+    lhs: bool = False,
     n_jobs: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> Results:
@@ -62,8 +64,10 @@ def simulate(
         ``default``).
     keep_units
         Keep unit-level daily traces (position and strength of every unit).
+    lhs
+        Sample uncertain values by Latin hypercube instead of independently per run.
     n_jobs
-        Worker processes. Results do not depend on it.
+        Threads to share the runs. Results do not depend on it.
     progress
         Called with the number of run-days just completed.
     """
@@ -78,7 +82,10 @@ def simulate(
     picked = _check_choices(scenario, choices)
     if deterministic:
         runs = 1
-    plan = compile_plan(scenario, runs=1, choices=picked)
+    sample = sample_scenario(
+        scenario, runs=runs, seed=seed, deterministic=deterministic, lhs=lhs, choices=picked
+    )
+    plan = compile_plan(scenario, sample)
     records = simulate_plan(
         plan,
         runs=runs,
@@ -121,4 +128,4 @@ def simulate(
         },
     }
     attrs = {"title": f"forcegen results: {scenario.name}", "forcegen_meta": json.dumps(meta)}
-    return Results(build_dataset(plan, records, attrs=attrs))
+    return Results(build_dataset(plan, records, sample.table(scenario), attrs=attrs))

@@ -1,15 +1,19 @@
 """The one bridge from scenario objects to numbers: :func:`compile_plan` builds a :class:`Plan`.
 
 A plan is flat index tables and arrays the engine reads; it knows nothing of YAML or claims.
-Values that may differ between runs carry a leading ``run`` axis (today they are the same in
-every run, broadcast without copying).
+Arrays whose values may differ between runs carry a leading *sample* axis ``S``: one row
+per run when the scenario has uncertain values, a single row shared by every run otherwise
+(see :mod:`forcegen.sampling`).
 
 Conventions fixed here, documented once:
 
 * **Positions** of all policies are numbered in one table, policy by policy in file order.
-* **Units** are numbered group by group in file order, members in order. Each unit also gets
-  a stable 64-bit key from its group id and member number, so that its random draws do not
-  change when other groups are added or removed (common random numbers).
+* **Units** are numbered group by group in file order, members in order, then the slots of
+  the units that cohort pipelines will form, pipeline by pipeline, batch by batch. Each unit
+  also gets a stable 64-bit key from its group id and member number, so that its random
+  draws do not change when other groups are added or removed (common random numbers). A
+  group whose ``count`` is uncertain gets slots for its largest count; the members beyond a
+  run's count are absent from that run.
 * **Stagger**: a group of N units with ``phase: even`` starts unit i ``floor(i * S / N)`` days
   into its cycle, where S is the length of the cycle's fixed-duration part, followed from the
   start position until it loops back or reaches a position that waits (ready) or ends
@@ -22,14 +26,14 @@ Conventions fixed here, documented once:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
+from forcegen.sampling import Sample
 from forcegen.scenario.model import Demand, Position, Scenario
-from forcegen.scenario.quantities import Quantity, resolve
+from forcegen.scenario.quantities import Choice, Quantity, Value
 from forcegen.scenario.references import resolve_policies
 
 CAUSE_HAZARDS = ("killed", "wounded", "missing", "deserted")
@@ -43,24 +47,14 @@ RESTED = 100_000
 
 
 @dataclass(frozen=True)
-class Change:
-    """A scheduled policy switch, compiled."""
-
-    day: int
-    units: NDArray[np.bool_]
-    """(U,) which units switch."""
-    policy: int
-    position_map: NDArray[np.int32]
-    """(P,) position of the same name in the new policy (its first position if none): where
-    a unit goes when its position lies outside the fixed-length cycle of either policy."""
-
-
-@dataclass(frozen=True)
 class Plan:
-    """Everything the engine needs, as arrays. Index tables name every axis."""
+    """Everything the engine needs, as arrays. Index tables name every axis.
+
+    Shapes: S samples, P positions, K policies, U units, F forces, L locations, Y unit types,
+    C hazard causes, D demands, V reservoirs, Q pipelines, T days, H scheduled changes.
+    """
 
     horizon: int
-    runs: int
     start: np.datetime64
     forces: tuple[str, ...]
     locations: tuple[str, ...]
@@ -70,103 +64,108 @@ class Plan:
     """``policy/position`` for each position index."""
     demands: tuple[str, ...]
     unit_ids: tuple[str, ...]
-    """``group#member`` for each unit index."""
-
-    # positions (P,)
-    pos_policy: NDArray[np.int32]
-    pos_location: NDArray[np.int32]
-    pos_duration: NDArray[np.int32]
-    pos_next: NDArray[np.int32]
-    pos_deployed: NDArray[np.bool_]
-    pos_ready: NDArray[np.bool_]
-    pos_overlap: NDArray[np.bool_]
-    pos_terminal: NDArray[np.bool_]
-    pos_pull_to: NDArray[np.int32]
-    pos_release: NDArray[np.int32]
-    """For a deployed position: where a unit goes when its demand ends early."""
-    policy_min_dwell: NDArray[np.int32]
-
-    # units (U,) and (R, U)
-    unit_group: NDArray[np.int32]
-    unit_force: NDArray[np.int32]
-    unit_type: NDArray[np.int32]
-    unit_key: NDArray[np.uint64]
-    unit_policy0: NDArray[np.int32]
-    unit_pos0: NDArray[np.int32]
-    unit_t0: NDArray[np.int32]
-    unit_since0: NDArray[np.int32]
-    unit_authorised: NDArray[np.float64]
-    unit_strength0: NDArray[np.float64]
+    """``group#member`` for each unit index (``pipeline#batch.unit`` for cohort units)."""
     groups: tuple[str, ...]
+    """Unit groups, then pipelines (the groups of cohort units)."""
+    reservoirs: tuple[str, ...]
+    pipelines: tuple[str, ...]
 
-    # attrition: (R, C, L, Y) daily hazard by cause, location and unit type; (R, L, Y) share
-    # of wounded who return; (L, Y) recovery days
-    hazard: NDArray[np.float64]
-    return_share: NDArray[np.float64]
-    recovery: NDArray[np.int32]
+    # positions
+    pos_policy: NDArray[np.int32]  # (P,)
+    pos_location: NDArray[np.int32]  # (P,)
+    pos_duration: NDArray[np.int32]  # (S, P); OPEN where the position waits
+    pos_next: NDArray[np.int32]  # (P,)
+    pos_deployed: NDArray[np.bool_]  # (P,)
+    pos_ready: NDArray[np.bool_]  # (P,)
+    pos_overlap: NDArray[np.bool_]  # (P,)
+    pos_terminal: NDArray[np.bool_]  # (P,)
+    pos_pull_to: NDArray[np.int32]  # (P,) -1 where not ready
+    pos_release: NDArray[np.int32]
+    """(P,) for a deployed position: where a unit goes when its demand ends early."""
+    pos_cycle_start: NDArray[np.int32]
+    """(S, P) day of its policy's cycle on which a position starts; -1 outside the cycle."""
+    policy_cycle_pos: NDArray[np.int32]
+    """(K, M) positions of each policy's fixed-length cycle in order, -1 padded."""
+    policy_cycle_n: NDArray[np.int32]
+    """(K,) number of positions in each policy's fixed-length cycle."""
+    policy_cycle_starts: NDArray[np.int64]
+    """(S, K, M + 1) day each of those positions starts; entry n is the cycle length."""
+    policy_min_dwell: NDArray[np.int32]  # (S, K)
+    policy_reconstitute_below: NDArray[np.float64]
+    """(S, K) share of authorised strength under which a unit is withdrawn; -1: never."""
+    policy_reconstitute_pos: NDArray[np.int32]  # (K,) -1 where none
 
-    # units not present at the start (cohort slots), (U,)
-    unit_present0: NDArray[np.bool_]
+    # units
+    unit_group: NDArray[np.int32]  # (U,)
+    unit_force: NDArray[np.int32]  # (U,)
+    unit_type: NDArray[np.int32]  # (U,)
+    unit_key: NDArray[np.uint64]  # (U,)
+    unit_policy0: NDArray[np.int32]  # (U,)
+    unit_pos0: NDArray[np.int32]  # (S, U)
+    unit_t0: NDArray[np.int32]  # (S, U)
+    unit_since0: NDArray[np.int32]  # (S, U)
+    unit_present0: NDArray[np.bool_]  # (S, U) False for cohort slots and absent members
+    unit_authorised: NDArray[np.float64]  # (S, U)
+    unit_strength0: NDArray[np.float64]  # (S, U)
     force_replacement_rule: NDArray[np.int32]
     """(F,) 0: most depleted first, 1: deployed first."""
-    policy_reconstitute_below: NDArray[np.float64]
-    """(K,) share of authorised strength under which a unit is withdrawn; -1: never."""
-    policy_reconstitute_pos: NDArray[np.int32]
 
-    # manpower: reservoirs (V) and pipelines (Q)
-    reservoirs: tuple[str, ...]
-    reservoir_size0: NDArray[np.float64]
-    """(R, V) people at the start (inf: unlimited)."""
-    reservoir_refill: NDArray[np.float64]
-    """(R, V) people added per day."""
-    pipelines: tuple[str, ...]
-    pipe_force: NDArray[np.int32]
-    pipe_key: NDArray[np.uint64]
-    """(Q,) stable random key of each pipeline, from its id."""
-    pipe_reservoir: NDArray[np.int32]
-    """(Q,) reservoir index, -1 for an unlimited supply."""
-    pipe_proportional: NDArray[np.bool_]
-    pipe_rate: NDArray[np.float64]
-    """(R, T, Q) intake rate, people per day, before any shrinking by the reservoir."""
-    pipe_training: NDArray[np.int32]
-    pipe_cohort: NDArray[np.bool_]
-    cohort_close: NDArray[np.bool_]
-    """(T, Q) days on which a pipeline's batch closes and forms units."""
-    cohort_slots: tuple[NDArray[np.int32], ...]
-    """Per pipeline: (batches, units per batch) unit indices of the units its batches form."""
+    # attrition
+    hazard: NDArray[np.float64]  # (S, C, L, Y) daily probability
+    return_share: NDArray[np.float64]  # (S, L, Y)
+    recovery: NDArray[np.int32]  # (S, L, Y) days
 
-    # demands: (D,) in fill order, and (R, D), (R, D, F), (D, Y)
-    demand_location: NDArray[np.int32]
+    # demands, in fill order
+    demand_location: NDArray[np.int32]  # (D,)
     demand_units: NDArray[np.bool_]
-    """True where the demand counts units rather than people."""
-    demand_start: NDArray[np.int32]
-    demand_end: NDArray[np.int32]
-    demand_priority: NDArray[np.int32]
-    demand_required: NDArray[np.float64]
+    """(D,) True where the demand counts units rather than people."""
+    demand_priority: NDArray[np.int32]  # (D,)
+    demand_start: NDArray[np.int32]  # (S, D)
+    demand_end: NDArray[np.int32]  # (S, D) first day after the window
+    demand_required: NDArray[np.float64]  # (S, D)
     demand_type_rank: NDArray[np.int32]
     """(D, Y) preference rank of each unit type, -1 where the type may not fill."""
     demand_force_rank: NDArray[np.int32]
     """(D, F) order in which forces fill, -1 where the force may not fill."""
     demand_cap: NDArray[np.float64]
-    """(R, D, F) most people (units) of a force that count toward the demand; inf: no cap."""
-
+    """(S, D, F) most people (units) of a force that count toward the demand; inf: no cap."""
+    demand_pool_force: NDArray[np.int32]
+    """(D, F*Y) the (force, type) pools a demand fills from, in fill order; -1 padded."""
+    demand_pool_type: NDArray[np.int32]  # (D, F*Y)
     force_limit: NDArray[np.float64]
-    """(R, F, L) most people of a force that pulls may bring to a location; inf: none."""
+    """(S, F, L) most people of a force that pulls may bring to a location; inf: none."""
 
-    pos_cycle_start: NDArray[np.int32]
-    """(P,) day of its policy's cycle on which a position starts; -1 if outside the cycle."""
-    policy_cycle_pos: NDArray[np.int32]
-    """(K, M) positions of each policy's fixed-length cycle in order, -1 padded."""
-    policy_cycle_starts: NDArray[np.int32]
-    """(K, M + 1) day each of those positions starts; entry len(cycle) is the cycle length."""
-    policy_cycle_len: NDArray[np.int64]
-    """(K,) length of each policy's fixed-length cycle in days (0 if it has none)."""
+    # scheduled policy changes
+    change_day: NDArray[np.int32]  # (S, H)
+    change_units: NDArray[np.bool_]  # (H, U)
+    change_policy: NDArray[np.int32]  # (H,)
+    change_position_map: NDArray[np.int32]
+    """(H, P) position of the same name in the new policy (its first if none): where a unit
+    goes when its position lies outside the fixed-length cycle of either policy."""
 
-    changes: tuple[Change, ...] = field(default=())
+    # manpower
+    reservoir_size0: NDArray[np.float64]  # (S, V)
+    reservoir_refill: NDArray[np.float64]  # (S, V) people per day
+    pipe_force: NDArray[np.int32]  # (Q,)
+    pipe_key: NDArray[np.uint64]  # (Q,) stable random key of each pipeline
+    pipe_reservoir: NDArray[np.int32]  # (Q,) -1 for an unlimited supply
+    pipe_proportional: NDArray[np.bool_]  # (Q,)
+    pipe_rate: NDArray[np.float64]
+    """(S, T, Q) intake rate, people per day, before any shrinking by the reservoir."""
+    pipe_training: NDArray[np.int32]  # (S, Q)
+    pipe_cohort: NDArray[np.bool_]  # (Q,)
+    cohort_close: NDArray[np.bool_]
+    """(S, T, Q) days on which a pipeline's batch closes and forms units."""
+    cohort_slots: NDArray[np.int32]
+    """(Q, B, N) unit indices of the units batch b of a pipeline forms; -1 padded."""
 
     @property
     def n_units(self) -> int:
         return len(self.unit_ids)
+
+    @property
+    def samples(self) -> int:
+        return int(self.pos_duration.shape[0])
 
 
 def _stable_key(text: str) -> np.uint64:
@@ -174,45 +173,35 @@ def _stable_key(text: str) -> np.uint64:
     return np.uint64(int.from_bytes(digest, "little"))
 
 
-def _cycle_from(positions: tuple[Position, ...], start: int, value) -> list[tuple[int, int]]:
-    """(position, duration) along ``next`` from ``start`` while durations are fixed."""
+def _cycle_from(positions: tuple[Position, ...], start: int) -> list[int]:
+    """Positions along ``next`` from ``start`` while durations are fixed (no repeats)."""
     names = {p.name: i for i, p in enumerate(positions)}
-    out: list[tuple[int, int]] = []
-    seen: set[int] = set()
+    out: list[int] = []
     j = start
-    while j not in seen:
+    while j not in out:
         pos = positions[j]
         if pos.duration is None or pos.terminal:
             break
-        seen.add(j)
-        out.append((j, int(value(pos.duration))))
+        out.append(j)
         j = names[pos.next]  # type: ignore[index]
     return out
 
 
-def _place(cycle: list[tuple[int, int]], start: int, offset: int) -> tuple[int, int, int]:
-    """Position, days in it, and days since the last deployed position, ``offset`` days in."""
-    if not cycle:
-        return start, 0, 0
-    total = sum(d for _, d in cycle)
-    offset %= max(total, 1)
-    for j, d in cycle:
-        if offset < d:
-            return j, offset, offset
-        offset -= d
-    return cycle[-1][0], cycle[-1][1] - 1, total  # pragma: no cover - offset < total
+def _days(a: NDArray[np.float64]) -> NDArray[np.int64]:
+    return np.rint(a).astype(np.int64)
 
 
-def compile_plan(
-    scenario: Scenario, *, runs: int = 1, choices: Mapping[str, str] | None = None
-) -> Plan:
-    """Turn a validated scenario into a plan for ``runs`` runs under a choice of alternatives."""
+def compile_plan(scenario: Scenario, sample: Sample) -> Plan:
+    """Turn a validated scenario and the values its runs take into a plan."""
+    n_s = sample.size
 
-    def value(q: Quantity | None, default: float = 0.0) -> float:
-        return default if q is None else resolve(q, choices).value
+    def value(q: Quantity | None, default: float = 0.0) -> NDArray[np.float64]:
+        return sample.of(q, default)
 
-    def per_run(a: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.broadcast_to(a, (runs, *a.shape))
+    def day(when) -> NDArray[np.int64]:
+        if isinstance(when, Value | Choice):
+            return _days(value(when))
+        return np.full(n_s, scenario.day_of(when), np.int64)
 
     forces = tuple(f.id for f in scenario.forces)
     locations = tuple(loc.id for loc in scenario.locations)
@@ -220,6 +209,8 @@ def compile_plan(
     force_ix = {f: i for i, f in enumerate(forces)}
     loc_ix = {loc: i for i, loc in enumerate(locations)}
     type_ix = {t: i for i, t in enumerate(unit_types)}
+    horizon = int(_days(value(scenario.horizon))[0])
+    n_f, n_l, n_y = len(forces), len(locations), len(unit_types)
 
     # Positions, all policies in one table.
     resolved = resolve_policies(scenario)
@@ -233,22 +224,19 @@ def compile_plan(
             pos_index[(pid, pos.name)] = len(rows)
             rows.append((k, pos))
     n_pos = len(rows)
-    # Each policy's fixed-length cycle from its first position: where each position starts.
-    pos_cycle_start = np.full(n_pos, -1, np.int32)
-    cycles = [_cycle_from(resolved[pid], 0, value) for pid in policies]
-    width = max((len(c) for c in cycles), default=0)
-    policy_cycle_pos = np.full((len(policies), max(width, 1)), -1, np.int32)
-    policy_cycle_starts = np.full(
-        (len(policies), max(width, 1) + 1), np.iinfo(np.int32).max, np.int32
+    pos_duration = (
+        np.stack(
+            [
+                np.full(n_s, OPEN)
+                if p.duration is None
+                else np.maximum(_days(value(p.duration)), 1)
+                for _, p in rows
+            ],
+            axis=1,
+        )
+        .astype(np.int32)
+        .reshape(n_s, n_pos)
     )
-    for k, (pid, cycle) in enumerate(zip(policies, cycles, strict=True)):
-        start = 0
-        for i, (j, d) in enumerate(cycle):
-            pos_cycle_start[first_pos[pid] + j] = start
-            policy_cycle_pos[k, i] = first_pos[pid] + j
-            policy_cycle_starts[k, i] = start
-            start += d
-        policy_cycle_starts[k, len(cycle)] = start
     pos_next = np.array([pos_index[(policies[k], p.next)] for k, p in rows], np.int32)
     pos_deployed = np.array([p.deployed for _, p in rows], bool)
     pos_pull_to = np.array(
@@ -261,130 +249,143 @@ def compile_plan(
             target, steps = pos_next[target], steps + 1
         pos_release[j] = target
 
-    # Units, group by group.
-    groups = tuple(u.id for u in scenario.units)
-    unit_rows: list[dict[str, object]] = []
+    # Each policy's fixed-length cycle from its first position: where each position starts.
+    cycles = [[first_pos[pid] + j for j in _cycle_from(resolved[pid], 0)] for pid in policies]
+    width = max([len(c) for c in cycles] + [1])
+    policy_cycle_pos = np.full((len(policies), width), -1, np.int32)
+    policy_cycle_starts = np.full((n_s, len(policies), width + 1), np.iinfo(np.int64).max)
+    pos_cycle_start = np.full((n_s, n_pos), -1, np.int32)
+    for k, cycle in enumerate(cycles):
+        policy_cycle_pos[k, : len(cycle)] = cycle
+        starts = np.concatenate(
+            [np.zeros((n_s, 1), np.int64), np.cumsum(pos_duration[:, cycle], axis=1)], axis=1
+        )
+        policy_cycle_starts[:, k, : len(cycle) + 1] = starts
+        pos_cycle_start[:, cycle] = starts[:, :-1]
+
+    # Units, group by group, then the cohort slots.
+    unit_ids: list[str] = []
+    cols: dict[str, list] = {k: [] for k in ("group", "force", "type", "policy")}
+    per_sample: dict[str, list[NDArray]] = {
+        k: [] for k in ("pos", "t", "since", "present", "auth", "strength")
+    }
     for g, group in enumerate(scenario.units):
-        count = int(value(group.count))
+        count = _days(value(group.count))
         positions = resolved[group.policy]
         start = 0 if group.start is None else [p.name for p in positions].index(group.start)
-        cycle = _cycle_from(positions, start, value)
-        span = sum(d for _, d in cycle)
+        cycle = [first_pos[group.policy] + j for j in _cycle_from(positions, start)]
+        durs = pos_duration[:, cycle].astype(np.int64)
+        starts = np.concatenate([np.zeros((n_s, 1), np.int64), np.cumsum(durs, axis=1)], axis=1)
+        span = starts[:, -1]
+        members = np.arange(int(count.max(initial=0)))
+        if group.phase == "even":
+            offset = (members[None, :] * span[:, None]) // np.maximum(count, 1)[:, None]
+        else:
+            offset = np.broadcast_to(_days(value(group.phase))[:, None], (n_s, len(members)))
+        offset = offset % np.maximum(span, 1)[:, None]
+        if cycle:
+            idx = (starts[:, None, 1:] <= offset[:, :, None]).sum(axis=2)
+            pos = np.array(cycle)[idx]
+            t = offset - np.take_along_axis(starts, idx, axis=1)
+        else:
+            pos = np.full(offset.shape, first_pos[group.policy] + start)
+            t = np.zeros(offset.shape, np.int64)
         strength = value(group.strength)
-        present = value(group.current, 1.0)
-        for i in range(count):
-            offset = (i * span) // count if group.phase == "even" else int(value(group.phase))
-            j, t, since = _place(cycle, start, offset)
-            unit_rows.append(
-                {
-                    "id": f"{group.id}#{i}",
-                    "group": g,
-                    "force": force_ix[group.force],
-                    "type": type_ix[group.type],
-                    "policy": policies.index(group.policy),
-                    "pos": first_pos[group.policy] + j,
-                    "t": t,
-                    "since": RESTED + since,
-                    "auth": strength,
-                    "strength": np.floor(strength * present + 1e-9),
-                    "present": True,
-                }
-            )
+        share = value(group.current, 1.0)
+        for i in members:
+            unit_ids.append(f"{group.id}#{i}")
+            cols["group"].append(g)
+            cols["force"].append(force_ix[group.force])
+            cols["type"].append(type_ix[group.type])
+            cols["policy"].append(policies.index(group.policy))
+        per_sample["pos"].append(pos)
+        per_sample["t"].append(t)
+        per_sample["since"].append(RESTED + offset)
+        per_sample["present"].append(members[None, :] < count[:, None])
+        per_sample["auth"].append(np.repeat(strength[:, None], len(members), axis=1))
+        per_sample["strength"].append(
+            np.repeat(np.floor(strength * share + 1e-9)[:, None], len(members), axis=1)
+        )
 
-    def col(key: str, dtype: type) -> NDArray:
-        return np.array([r[key] for r in unit_rows], dtype=dtype)
-
-    horizon = int(value(scenario.horizon))
-
-    # Cohort slots: the units each pipeline's batches will form, inactive until then.
-    cohort_close = np.zeros((horizon, len(scenario.pipelines)), bool)
-    slots: list[NDArray[np.int32]] = []
-    for k, pipe in enumerate(scenario.pipelines):
+    n_groups = len(scenario.units)
+    n_q = len(scenario.pipelines)
+    cohort_close = np.zeros((n_s, horizon, n_q), bool)
+    batches = []
+    for q, pipe in enumerate(scenario.pipelines):
         if pipe.into != "cohorts" or pipe.cohort is None:
-            slots.append(np.zeros((0, 0), np.int32))
+            batches.append((0, 0))
             continue
-        every = int(value(pipe.cohort.every))
-        close = np.arange(every - 1, horizon, every)
-        cohort_close[close, k] = True
-        first = len(unit_rows)
-        n_per = pipe.cohort.units
-        policy = pipe.cohort.policy
-        for b in range(len(close)):
+        every = np.maximum(_days(value(pipe.cohort.every)), 1)
+        days = np.arange(horizon)
+        cohort_close[:, :, q] = (days[None, :] + 1) % every[:, None] == 0
+        n_batches = int(cohort_close[:, :, q].sum(axis=1).max(initial=0))
+        batches.append((n_batches, pipe.cohort.units))
+    max_b = max([b for b, _ in batches] + [0])
+    max_n = max([n for _, n in batches] + [0])
+    cohort_slots = np.full((n_q, max_b, max_n), -1, np.int32)
+    for q, (pipe, (n_batches, n_per)) in enumerate(zip(scenario.pipelines, batches, strict=True)):
+        if not n_batches:
+            continue
+        policy = pipe.cohort.policy  # type: ignore[union-attr]
+        first = len(unit_ids)
+        for b in range(n_batches):
             for j in range(n_per):
-                unit_rows.append(
-                    {
-                        "id": f"{pipe.id}#{b}.{j}",
-                        "group": len(groups) + k,
-                        "force": force_ix[pipe.force],
-                        "type": type_ix[pipe.cohort.type],
-                        "policy": policies.index(policy),
-                        "pos": first_pos[policy],
-                        "t": -1,
-                        "since": RESTED,
-                        "auth": 0.0,
-                        "strength": 0.0,
-                        "present": False,
-                    }
-                )
-        slots.append(np.arange(first, len(unit_rows), dtype=np.int32).reshape(len(close), n_per))
-    groups = groups + tuple(p.id for p in scenario.pipelines)
+                unit_ids.append(f"{pipe.id}#{b}.{j}")
+                cols["group"].append(n_groups + q)
+                cols["force"].append(force_ix[pipe.force])
+                cols["type"].append(type_ix[pipe.cohort.type])  # type: ignore[union-attr]
+                cols["policy"].append(policies.index(policy))
+        n_new = n_batches * n_per
+        cohort_slots[q, :n_batches, :n_per] = np.arange(first, first + n_new).reshape(
+            n_batches, n_per
+        )
+        per_sample["pos"].append(np.full((n_s, n_new), first_pos[policy]))
+        per_sample["t"].append(np.full((n_s, n_new), -1))
+        per_sample["since"].append(np.full((n_s, n_new), RESTED))
+        per_sample["present"].append(np.zeros((n_s, n_new), bool))
+        per_sample["auth"].append(np.zeros((n_s, n_new)))
+        per_sample["strength"].append(np.zeros((n_s, n_new)))
 
-    # Attrition hazards by cause, location and unit type.
-    n_l, n_y = len(locations), len(unit_types)
-    hazard = np.zeros((len(CAUSE_HAZARDS), n_l, n_y))
-    share = np.zeros((n_l, n_y))
-    recovery = np.zeros((n_l, n_y), np.int32)
+    def stacked(key: str, dtype: type) -> NDArray:
+        parts = per_sample[key]
+        if not parts:
+            return np.zeros((n_s, 0), dtype)
+        return np.concatenate([np.asarray(p).reshape(n_s, -1) for p in parts], axis=1).astype(dtype)
+
+    # Attrition by cause, location and unit type.
+    hazard = np.zeros((n_s, len(CAUSE_HAZARDS), n_l, n_y))
+    share = np.zeros((n_s, n_l, n_y))
+    recovery = np.zeros((n_s, n_l, n_y), np.int32)
     for i, loc in enumerate(scenario.locations):
         for y, utype in enumerate(unit_types):
             override = loc.attrition_by_type.get(utype)
 
-            def get(name: str, loc=loc, override=override) -> float:
+            def get(name: str, loc=loc, override=override) -> NDArray[np.float64]:
                 q = getattr(override, name) if override is not None else None
                 return value(q if q is not None else getattr(loc.attrition, name))
 
-            hazard[:, i, y] = [get(c) for c in CAUSE_HAZARDS]
-            share[i, y] = get("return_share")
-            recovery[i, y] = int(get("recovery"))
-
-    # Reservoirs and pipelines.
-    res_ix = {r.id: i for i, r in enumerate(scenario.reservoirs)}
-    size0 = np.array(
-        [
-            value(r.size)
-            if r.size is not None
-            else np.floor(value(r.per_100k) * value(r.population) / 100_000)
-            for r in scenario.reservoirs
-        ]
-    )
-    refill = np.array([value(r.refill) for r in scenario.reservoirs])
-    rate = np.zeros((horizon, len(scenario.pipelines)))
-    for k, pipe in enumerate(scenario.pipelines):
-        for j, step in enumerate(pipe.intake):
-            begin = scenario.day_of(step.from_)
-            end = scenario.day_of(pipe.intake[j + 1].from_) if j + 1 < len(pipe.intake) else horizon
-            rate[begin:end, k] += value(step.rate)
-        for wave in pipe.waves:
-            begin = scenario.day_of(wave.from_)
-            over = int(value(wave.over))
-            rate[begin : begin + over, k] += value(wave.people) / over
+            for c, cause in enumerate(CAUSE_HAZARDS):
+                hazard[:, c, i, y] = get(cause)
+            share[:, i, y] = get("return_share")
+            recovery[:, i, y] = _days(get("recovery"))
 
     # Demands in fill order: priority, then order in the file.
     order = sorted(range(len(scenario.demands)), key=lambda i: (scenario.demands[i].priority, i))
     demands: list[Demand] = [scenario.demands[i] for i in order]
-    n_d, n_f = len(demands), len(forces)
+    n_d = len(demands)
     type_rank = np.full((n_d, n_y), -1, np.int32)
     force_rank = np.full((n_d, n_f), -1, np.int32)
-    cap = np.full((n_d, n_f), np.inf)
-    required = np.zeros(n_d)
-    start_day = np.zeros(n_d, np.int32)
-    end_day = np.zeros(n_d, np.int32)
+    cap = np.full((n_s, n_d, n_f), np.inf)
+    required = np.zeros((n_s, n_d))
+    start_day = np.zeros((n_s, n_d), np.int64)
+    end_day = np.zeros((n_s, n_d), np.int64)
+    pool_f = np.full((n_d, max(n_f * n_y, 1)), -1, np.int32)
+    pool_y = np.full((n_d, max(n_f * n_y, 1)), -1, np.int32)
     for d, dem in enumerate(demands):
         rule = dem.fill
         if rule.substitution_costs is not None:
-            ranked = sorted(
-                rule.substitution_costs,
-                key=lambda t: (rule.substitution_costs[t], unit_types.index(t)),
-            )
+            costs = rule.substitution_costs
+            ranked = sorted(costs, key=lambda t: (costs[t], unit_types.index(t)))
             for r, t in enumerate(ranked):
                 type_rank[d, type_ix[t]] = r
         elif rule.unit_types is not None:
@@ -397,28 +398,63 @@ def compile_plan(
             if force_rank[d, force_ix[f]] < 0:
                 force_rank[d, force_ix[f]] = r
         for f, q in rule.caps.items():
-            cap[d, force_ix[f]] = value(q)
-        required[d] = value(dem.people if dem.people is not None else dem.units)
-        start_day[d] = scenario.day_of(dem.start)
-        end_day[d] = min(horizon, start_day[d] + int(value(dem.duration, horizon)))
+            cap[:, d, force_ix[f]] = value(q)
+        required[:, d] = value(dem.people if dem.people is not None else dem.units)
+        start_day[:, d] = day(dem.start)
+        length = _days(value(dem.duration, horizon)) if dem.duration is not None else horizon
+        end_day[:, d] = np.minimum(horizon, start_day[:, d] + length)
+        pairs = sorted(
+            (type_rank[d, y], force_rank[d, f], f, y)
+            for f in range(n_f)
+            for y in range(n_y)
+            if type_rank[d, y] >= 0 and force_rank[d, f] >= 0
+        )
+        pool_f[d, : len(pairs)] = [f for _, _, f, _ in pairs]
+        pool_y[d, : len(pairs)] = [y for _, _, _, y in pairs]
 
-    limit = np.full((n_f, len(locations)), np.inf)
+    limit = np.full((n_s, n_f, n_l), np.inf)
     for f, force in enumerate(scenario.forces):
         for lim in force.limits:
-            limit[f, loc_ix[lim.location]] = min(limit[f, loc_ix[lim.location]], value(lim.people))
+            i = loc_ix[lim.location]
+            limit[:, f, i] = np.minimum(limit[:, f, i], value(lim.people))
 
-    unit_group = col("group", np.int32)
-    changes = []
-    for ch in sorted(scenario.changes, key=lambda c: scenario.day_of(c.at)):
-        k = policies.index(ch.policy)
+    groups = tuple(u.id for u in scenario.units) + tuple(p.id for p in scenario.pipelines)
+    unit_group = np.array(cols["group"], np.int32)
+    changes = sorted(scenario.changes, key=lambda c: int(day(c.at)[0]))
+    change_units = np.zeros((len(changes), len(unit_ids)), bool)
+    change_map = np.zeros((len(changes), n_pos), np.int32)
+    for h, ch in enumerate(changes):
         names = {p.name: first_pos[ch.policy] + j for j, p in enumerate(resolved[ch.policy])}
-        mapping = np.array([names.get(p.name, first_pos[ch.policy]) for _, p in rows], np.int32)
-        members = np.isin(unit_group, [groups.index(g) for g in ch.units])
-        changes.append(Change(scenario.day_of(ch.at), members, k, mapping))
+        change_map[h] = [names.get(p.name, first_pos[ch.policy]) for _, p in rows]
+        change_units[h] = np.isin(unit_group, [groups.index(g) for g in ch.units])
+
+    # Reservoirs and pipelines.
+    res_ix = {r.id: i for i, r in enumerate(scenario.reservoirs)}
+    size0 = np.zeros((n_s, len(scenario.reservoirs)))
+    refill = np.zeros((n_s, len(scenario.reservoirs)))
+    for v, r in enumerate(scenario.reservoirs):
+        size0[:, v] = (
+            value(r.size)
+            if r.size is not None
+            else np.floor(value(r.per_100k) * value(r.population) / 100_000)
+        )
+        refill[:, v] = value(r.refill)
+    rate = np.zeros((n_s, horizon, n_q))
+    days = np.arange(horizon)[None, :]
+    for q, pipe in enumerate(scenario.pipelines):
+        begins = [day(step.from_) for step in pipe.intake]
+        for j, step in enumerate(pipe.intake):
+            end = begins[j + 1] if j + 1 < len(begins) else np.full(n_s, horizon)
+            on = (days >= begins[j][:, None]) & (days < end[:, None])
+            rate[:, :, q] += on * value(step.rate)[:, None]
+        for wave in pipe.waves:
+            begin = day(wave.from_)
+            over = np.maximum(_days(value(wave.over)), 1)
+            on = (days >= begin[:, None]) & (days < (begin + over)[:, None])
+            rate[:, :, q] += on * (value(wave.people) / over)[:, None]
 
     return Plan(
         horizon=horizon,
-        runs=runs,
         start=np.datetime64(scenario.start, "D"),
         forces=forces,
         locations=locations,
@@ -426,12 +462,13 @@ def compile_plan(
         policies=policies,
         position_labels=tuple(f"{policies[k]}/{p.name}" for k, p in rows),
         demands=tuple(d.id for d in demands),
-        unit_ids=tuple(str(r["id"]) for r in unit_rows),
+        unit_ids=tuple(unit_ids),
+        groups=groups,
+        reservoirs=tuple(r.id for r in scenario.reservoirs),
+        pipelines=tuple(p.id for p in scenario.pipelines),
         pos_policy=np.array([k for k, _ in rows], np.int32),
         pos_location=np.array([loc_ix[p.location] for _, p in rows], np.int32),
-        pos_duration=np.array(
-            [OPEN if p.duration is None else int(value(p.duration)) for _, p in rows], np.int32
-        ),
+        pos_duration=pos_duration,
         pos_next=pos_next,
         pos_deployed=pos_deployed,
         pos_ready=np.array([p.ready for _, p in rows], bool),
@@ -439,30 +476,19 @@ def compile_plan(
         pos_terminal=np.array([p.terminal for _, p in rows], bool),
         pos_pull_to=pos_pull_to,
         pos_release=pos_release,
-        policy_min_dwell=np.array([int(value(p.min_dwell)) for p in scenario.policies], np.int32),
-        unit_group=unit_group,
-        unit_force=col("force", np.int32),
-        unit_type=col("type", np.int32),
-        unit_key=np.array([_stable_key(str(r["id"])) for r in unit_rows], np.uint64),
-        unit_policy0=col("policy", np.int32),
-        unit_pos0=col("pos", np.int32),
-        unit_t0=col("t", np.int32),
-        unit_since0=col("since", np.int32),
-        unit_authorised=per_run(col("auth", np.float64)),
-        unit_strength0=per_run(col("strength", np.float64)),
-        groups=groups,
-        hazard=per_run(hazard),
-        return_share=per_run(share),
-        recovery=recovery,
-        unit_present0=col("present", bool),
-        force_replacement_rule=np.array(
-            [0 if f.replacement_rule == "most_depleted" else 1 for f in scenario.forces], np.int32
-        ),
-        policy_reconstitute_below=np.array(
+        pos_cycle_start=pos_cycle_start,
+        policy_cycle_pos=policy_cycle_pos,
+        policy_cycle_n=np.array([len(c) for c in cycles], np.int32),
+        policy_cycle_starts=policy_cycle_starts,
+        policy_min_dwell=np.stack(
+            [_days(value(p.min_dwell)) for p in scenario.policies], axis=1
+        ).astype(np.int32),
+        policy_reconstitute_below=np.stack(
             [
-                -1.0 if p.reconstitute is None else value(p.reconstitute.below)
+                np.full(n_s, -1.0) if p.reconstitute is None else value(p.reconstitute.below)
                 for p in scenario.policies
-            ]
+            ],
+            axis=1,
         ),
         policy_reconstitute_pos=np.array(
             [
@@ -471,10 +497,43 @@ def compile_plan(
             ],
             np.int32,
         ),
-        reservoirs=tuple(r.id for r in scenario.reservoirs),
-        reservoir_size0=per_run(size0),
-        reservoir_refill=per_run(refill),
-        pipelines=tuple(p.id for p in scenario.pipelines),
+        unit_group=unit_group,
+        unit_force=np.array(cols["force"], np.int32),
+        unit_type=np.array(cols["type"], np.int32),
+        unit_key=np.array([_stable_key(u) for u in unit_ids], np.uint64),
+        unit_policy0=np.array(cols["policy"], np.int32),
+        unit_pos0=stacked("pos", np.int32),
+        unit_t0=stacked("t", np.int32),
+        unit_since0=stacked("since", np.int32),
+        unit_present0=stacked("present", bool),
+        unit_authorised=stacked("auth", np.float64),
+        unit_strength0=stacked("strength", np.float64),
+        force_replacement_rule=np.array(
+            [0 if f.replacement_rule == "most_depleted" else 1 for f in scenario.forces], np.int32
+        ),
+        hazard=hazard,
+        return_share=share,
+        recovery=recovery,
+        demand_location=np.array([loc_ix[d.location] for d in demands], np.int32),
+        demand_units=np.array([d.units is not None for d in demands], bool),
+        demand_priority=np.array([d.priority for d in demands], np.int32),
+        demand_start=start_day.astype(np.int32),
+        demand_end=end_day.astype(np.int32),
+        demand_required=required,
+        demand_type_rank=type_rank,
+        demand_force_rank=force_rank,
+        demand_cap=cap,
+        demand_pool_force=pool_f,
+        demand_pool_type=pool_y,
+        force_limit=limit,
+        change_day=np.stack([day(c.at) for c in changes], axis=1).astype(np.int32)
+        if changes
+        else np.zeros((n_s, 0), np.int32),
+        change_units=change_units,
+        change_policy=np.array([policies.index(c.policy) for c in changes], np.int32),
+        change_position_map=change_map,
+        reservoir_size0=size0,
+        reservoir_refill=refill,
         pipe_force=np.array([force_ix[p.force] for p in scenario.pipelines], np.int32),
         pipe_key=np.array([_stable_key("pipeline:" + p.id) for p in scenario.pipelines], np.uint64),
         pipe_reservoir=np.array(
@@ -482,24 +541,13 @@ def compile_plan(
             np.int32,
         ),
         pipe_proportional=np.array([p.uptake == "proportional" for p in scenario.pipelines], bool),
-        pipe_rate=per_run(rate),
-        pipe_training=np.array([int(value(p.training)) for p in scenario.pipelines], np.int32),
+        pipe_rate=rate,
+        pipe_training=np.stack(
+            [_days(value(p.training)) for p in scenario.pipelines], axis=1
+        ).astype(np.int32)
+        if n_q
+        else np.zeros((n_s, 0), np.int32),
         pipe_cohort=np.array([p.into == "cohorts" for p in scenario.pipelines], bool),
         cohort_close=cohort_close,
-        cohort_slots=tuple(slots),
-        demand_location=np.array([loc_ix[d.location] for d in demands], np.int32),
-        demand_units=np.array([d.units is not None for d in demands], bool),
-        demand_start=start_day,
-        demand_end=end_day,
-        demand_priority=np.array([d.priority for d in demands], np.int32),
-        demand_required=per_run(required),
-        demand_type_rank=type_rank,
-        demand_force_rank=force_rank,
-        demand_cap=per_run(cap),
-        force_limit=per_run(limit),
-        pos_cycle_start=pos_cycle_start,
-        policy_cycle_pos=policy_cycle_pos,
-        policy_cycle_starts=policy_cycle_starts,
-        policy_cycle_len=np.array([sum(d for _, d in c) for c in cycles], np.int64),
-        changes=tuple(changes),
+        cohort_slots=cohort_slots,
     )

@@ -26,14 +26,17 @@ FULL = 1e-9
 """Tolerance under which a demand counts as fully covered."""
 
 
-def build_dataset(plan: Plan, rec: Records, *, attrs: dict[str, Any]) -> xr.Dataset:
-    """Label the engine's records."""
+def build_dataset(
+    plan: Plan, rec: Records, inputs: dict[str, np.ndarray], *, attrs: dict[str, Any]
+) -> xr.Dataset:
+    """Label the engine's records; ``inputs`` holds each sampled value per sample."""
     runs = rec.strength.shape[0]
     days = np.arange(plan.horizon)
-    active = (plan.demand_start[None, :] <= days[:, None]) & (
-        days[:, None] < plan.demand_end[None, :]
-    )
-    required = plan.demand_required[np.arange(runs) % plan.runs][:, None, :] * active[None, :, :]
+    sample = np.arange(runs) % plan.samples
+    start = plan.demand_start[sample][:, None, :]
+    end = plan.demand_end[sample][:, None, :]
+    active = (start <= days[None, :, None]) & (days[None, :, None] < end)
+    required = plan.demand_required[sample][:, None, :] * active
     coords = {
         "run": np.arange(runs),
         "day": days,
@@ -152,11 +155,27 @@ def build_dataset(plan: Plan, rec: Records, *, attrs: dict[str, Any]) -> xr.Data
             rec.unit_strength,
             {"long_name": "people in the unit", "units": "people"},
         )
+    numeric = {k: v for k, v in inputs.items() if not k.startswith("choice:")}
+    if numeric:
+        coords["input"] = list(numeric)
+        data["inputs"] = (
+            ("run", "input"),
+            np.stack([np.asarray(v, np.float64)[sample] for v in numeric.values()], axis=1),
+            {"long_name": "value each run sampled for each uncertain number (canonical units)"},
+        )
+    for key, picks in inputs.items():
+        if key.startswith("choice:"):
+            data["choice_" + key.split(":", 1)[1]] = (
+                ("run",),
+                np.asarray(picks)[sample].astype(str),
+                {"long_name": f"option each run took for the choice {key.split(':', 1)[1]!r}"},
+            )
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
 def _initial(plan: Plan, runs: int) -> np.ndarray:
-    strength = plan.unit_strength0[np.arange(runs) % plan.runs]
+    sample = np.arange(runs) % plan.samples
+    strength = np.where(plan.unit_present0[sample], plan.unit_strength0[sample], 0.0)
     out = np.zeros((runs, len(plan.forces)))
     for f in range(len(plan.forces)):
         out[:, f] = strength[:, plan.unit_force == f].sum(axis=1)

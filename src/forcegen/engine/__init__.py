@@ -1,42 +1,97 @@
 """The engine: a plan in, daily records out, over arrays of runs × units.
 
-Runs are split into contiguous chunks that may go to worker processes; since every random
-draw is keyed by run, day and unit (:mod:`forcegen.engine.random`), the records are the same
-whatever the number of workers or the size of chunks.
+The daily step itself is :mod:`forcegen.engine.kernel` (its docstring gives the order of a
+simulated day). Runs go to threads in chunks; since every random draw is keyed by run, day
+and unit (:mod:`forcegen.engine.random`), the records are the same whatever the number of
+threads or the size of chunks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import fields
+from dataclasses import dataclass, fields
 
+import numba
 import numpy as np
+from numpy.typing import NDArray
 
-from forcegen.compile import Plan
-from forcegen.engine.core import CAUSES, FLOWS, PIPELINE_MEASURES, STOCKS, Engine, Records
+from forcegen.compile import CAUSE_HAZARDS, Plan
+from forcegen.engine.kernel import KOut, KPlan, simulate_runs
+from forcegen.streams import Purpose, run_keys
+
+CAUSES = (*CAUSE_HAZARDS, "discharged")
+"""Causes of loss from units, recorded per force and day."""
+FLOWS = ("formed", "replaced", "returned", "wounded_returning")
+"""Flows recorded per force and day: people into units (formed with new units, replacements
+delivered, wounded back from recovery) and wounded who will return (into recovery)."""
+STOCKS = ("in_recovery", "replacement_pool", "unmet_need")
+"""Stocks recorded per force at each census: wounded who will return, the replacement pool,
+and people missing from units below authorised strength after replacements."""
+PIPELINE_MEASURES = ("recruits", "graduates", "in_training")
+
+_STREAMS = (
+    Purpose.KILLED,
+    Purpose.WOUNDED,
+    Purpose.MISSING,
+    Purpose.DESERTED,
+    Purpose.RETURNS,
+    Purpose.RECRUITS,
+)
+"""Random streams the kernel reads, in the order of its key table."""
 
 __all__ = ["CAUSES", "FLOWS", "PIPELINE_MEASURES", "STOCKS", "Records", "simulate_plan"]
 
 
-def _run_chunk(
-    plan: Plan, runs: np.ndarray, seed: int, deterministic: bool, keep_units: bool
-) -> Records:
-    return Engine(plan, runs, seed=seed, deterministic=deterministic, keep_units=keep_units).run()
+@dataclass
+class Records:
+    """Daily records of a batch of runs; the engine fills them, results label them."""
+
+    strength: NDArray[np.float64]  # (R, T, F, L) people present
+    filled: NDArray[np.float64]  # (R, T, D) people (units) allocated to each demand
+    positions: NDArray[np.int32]  # (R, T, P) units in each position
+    deployed: NDArray[np.int32]  # (R, T, F) units in deployed positions
+    active: NDArray[np.int32]  # (R, T, F) units in the force
+    losses: NDArray[np.float64]  # (R, T, F, CAUSES) people lost from units
+    flows: NDArray[np.float64]  # (R, T, F, FLOWS)
+    stocks: NDArray[np.float64]  # (R, T, F, STOCKS)
+    pipeline: NDArray[np.float64]  # (R, T, Q, PIPELINE_MEASURES)
+    reservoir: NDArray[np.float64]  # (R, T, V) people left
+    deployed_days: NDArray[np.int32]  # (R, U) census days deployed
+    active_days: NDArray[np.int32]  # (R, U) census days in the force
+    unit_position: NDArray[np.int16] | None = None  # (R, T, U) when units are kept
+    unit_strength: NDArray[np.float32] | None = None  # (R, T, U) when units are kept
+
+    @classmethod
+    def empty(cls, plan: Plan, runs: int, keep_units: bool) -> Records:
+        r, t = runs, plan.horizon
+        f, loc, d = len(plan.forces), len(plan.locations), len(plan.demands)
+        p, u = len(plan.position_labels), plan.n_units
+        kept = (r, t, u) if keep_units else (r, 0, 0)
+        return cls(
+            strength=np.zeros((r, t, f, loc)),
+            filled=np.zeros((r, t, d)),
+            positions=np.zeros((r, t, p), np.int32),
+            deployed=np.zeros((r, t, f), np.int32),
+            active=np.zeros((r, t, f), np.int32),
+            losses=np.zeros((r, t, f, len(CAUSES))),
+            flows=np.zeros((r, t, f, len(FLOWS))),
+            stocks=np.zeros((r, t, f, len(STOCKS))),
+            pipeline=np.zeros((r, t, len(plan.pipelines), len(PIPELINE_MEASURES))),
+            reservoir=np.zeros((r, t, len(plan.reservoirs))),
+            deployed_days=np.zeros((r, u), np.int32),
+            active_days=np.zeros((r, u), np.int32),
+            unit_position=np.zeros(kept, np.int16),
+            unit_strength=np.zeros(kept, np.float32),
+        )
+
+    def rows(self, start: int, stop: int) -> Records:
+        """A view of runs ``start`` to ``stop`` (for filling chunk by chunk)."""
+        return Records(**{f.name: getattr(self, f.name)[start:stop] for f in fields(self)})
 
 
-def _concat(parts: list[Records]) -> Records:
-    out = {}
-    for f in fields(Records):
-        arrays = [getattr(p, f.name) for p in parts]
-        out[f.name] = None if arrays[0] is None else np.concatenate(arrays, axis=0)
-    return Records(**out)
-
-
-def _scaled(progress: Callable[[int], None] | None, n: int) -> Callable[[int], None] | None:
-    if progress is None:
-        return None
-    return lambda k: progress(k * n)
+def kernel_plan(plan: Plan) -> KPlan:
+    """The plan's arrays in the form the compiled kernel takes."""
+    return KPlan(**{name: np.ascontiguousarray(getattr(plan, name)) for name in KPlan._fields})
 
 
 def simulate_plan(
@@ -50,27 +105,34 @@ def simulate_plan(
     chunk_size: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Records:
-    """Simulate ``runs`` runs of a plan; ``progress(k)`` is called as k more run-days finish."""
+    """Simulate ``runs`` runs of a plan; ``progress(k)`` is called as k more run-days finish.
+
+    Run ``r`` takes the plan's sample ``r`` (or its only sample). ``n_jobs`` threads share the
+    runs; ``chunk_size`` runs go to the kernel at a time (for progress reports). Neither
+    changes the results.
+    """
     run_ids = np.arange(runs, dtype=np.int64)
+    samples = run_ids % plan.samples
+    keys = np.stack([run_keys(seed, run_ids, purpose) for purpose in _STREAMS], axis=1)
+    rec = Records.empty(plan, runs, keep_units)
+    kplan = kernel_plan(plan)
     if chunk_size is None:
-        chunk_size = max(1, -(-runs // max(1, n_jobs)))
-    chunks = [run_ids[i : i + chunk_size] for i in range(0, runs, chunk_size)]
-    if n_jobs <= 1 or len(chunks) == 1:
-        parts = []
-        for chunk in chunks:
-            engine = Engine(
-                plan, chunk, seed=seed, deterministic=deterministic, keep_units=keep_units
+        chunk_size = max(16 * n_jobs, 64)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(n_jobs, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        for start in range(0, runs, chunk_size):
+            stop = min(runs, start + chunk_size)
+            part = rec.rows(start, stop)
+            out = KOut(**{name: getattr(part, name) for name in KOut._fields})
+            simulate_runs(
+                kplan, samples[start:stop], keys[start:stop], deterministic, keep_units, out
             )
-            parts.append(engine.run(_scaled(progress, len(chunk))))
-        return _concat(parts)
-    with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-        futures = [
-            pool.submit(_run_chunk, plan, chunk, seed, deterministic, keep_units)
-            for chunk in chunks
-        ]
-        parts = []
-        for chunk, future in zip(chunks, futures, strict=True):
-            parts.append(future.result())
             if progress is not None:
-                progress(len(chunk) * plan.horizon)
-        return _concat(parts)
+                progress((stop - start) * plan.horizon)
+    finally:
+        numba.set_num_threads(threads)
+    if not keep_units:
+        rec.unit_position = None
+        rec.unit_strength = None
+    return rec

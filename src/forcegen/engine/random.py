@@ -1,10 +1,5 @@
-"""Counter-based random draws: the same draw for the same (run, purpose, day, unit), always.
-
-Every uniform number is a hash of four things: the run's key for one purpose (derived with
-:class:`numpy.random.SeedSequence` from the seed, the run number and the purpose), the day,
-and the unit's stable key. Nothing depends on how runs are split among workers or chunks,
-and two scenarios run with the same seed draw the same numbers for the same unit on the same
-day wherever they agree (common random numbers).
+"""Binomial and Poisson counts drawn by inversion from the keyed uniforms of
+:mod:`forcegen.streams`: the same draw for the same (run, purpose, day, unit), always.
 
 Binomial counts are drawn by exact inversion of the CDF with one uniform, so a larger
 probability never gives a smaller count for the same uniform (which keeps paired comparisons
@@ -14,50 +9,12 @@ tight), and every draw is the exact binomial quantile of its uniform.
 from __future__ import annotations
 
 import math
-from enum import IntEnum
 
 import numba
 import numpy as np
 from numpy.typing import NDArray
 
-
-class Purpose(IntEnum):
-    """What a stream of draws is for; each purpose has its own stream per run."""
-
-    KILLED = 1
-    WOUNDED = 2
-    MISSING = 3
-    DESERTED = 4
-    RETURNS = 5
-    RECRUITS = 6
-
-
-def run_keys(seed: int, runs: NDArray[np.int64], purpose: Purpose) -> NDArray[np.uint64]:
-    """One 64-bit key per run for one purpose, from the scenario seed."""
-    return np.array(
-        [
-            np.random.SeedSequence(seed, spawn_key=(int(r), int(purpose))).generate_state(
-                1, np.uint64
-            )[0]
-            for r in runs
-        ],
-        dtype=np.uint64,
-    )
-
-
-@numba.njit(cache=True, inline="always")
-def _mix(x: np.uint64) -> np.uint64:
-    # splitmix64 finaliser (Steele, Lea and Flood 2014): a bijection with good avalanche.
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
-@numba.njit(cache=True, inline="always")
-def _uniform(run_key: np.uint64, day: np.int64, unit_key: np.uint64) -> float:
-    h = _mix(run_key ^ _mix(unit_key + np.uint64(day) * np.uint64(0x9E3779B97F4A7C15)))
-    # 53 high bits → (0, 1), never exactly 0 or 1.
-    return ((h >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
+from forcegen.streams import _uniform
 
 
 @numba.njit(cache=True)

@@ -399,6 +399,43 @@ class Pipeline(Strict):
     cohort: Cohort | None = None
 
 
+DEFAULT_RELIABILITY_WIDENING = {"A": 1.0, "B": 1.0, "C": 1.1, "D": 1.25, "E": 1.5, "F": 1.25}
+DEFAULT_CREDIBILITY_WIDENING = {"1": 1.0, "2": 1.0, "3": 1.1, "4": 1.25, "5": 1.5, "6": 1.25}
+
+
+class Uncertainty(Strict):
+    """How a claim's grade widens the spread of the uncertain values that cite it.
+
+    forcegen's own convention, not doctrine (Admiralty grades carry no probabilities): the
+    spread of an uncertain value is multiplied by the largest factor among the claims it
+    cites, the factor of a claim being ``reliability[letter] * credibility[digit]``.
+    Three-point estimates widen about their mode, ranges about their middle, lognormals
+    by their log-spread; the result stays within the range the number allows. Values
+    marked ``widen: false`` and values that are not uncertain are left alone.
+    """
+
+    widen_by_grade: bool = True
+    reliability: dict[Literal["A", "B", "C", "D", "E", "F"], float] = Field(
+        default_factory=lambda: dict(DEFAULT_RELIABILITY_WIDENING)
+    )
+    credibility: dict[Literal["1", "2", "3", "4", "5", "6"], float] = Field(
+        default_factory=lambda: dict(DEFAULT_CREDIBILITY_WIDENING)
+    )
+
+    @field_validator("reliability", "credibility", mode="before")
+    @classmethod
+    def _keys_as_text(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {str(k): v for k, v in value.items()}
+        return value
+
+    def factor(self, grade: str) -> float:
+        """Widening factor of one claim grade such as ``F3``."""
+        reliability = {**DEFAULT_RELIABILITY_WIDENING, **self.reliability}
+        credibility = {**DEFAULT_CREDIBILITY_WIDENING, **self.credibility}
+        return reliability[grade[0]] * credibility[grade[1]]
+
+
 class Scenario(Strict):
     """A whole scenario: the one input of a simulation."""
 
@@ -418,6 +455,7 @@ class Scenario(Strict):
     changes: list[Change] = Field(default_factory=list)
     reservoirs: list[Reservoir] = Field(default_factory=list)
     pipelines: list[Pipeline] = Field(default_factory=list)
+    uncertainty: Uncertainty = Field(default_factory=Uncertainty)
 
     _start = field_validator("start", mode="before")(_parse_date)
 

@@ -15,6 +15,16 @@ or as a *choice* between alternatives that different sources support::
         report: {value: 4500, cites: [C8]}
         hur: {value: 580, cites: [P12]}
 
+or as an uncertain value that each run samples (a three-point estimate, a range, or a
+lognormal given by its median and 90th percentile)::
+
+    killed: {pert: [1%/mo, 2%/mo, 4%/mo], note: "assumption; see public estimates"}
+    training: {triangular: [14d, 21d, 35d]}
+    size: {uniform: [300000, 350000], cites: [P9]}
+    uptake: {lognormal: {median: 0.02, p90: 0.05}}
+
+A choice may carry ``weights``: each stochastic run then draws one option.
+
 A quantity that cites no claim is an *assumption*; results list every assumption by field.
 
 Values are converted to canonical units as they are read: durations to whole days
@@ -29,7 +39,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -225,24 +235,58 @@ class Positive(Kind):
         return value
 
 
+class Dist(BaseModel):
+    """An uncertain value: the distribution each run samples it from (canonical units).
+
+    ``pert`` and ``triangular`` take (low, mode, high); ``uniform`` takes (low, high);
+    ``lognormal`` takes the median and the 90th percentile. ``integer`` (counts, durations)
+    rounds samples to whole numbers; samples are kept within [``lower``, ``upper``], the
+    range the kind of number allows.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    shape: Literal["pert", "triangular", "uniform", "lognormal"]
+    low: float | None = None
+    mode: float | None = None
+    high: float | None = None
+    median: float | None = None
+    p90: float | None = None
+    integer: bool = False
+    lower: float = 0.0
+    upper: float | None = None
+
+
 class Value(BaseModel):
-    """A known value (in canonical units) with the claims it cites."""
+    """A value (in canonical units) with the claims it cites; uncertain if ``dist`` is set.
+
+    For an uncertain value, ``value`` is the distribution's central value (its mean), which
+    deterministic runs use. ``widen: false`` exempts it from widening by claim grade.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     value: float
     cites: tuple[str, ...] = ()
     note: str | None = None
+    dist: Dist | None = None
+    widen: bool = True
 
 
 class Choice(BaseModel):
-    """Alternatives that different sources support, selected by name for the whole scenario."""
+    """Alternatives that different sources support, selected by name for the whole scenario.
+
+    Without ``weights`` every run takes the ``default`` (or the option picked with
+    ``--choose``). With ``weights`` each stochastic run draws an option with those relative
+    weights, the same option for every number that shares the choice's name.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     choose: str = Field(min_length=1)
     default: str
     options: dict[str, Value] = Field(min_length=1)
+    weights: dict[str, float] | None = None
 
     @model_validator(mode="after")
     def _default_is_an_option(self) -> Choice:
@@ -252,20 +296,128 @@ class Choice(BaseModel):
                 "default {default} is not one of the options {options}",
                 {"default": repr(self.default), "options": ", ".join(sorted(self.options))},
             )
+        if self.weights is not None:
+            if set(self.weights) != set(self.options):
+                raise PydanticCustomError(
+                    "choice_default",
+                    "expected one weight for each option ({options}); found weights for {got}",
+                    {
+                        "options": ", ".join(sorted(self.options)),
+                        "got": ", ".join(sorted(self.weights)) or "none",
+                    },
+                )
+            if any(w < 0 for w in self.weights.values()) or sum(self.weights.values()) <= 0:
+                raise PydanticCustomError(
+                    "choice_default",
+                    "expected weights >= 0 that add up to more than 0; found {got}",
+                    {"got": ", ".join(f"{k}: {v:g}" for k, v in self.weights.items())},
+                )
         return self
 
 
 Quantity = Value | Choice
 
+SHAPES = {"pert": 3, "triangular": 3, "uniform": 2, "lognormal": 0}
+"""Distribution shapes and how many points each takes as a list (lognormal: a mapping)."""
+
+Z90 = 1.2815515655446004
+"""The 90th percentile of the standard normal distribution."""
+
+
+def central(dist: Dist) -> float:
+    """The mean of a distribution: the value deterministic runs use."""
+    if dist.shape == "pert":
+        mean = (dist.low + 4 * dist.mode + dist.high) / 6  # type: ignore[operator]
+    elif dist.shape == "triangular":
+        mean = (dist.low + dist.mode + dist.high) / 3  # type: ignore[operator]
+    elif dist.shape == "uniform":
+        mean = (dist.low + dist.high) / 2  # type: ignore[operator]
+    else:
+        sigma = math.log(dist.p90 / dist.median) / Z90  # type: ignore[operator]
+        mean = dist.median * math.exp(sigma**2 / 2)  # type: ignore[operator]
+    return float(round(mean)) if dist.integer else mean
+
+
+def _dist_error(kind: Kind, text: str, **ctx: object) -> PydanticCustomError:
+    return PydanticCustomError("quantity", text, {"expected": kind.expected, **ctx})
+
+
+def _parse_dist(kind: Kind, raw: Mapping[str, Any]) -> dict[str, Any]:
+    shapes = [k for k in SHAPES if k in raw]
+    if len(shapes) != 1:
+        raise _dist_error(
+            kind,
+            "expected exactly one distribution shape (pert, triangular, "
+            "uniform or lognormal); found {found}",
+            found=", ".join(shapes),
+        )
+    shape = shapes[0]
+    spec = raw[shape]
+    bounds = {
+        "integer": isinstance(kind, Count | Duration),
+        "lower": 0.0,
+        "upper": 1.0 if isinstance(kind, Hazard | Fraction) else None,
+    }
+    if shape == "lognormal":
+        if not isinstance(spec, Mapping) or set(spec) != {"median", "p90"}:
+            raise _dist_error(
+                kind,
+                "expected lognormal: {{median: ..., p90: ...}}, each {expected}; found {found}",
+                found=_found(spec),
+            )
+        median, p90 = kind.parse(spec["median"]), kind.parse(spec["p90"])
+        if not 0 < median < p90:
+            raise _dist_error(
+                kind,
+                "expected 0 < median < p90 for a lognormal; found median "
+                "{median:g} and p90 {p90:g}",
+                median=median,
+                p90=p90,
+            )
+        dist = Dist(shape=shape, median=median, p90=p90, **bounds)
+    else:
+        n = SHAPES[shape]
+        names = "[low, mode, high]" if n == 3 else "[low, high]"
+        if not isinstance(spec, list | tuple) or len(spec) != n:
+            raise _dist_error(
+                kind,
+                f"expected {shape}: {names}, each {{expected}}; found {{found}}",
+                found=_found(spec),
+            )
+        points = [kind.parse(x) for x in spec]
+        if n == 2:
+            low, high = points
+            mode = None
+            ok = low < high
+        else:
+            low, mode, high = points
+            ok = low <= mode <= high and low < high
+        if not ok:
+            raise _dist_error(
+                kind,
+                f"expected {names} in increasing order with low < high; found {{found}}",
+                found=_found(list(spec)),
+            )
+        dist = Dist(shape=shape, low=low, mode=mode, high=high, **bounds)
+    out = {k: v for k, v in raw.items() if k != shape}
+    out["value"] = central(dist)
+    out["dist"] = dist
+    return out
+
 
 def normaliser(kind: Kind):
     def value(raw: object) -> dict[str, Any]:
         if isinstance(raw, Mapping):
+            if any(k in raw for k in SHAPES):
+                if "value" in raw:
+                    raise _dist_error(kind, "expected either 'value' or a distribution, not both")
+                return _parse_dist(kind, raw)
             if "value" not in raw:
                 raise PydanticCustomError(
                     "quantity",
-                    "expected {expected}, or a mapping with 'value' and 'cites'; "
-                    "found a mapping without 'value'",
+                    "expected {expected}, or a mapping with 'value' and 'cites' (or a "
+                    "distribution: pert, triangular, uniform, lognormal); found a mapping "
+                    "without 'value'",
                     {"expected": kind.expected},
                 )
             out = dict(raw)
@@ -309,9 +461,43 @@ def _quantity_type(kind: Kind) -> Any:
             },
         },
     }
+    points = {"type": "array", "items": kind.json_schema}
+    common = {
+        "cites": {"type": "array", "items": {"type": "string"}},
+        "note": {"type": "string"},
+        "widen": {"type": "boolean"},
+    }
+    dist_forms = [
+        {
+            "type": "object",
+            "required": [shape],
+            "additionalProperties": False,
+            "properties": {shape: points, **common},
+        }
+        for shape in ("pert", "triangular", "uniform")
+    ] + [
+        {
+            "type": "object",
+            "required": ["lognormal"],
+            "additionalProperties": False,
+            "properties": {
+                "lognormal": {
+                    "type": "object",
+                    "required": ["median", "p90"],
+                    "properties": {"median": kind.json_schema, "p90": kind.json_schema},
+                },
+                **common,
+            },
+        }
+    ]
+    choice_form["properties"]["weights"] = {
+        "type": "object",
+        "additionalProperties": {"type": "number"},
+    }
+    choice_form["properties"]["options"]["additionalProperties"]["anyOf"].extend(dist_forms)
     schema = {
-        "anyOf": [kind.json_schema, value_form, choice_form],
-        "description": f"{kind.expected}; may cite claims or offer alternatives",
+        "anyOf": [kind.json_schema, value_form, *dist_forms, choice_form],
+        "description": f"{kind.expected}; may cite claims, be uncertain, or offer alternatives",
     }
     return Annotated[Quantity, BeforeValidator(normaliser(kind)), WithJsonSchema(schema)]
 

@@ -1,0 +1,654 @@
+"""The compiled daily step: each run simulated day by day, unit by unit, in machine code.
+
+No I/O, no YAML, no printing: a plan's arrays in, daily records out. Runs are independent
+and are spread over threads (``numba.prange``); each run writes only its own rows of the
+records, and every random draw is keyed by (run, purpose, day, unit), so results do not
+depend on the number of threads, workers or chunks.
+
+Order of a simulated day ``d`` (DESIGN.md; tests hold the engine to it):
+
+1. **changes**: scheduled policy changes due on day ``d`` take effect. A unit that is not
+   deployed switches at once; a deployed unit switches when it next enters a position that
+   is not deployed. A switching unit keeps its proportional place in its cycle (MARATHON's
+   rule): ``c`` days into an old cycle of length ``L`` becomes ``floor(c * L' / L)`` days into
+   the new one, so an evenly staggered group stays evenly staggered; a unit outside the
+   fixed-length cycle of either policy (waiting ready, say) moves to the position of the
+   same name, keeping its days there.
+2. **pipelines**: reservoirs are refilled; pipelines, in file order, draw recruits from
+   their reservoirs (a shared reservoir serves them in that order) and put them in
+   training; those whose training ends today graduate. Graduates of a cohort pipeline join
+   its open batch; on the days a batch closes it forms new units, which enter the first
+   position of their policy. Graduates of a replacement pipeline join their force's pool.
+3. **returns and replacements**: wounded whose recovery ends today return to their unit (to
+   their force's pool if the unit is gone); then each force's pool goes to its units below
+   authorised strength, in the order of the force's replacement rule, ties by unit number.
+4. **attrition**: each unit loses people by the hazards of the location it spent the day at
+   (its position at the previous census), for its unit type: killed, then wounded, missing
+   and deserted among those left, as competing causes. A share of the wounded will return
+   after the recovery time. Stochastic runs draw binomial counts; deterministic runs take
+   expected values. Units formed today are not exposed until tomorrow.
+5. **rotation**: each unit counts one more day in its position and moves on to ``next`` once
+   it has spent the position's duration there; a unit entering a terminal position is
+   discharged; a unit below its policy's reconstitution threshold is withdrawn to the
+   reconstitution position. Units whose demand has ended are released from deployment.
+   Then demands are taken in fill order (priority, then file order); each one short of its
+   requirement pulls ready units bound for its location, in the order: unit type
+   preference, force order, longest time since last deployment, unit number. Pulls stop at
+   a demand's cap for a force and at a force's limit at the location (the first unit that
+   would pass the limit ends that force's pulls).
+6. **census**: people present at each location (overlap positions excepted) are allocated to
+   the location's demands in fill order; within a demand by unit type preference, then force
+   order, up to the caps. Coverage and every other record are taken.
+
+The state before day 0 is the census of the eve of day 0: a unit placed ``o`` days into its
+cycle is seen ``o + 1`` days into it at the census of day 0, and each position is held for
+exactly its duration in census days and in days of exposure to attrition. A unit formed on
+day ``d`` is first counted at the census of day ``d``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numba
+import numpy as np
+from numba import prange
+from numpy.typing import NDArray
+
+from forcegen.engine.random import binomial_inverse, poisson_inverse
+from forcegen.streams import _uniform
+
+OPEN = -1
+RESTED = 100_000
+EPS = 1e-9
+
+# Indices of the random streams in the (runs, purposes) key table; see random.Purpose.
+K_KILLED, K_WOUNDED, K_MISSING, K_DESERTED, K_RETURNS, K_RECRUITS = range(6)
+
+# Flows, stocks and pipeline measures, as recorded (engine.FLOWS, STOCKS, ...).
+F_FORMED, F_REPLACED, F_RETURNED, F_WOUNDED_RETURNING = range(4)
+S_IN_RECOVERY, S_POOL, S_UNMET = range(3)
+M_RECRUITS, M_GRADUATES, M_IN_TRAINING = range(3)
+
+
+class KPlan(NamedTuple):
+    """The plan's arrays, as the kernel reads them (see :class:`forcegen.compile.Plan`)."""
+
+    pos_location: NDArray[np.int32]
+    pos_duration: NDArray[np.int32]
+    pos_next: NDArray[np.int32]
+    pos_deployed: NDArray[np.bool_]
+    pos_ready: NDArray[np.bool_]
+    pos_overlap: NDArray[np.bool_]
+    pos_terminal: NDArray[np.bool_]
+    pos_pull_to: NDArray[np.int32]
+    pos_release: NDArray[np.int32]
+    pos_cycle_start: NDArray[np.int32]
+    policy_cycle_pos: NDArray[np.int32]
+    policy_cycle_n: NDArray[np.int32]
+    policy_cycle_starts: NDArray[np.int64]
+    policy_min_dwell: NDArray[np.int32]
+    policy_reconstitute_below: NDArray[np.float64]
+    policy_reconstitute_pos: NDArray[np.int32]
+    unit_force: NDArray[np.int32]
+    unit_type: NDArray[np.int32]
+    unit_key: NDArray[np.uint64]
+    unit_policy0: NDArray[np.int32]
+    unit_pos0: NDArray[np.int32]
+    unit_t0: NDArray[np.int32]
+    unit_since0: NDArray[np.int32]
+    unit_present0: NDArray[np.bool_]
+    unit_authorised: NDArray[np.float64]
+    unit_strength0: NDArray[np.float64]
+    force_replacement_rule: NDArray[np.int32]
+    hazard: NDArray[np.float64]
+    return_share: NDArray[np.float64]
+    recovery: NDArray[np.int32]
+    demand_location: NDArray[np.int32]
+    demand_units: NDArray[np.bool_]
+    demand_start: NDArray[np.int32]
+    demand_end: NDArray[np.int32]
+    demand_required: NDArray[np.float64]
+    demand_type_rank: NDArray[np.int32]
+    demand_force_rank: NDArray[np.int32]
+    demand_cap: NDArray[np.float64]
+    demand_pool_force: NDArray[np.int32]
+    demand_pool_type: NDArray[np.int32]
+    force_limit: NDArray[np.float64]
+    change_day: NDArray[np.int32]
+    change_units: NDArray[np.bool_]
+    change_policy: NDArray[np.int32]
+    change_position_map: NDArray[np.int32]
+    reservoir_size0: NDArray[np.float64]
+    reservoir_refill: NDArray[np.float64]
+    pipe_force: NDArray[np.int32]
+    pipe_key: NDArray[np.uint64]
+    pipe_reservoir: NDArray[np.int32]
+    pipe_proportional: NDArray[np.bool_]
+    pipe_rate: NDArray[np.float64]
+    pipe_training: NDArray[np.int32]
+    pipe_cohort: NDArray[np.bool_]
+    cohort_close: NDArray[np.bool_]
+    cohort_slots: NDArray[np.int32]
+
+
+class KOut(NamedTuple):
+    """The records the kernel fills, one row per run (see :class:`forcegen.engine.Records`)."""
+
+    strength: NDArray  # (R, T, F, L)
+    filled: NDArray  # (R, T, D)
+    positions: NDArray[np.int32]  # (R, T, P)
+    deployed: NDArray[np.int32]  # (R, T, F)
+    active: NDArray[np.int32]  # (R, T, F)
+    losses: NDArray  # (R, T, F, C + 1)
+    flows: NDArray  # (R, T, F, 4)
+    stocks: NDArray  # (R, T, F, 3)
+    pipeline: NDArray  # (R, T, Q, 3)
+    reservoir: NDArray[np.float64]  # (R, T, V)
+    deployed_days: NDArray[np.int32]  # (R, U)
+    active_days: NDArray[np.int32]  # (R, U)
+    unit_position: NDArray[np.int16]  # (R, T, U), or (R, 0, 0) when units are not kept
+    unit_strength: NDArray[np.float32]  # (R, T, U), or (R, 0, 0)
+
+
+class _State(NamedTuple):
+    pos: NDArray[np.int32]
+    t: NDArray[np.int32]
+    policy: NDArray[np.int32]
+    pending: NDArray[np.int32]
+    strength: NDArray[np.float64]
+    authorised: NDArray[np.float64]
+    since: NDArray[np.int32]
+    assigned: NDArray[np.int32]
+    active: NDArray[np.bool_]
+    recovering: NDArray[np.float64]  # (U, slots)
+    reservoir: NDArray[np.float64]  # (V,)
+    training: NDArray[np.float64]  # (Q, slots)
+    batch: NDArray[np.float64]  # (Q,)
+    batch_no: NDArray[np.int64]  # (Q,)
+    pool: NDArray[np.float64]  # (F,)
+    in_recovery: NDArray[np.float64]  # (F,)
+
+
+@numba.njit(cache=True)
+def _switch(p: KPlan, s: int, st: _State, u: int, k: int) -> None:
+    new_policy = p.change_policy[k]
+    n_new = p.policy_cycle_n[new_policy]
+    offset = p.pos_cycle_start[s, st.pos[u]]
+    if offset >= 0 and n_new > 0:
+        old_policy = st.policy[u]
+        old_len = p.policy_cycle_starts[s, old_policy, p.policy_cycle_n[old_policy]]
+        new_len = p.policy_cycle_starts[s, new_policy, n_new]
+        c = (offset + max(st.t[u], 0)) * new_len // max(old_len, 1)
+        i = 0
+        while i + 1 < n_new and p.policy_cycle_starts[s, new_policy, i + 1] <= c:
+            i += 1
+        st.pos[u] = p.policy_cycle_pos[new_policy, i]
+        st.t[u] = c - p.policy_cycle_starts[s, new_policy, i]
+    else:
+        st.pos[u] = p.change_position_map[k, st.pos[u]]
+    st.policy[u] = new_policy
+
+
+@numba.njit(cache=True)
+def _enter(p: KPlan, s: int, st: _State, u: int, new_pos: int) -> None:
+    leaving = not p.pos_deployed[new_pos]
+    if leaving:
+        st.assigned[u] = -1
+    st.pos[u] = new_pos
+    st.t[u] = 0
+    if leaving and st.pending[u] >= 0:
+        _switch(p, s, st, u, st.pending[u])
+        st.pending[u] = -1
+
+
+@numba.njit(cache=True)
+def _demand_on(p: KPlan, s: int, d: int, day: int) -> bool:
+    return p.demand_start[s, d] <= day < p.demand_end[s, d]
+
+
+@numba.njit(cache=True)
+def _presence(p: KPlan, st: _State, people: NDArray, units: NDArray) -> None:
+    """People and units available to fill, (F, Y, L): active units not overlapping."""
+    people[:] = 0.0
+    units[:] = 0.0
+    for u in range(len(st.pos)):
+        if st.active[u] and not p.pos_overlap[st.pos[u]]:
+            f, y, loc = p.unit_force[u], p.unit_type[u], p.pos_location[st.pos[u]]
+            people[f, y, loc] += st.strength[u]
+            units[f, y, loc] += 1.0
+
+
+@numba.njit(cache=True)
+def _fill_one(
+    p: KPlan, d: int, people: NDArray, units: NDArray, need: float, cap_left: NDArray
+) -> float:
+    """Allocate to demand ``d`` from the pools, consuming them; returns the amount filled."""
+    loc = p.demand_location[d]
+    by_units = p.demand_units[d]
+    filled = 0.0
+    for j in range(p.demand_pool_force.shape[1]):
+        f = p.demand_pool_force[d, j]
+        if f < 0:
+            break
+        y = p.demand_pool_type[d, j]
+        pool = units[f, y, loc] if by_units else people[f, y, loc]
+        take = max(min(need - filled, pool, cap_left[f]), 0.0)
+        if take > 0.0:
+            share = take / pool
+            people[f, y, loc] -= share * people[f, y, loc]
+            units[f, y, loc] -= share * units[f, y, loc]
+            cap_left[f] -= take
+            filled += take
+    return filled
+
+
+@numba.njit(cache=True)
+def _pull(p: KPlan, s: int, st: _State, day: int, people: NDArray, units: NDArray) -> None:
+    n_d = p.demand_location.shape[0]
+    n_u = len(st.pos)
+    n_f = p.demand_force_rank.shape[1]
+    _presence(p, st, people, units)
+    for d in range(n_d):
+        if not _demand_on(p, s, d, day):
+            continue
+        loc = p.demand_location[d]
+        need = p.demand_required[s, d]
+        cap_left = p.demand_cap[s, d].copy()
+        short = need - _fill_one(p, d, people, units, need, cap_left)
+        if short <= EPS:
+            continue
+        # Candidates, then their order: type rank, force rank, longest dwell, unit number.
+        cand = np.empty(n_u, np.int64)
+        keys = np.empty(n_u, np.int64)
+        n_c = 0
+        for u in range(n_u):
+            if not st.active[u] or not p.pos_ready[st.pos[u]]:
+                continue
+            target = p.pos_pull_to[st.pos[u]]
+            tr = p.demand_type_rank[d, p.unit_type[u]]
+            fr = p.demand_force_rank[d, p.unit_force[u]]
+            if (
+                target < 0
+                or p.pos_location[target] != loc
+                or tr < 0
+                or fr < 0
+                or st.since[u] < p.policy_min_dwell[s, st.policy[u]]
+            ):
+                continue
+            cand[n_c] = u
+            keys[n_c] = (tr * (n_f + 1) + fr) * 4294967296 + (
+                2147483647 - min(st.since[u], 2147483647)
+            )
+            n_c += 1
+        if n_c == 0:
+            continue
+        order = np.argsort(keys[:n_c], kind="mergesort")
+        limit_left = np.empty(n_f)
+        for f in range(n_f):
+            limit_left[f] = p.force_limit[s, f, loc]
+        for u in range(n_u):
+            if st.active[u] and p.pos_location[st.pos[u]] == loc:
+                limit_left[p.unit_force[u]] -= st.strength[u]
+        stopped = np.zeros(n_f, np.bool_)
+        taken_w = np.zeros(n_f)
+        taken_s = np.zeros(n_f)
+        total = 0.0
+        took = False
+        for j in range(n_c):
+            if total >= short - EPS:
+                break
+            u = cand[order[j]]
+            f = p.unit_force[u]
+            if stopped[f]:
+                continue
+            w = 1.0 if p.demand_units[d] else st.strength[u]
+            if taken_w[f] >= cap_left[f] - EPS or taken_s[f] + st.strength[u] > limit_left[f] + EPS:
+                stopped[f] = True
+                continue
+            _enter(p, s, st, u, p.pos_pull_to[st.pos[u]])
+            st.assigned[u] = d
+            taken_w[f] += w
+            taken_s[f] += st.strength[u]
+            total += w
+            took = True
+        if took:
+            # Re-run the allocation of the demands already served, so pools stay consistent.
+            _presence(p, st, people, units)
+            for e in range(d + 1):
+                if _demand_on(p, s, e, day):
+                    _fill_one(
+                        p, e, people, units, p.demand_required[s, e], p.demand_cap[s, e].copy()
+                    )
+
+
+@numba.njit(cache=True)
+def _pipelines(
+    p: KPlan,
+    s: int,
+    st: _State,
+    day: int,
+    keys: NDArray[np.uint64],
+    deterministic: bool,
+    out: KOut,
+    r: int,
+) -> None:
+    n_q = p.pipe_force.shape[0]
+    for v in range(len(st.reservoir)):
+        refill = p.reservoir_refill[s, v]
+        if not deterministic:  # whole people: add what the running total has reached
+            refill = math.floor(refill * (day + 1) + 1e-9) - math.floor(refill * day + 1e-9)
+        st.reservoir[v] += refill
+    slots = st.training.shape[1]
+    for q in range(n_q):
+        rate = p.pipe_rate[s, day, q]
+        v = p.pipe_reservoir[q]
+        if v >= 0:
+            left = st.reservoir[v]
+            if p.pipe_proportional[q]:
+                prob = min(rate / max(p.reservoir_size0[s, v], 1e-300), 1.0)
+            else:
+                prob = min(rate / max(left, 1e-300), 1.0)
+            if deterministic:
+                recruits = left * prob
+            else:
+                recruits = binomial_inverse(
+                    left, prob, _uniform(keys[K_RECRUITS], day, p.pipe_key[q])
+                )
+            st.reservoir[v] = left - recruits
+        elif deterministic:
+            recruits = rate
+        else:  # an unlimited supply: Poisson arrivals at the rate
+            recruits = poisson_inverse(rate, _uniform(keys[K_RECRUITS], day, p.pipe_key[q]))
+        st.training[q, (day + p.pipe_training[s, q]) % slots] += recruits
+        graduates = st.training[q, day % slots]
+        st.training[q, day % slots] = 0.0
+        out.pipeline[r, day, q, M_RECRUITS] = recruits
+        out.pipeline[r, day, q, M_GRADUATES] = graduates
+        out.pipeline[r, day, q, M_IN_TRAINING] = st.training[q].sum()
+        f = p.pipe_force[q]
+        if p.pipe_cohort[q]:
+            st.batch[q] += graduates
+            if p.cohort_close[s, day, q]:
+                _form(p, s, st, q, deterministic, out, r, day)
+        else:
+            st.pool[f] += graduates
+    for v in range(len(st.reservoir)):
+        out.reservoir[r, day, v] = st.reservoir[v]
+
+
+@numba.njit(cache=True)
+def _form(
+    p: KPlan, s: int, st: _State, q: int, deterministic: bool, out: KOut, r: int, day: int
+) -> None:
+    """A cohort batch closes: its graduates form the batch's units."""
+    b = st.batch_no[q]
+    st.batch_no[q] += 1
+    people = st.batch[q]
+    if people <= 0.0 or b >= p.cohort_slots.shape[1]:
+        return
+    n = 0
+    while n < p.cohort_slots.shape[2] and p.cohort_slots[q, b, n] >= 0:
+        n += 1
+    base = people / n if deterministic else math.floor(people / n)
+    extra = people - base * n
+    for j in range(n):
+        u = p.cohort_slots[q, b, j]
+        each = base + (1.0 if (not deterministic and j < extra) else 0.0)
+        st.strength[u] = each
+        st.authorised[u] = each
+        st.active[u] = True
+        st.t[u] = -1
+        st.since[u] = RESTED
+    out.flows[r, day, p.pipe_force[q], F_FORMED] += people
+    st.batch[q] = 0.0
+
+
+@numba.njit(cache=True)
+def _replace(p: KPlan, s: int, st: _State, day: int, out: KOut, r: int) -> None:
+    n_u = len(st.pos)
+    slots = st.recovering.shape[1]
+    slot = day % slots
+    for u in range(n_u):
+        back = st.recovering[u, slot]
+        if back > 0.0:
+            st.recovering[u, slot] = 0.0
+            f = p.unit_force[u]
+            st.in_recovery[f] -= back
+            if st.active[u]:
+                st.strength[u] += back
+                out.flows[r, day, f, F_RETURNED] += back
+            else:
+                st.pool[f] += back
+    n_f = len(st.pool)
+    for f in range(n_f):
+        unmet = 0.0
+        if st.pool[f] > 0.0:
+            cand = np.empty(n_u, np.int64)
+            keys = np.empty(n_u)
+            n_c = 0
+            for u in range(n_u):
+                if p.unit_force[u] == f and st.active[u] and st.strength[u] < st.authorised[u]:
+                    cand[n_c] = u
+                    share = st.strength[u] / st.authorised[u]
+                    first = p.force_replacement_rule[f] == 1 and not p.pos_deployed[st.pos[u]]
+                    keys[n_c] = share + (2.0 if first else 0.0)
+                    n_c += 1
+            order = np.argsort(keys[:n_c], kind="mergesort")
+            delivered = 0.0
+            for j in range(n_c):
+                u = cand[order[j]]
+                need = st.authorised[u] - st.strength[u]
+                give = min(need, st.pool[f])
+                if give > 0.0:
+                    st.strength[u] += give
+                    st.pool[f] -= give
+                    delivered += give
+            out.flows[r, day, f, F_REPLACED] = delivered
+        for u in range(n_u):
+            if p.unit_force[u] == f and st.active[u] and st.strength[u] < st.authorised[u]:
+                unmet += st.authorised[u] - st.strength[u]
+        out.stocks[r, day, f, S_UNMET] = unmet
+
+
+@numba.njit(cache=True)
+def _attrition(
+    p: KPlan,
+    s: int,
+    st: _State,
+    day: int,
+    keys: NDArray[np.uint64],
+    deterministic: bool,
+    out: KOut,
+    r: int,
+) -> None:
+    slots = st.recovering.shape[1]
+    for u in range(len(st.pos)):
+        if not st.active[u] or st.t[u] < 0:
+            continue
+        n = st.strength[u]
+        loc = p.pos_location[st.pos[u]]
+        y = p.unit_type[u]
+        f = p.unit_force[u]
+        left = n
+        remaining = 1.0
+        for c in range(4):
+            prob = p.hazard[s, c, loc, y]
+            if prob <= 0.0:
+                continue
+            if deterministic:
+                lost = n * prob
+            else:
+                cond = min(prob / max(remaining, 1e-300), 1.0)
+                lost = binomial_inverse(left, cond, _uniform(keys[c], day, p.unit_key[u]))
+            remaining -= prob
+            left -= lost
+            out.losses[r, day, f, c] += lost
+            if c == 1:
+                share = p.return_share[s, loc, y]
+                if share > 0.0:
+                    if deterministic:
+                        back = lost * share
+                    else:
+                        back = binomial_inverse(
+                            lost, share, _uniform(keys[K_RETURNS], day, p.unit_key[u])
+                        )
+                    st.recovering[u, (day + p.recovery[s, loc, y]) % slots] += back
+                    st.in_recovery[f] += back
+                    out.flows[r, day, f, F_WOUNDED_RETURNING] += back
+        st.strength[u] = left
+
+
+@numba.njit(cache=True)
+def _rotate(p: KPlan, s: int, st: _State, day: int, out: KOut, r: int) -> None:
+    for u in range(len(st.pos)):
+        if not st.active[u]:
+            continue
+        st.t[u] += 1
+        pos = st.pos[u]
+        duration = p.pos_duration[s, pos]
+        move = duration != OPEN and st.t[u] >= duration
+        new_pos = p.pos_next[pos] if move else pos
+        below = p.policy_reconstitute_below[s, st.policy[u]]
+        recon = p.policy_reconstitute_pos[st.policy[u]]
+        weak = (
+            below >= 0.0
+            and st.strength[u] < below * st.authorised[u]
+            and new_pos != recon
+            and pos != recon
+        )
+        if weak:
+            new_pos = recon
+        d = st.assigned[u]
+        release = (
+            d >= 0
+            and not move
+            and not weak
+            and p.pos_deployed[new_pos]
+            and not _demand_on(p, s, d, day)
+        )
+        if release:
+            new_pos = p.pos_release[pos]
+        if move or weak or release:
+            _enter(p, s, st, u, new_pos)
+        if p.pos_terminal[st.pos[u]]:
+            out.losses[r, day, p.unit_force[u], 4] += st.strength[u]
+            st.active[u] = False
+
+
+@numba.njit(cache=True)
+def _census(
+    p: KPlan,
+    s: int,
+    st: _State,
+    day: int,
+    people: NDArray,
+    units: NDArray,
+    out: KOut,
+    r: int,
+    keep_units: bool,
+) -> None:
+    for u in range(len(st.pos)):
+        if not st.active[u]:
+            if keep_units:
+                out.unit_position[r, day, u] = -1
+                out.unit_strength[r, day, u] = 0.0
+            continue
+        pos = st.pos[u]
+        f = p.unit_force[u]
+        out.strength[r, day, f, p.pos_location[pos]] += st.strength[u]
+        out.positions[r, day, pos] += 1
+        out.active[r, day, f] += 1
+        out.active_days[r, u] += 1
+        if p.pos_deployed[pos]:
+            out.deployed[r, day, f] += 1
+            out.deployed_days[r, u] += 1
+            st.since[u] = 0
+        else:
+            st.since[u] += 1
+        if keep_units:
+            out.unit_position[r, day, u] = pos
+            out.unit_strength[r, day, u] = st.strength[u]
+    _presence(p, st, people, units)
+    for d in range(p.demand_location.shape[0]):
+        if _demand_on(p, s, d, day):
+            out.filled[r, day, d] = _fill_one(
+                p, d, people, units, p.demand_required[s, d], p.demand_cap[s, d].copy()
+            )
+    for f in range(len(st.pool)):
+        out.stocks[r, day, f, S_IN_RECOVERY] = st.in_recovery[f]
+        out.stocks[r, day, f, S_POOL] = st.pool[f]
+
+
+@numba.njit(cache=True)
+def _run(
+    p: KPlan,
+    s: int,
+    keys: NDArray[np.uint64],
+    deterministic: bool,
+    keep_units: bool,
+    out: KOut,
+    r: int,
+) -> None:
+    n_u = p.unit_force.shape[0]
+    n_f = p.force_replacement_rule.shape[0]
+    n_q = p.pipe_force.shape[0]
+    n_y = p.hazard.shape[3]
+    n_l = p.hazard.shape[2]
+    rec_slots = p.recovery[s].max() + 1 if n_u else 1
+    train_slots = (p.pipe_training[s].max() if n_q else 0) + 1
+    st = _State(
+        p.unit_pos0[s].copy(),
+        p.unit_t0[s].copy(),
+        p.unit_policy0.copy(),
+        np.full(n_u, -1, np.int32),
+        p.unit_strength0[s].copy(),
+        p.unit_authorised[s].copy(),
+        p.unit_since0[s].copy(),
+        np.full(n_u, -1, np.int32),
+        p.unit_present0[s].copy(),
+        np.zeros((n_u, rec_slots)),
+        p.reservoir_size0[s].copy(),
+        np.zeros((n_q, train_slots)),
+        np.zeros(n_q),
+        np.zeros(n_q, np.int64),
+        np.zeros(n_f),
+        np.zeros(n_f),
+    )
+    people = np.zeros((n_f, n_y, n_l))
+    units = np.zeros((n_f, n_y, n_l))
+    has_ready = p.pos_ready.any()
+    n_h = p.change_policy.shape[0]
+    for day in range(p.pipe_rate.shape[1]):
+        for k in range(n_h):  # 1. changes
+            if p.change_day[s, k] == day:
+                for u in range(n_u):
+                    if p.change_units[k, u] and st.active[u]:
+                        if p.pos_deployed[st.pos[u]]:
+                            st.pending[u] = k
+                        else:
+                            _switch(p, s, st, u, k)
+                            st.pending[u] = -1
+        if n_q or st.reservoir.shape[0]:
+            _pipelines(p, s, st, day, keys, deterministic, out, r)  # 2.
+        _replace(p, s, st, day, out, r)  # 3.
+        _attrition(p, s, st, day, keys, deterministic, out, r)  # 4.
+        _rotate(p, s, st, day, out, r)  # 5.
+        if has_ready:
+            _pull(p, s, st, day, people, units)
+        _census(p, s, st, day, people, units, out, r, keep_units)  # 6.
+
+
+@numba.njit(cache=True, parallel=True)
+def simulate_runs(
+    p: KPlan,
+    samples: NDArray[np.int64],
+    keys: NDArray[np.uint64],
+    deterministic: bool,
+    keep_units: bool,
+    out: KOut,
+) -> None:
+    """Simulate every run; run ``r`` takes sample ``samples[r]`` and keys ``keys[r]``."""
+    for r in prange(len(samples)):
+        _run(p, samples[r], keys[r], deterministic, keep_units, out, r)
