@@ -11,10 +11,6 @@ from __future__ import annotations
 import math
 
 import numba
-import numpy as np
-from numpy.typing import NDArray
-
-from forcegen.streams import _uniform
 
 
 @numba.njit(cache=True)
@@ -177,36 +173,3 @@ def poisson_inverse(lam: float, u: float) -> float:
         if pmf == 0.0:
             break
     return k
-
-
-@numba.njit(cache=True)
-def poisson(
-    lam: NDArray[np.float64], keys: NDArray[np.uint64], unit_keys: NDArray[np.uint64], day: int
-) -> NDArray[np.float64]:
-    """Poisson(lam[r, u]) for every run r and unit (or pipeline) u, keyed like binomial."""
-    runs, units = lam.shape
-    out = np.zeros((runs, units))
-    for r in range(runs):
-        for j in range(units):
-            if lam[r, j] > 0.0:
-                out[r, j] = poisson_inverse(lam[r, j], _uniform(keys[r], day, unit_keys[j]))
-    return out
-
-
-@numba.njit(cache=True)
-def binomial(
-    n: NDArray[np.float64],
-    p: NDArray[np.float64],
-    keys: NDArray[np.uint64],
-    unit_keys: NDArray[np.uint64],
-    day: int,
-) -> NDArray[np.float64]:
-    """Binomial(n[r, u], p[r, u]) for every run r and unit u, keyed by run, day and unit."""
-    runs, units = n.shape
-    out = np.zeros((runs, units))
-    for r in range(runs):
-        key = keys[r]
-        for j in range(units):
-            if n[r, j] > 0.0 and p[r, j] > 0.0:
-                out[r, j] = binomial_inverse(n[r, j], p[r, j], _uniform(key, day, unit_keys[j]))
-    return out
