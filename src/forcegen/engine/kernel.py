@@ -192,15 +192,25 @@ def _switch(p: KPlan, s: int, st: _State, u: int, k: int) -> None:
 
 
 @numba.njit(cache=True)
-def _enter(p: KPlan, s: int, st: _State, u: int, new_pos: int) -> None:
-    leaving = not p.pos_deployed[new_pos]
+def _move(
+    deployed: NDArray[np.bool_],
+    pos: NDArray[np.int32],
+    t: NDArray[np.int32],
+    assigned: NDArray[np.int32],
+    u: int,
+    new_pos: int,
+) -> bool:
+    """Put unit ``u`` in ``new_pos``; True if it leaves deployment (a deferred change is due).
+
+    It takes only the arrays it needs: a call with the whole plan costs far more than the
+    move itself on this hot path.
+    """
+    leaving = not deployed[new_pos]
     if leaving:
-        st.assigned[u] = -1
-    st.pos[u] = new_pos
-    st.t[u] = 0
-    if leaving and st.pending[u] >= 0:
-        _switch(p, s, st, u, st.pending[u])
-        st.pending[u] = -1
+        assigned[u] = -1
+    pos[u] = new_pos
+    t[u] = 0
+    return leaving
 
 
 @numba.njit(cache=True)
@@ -211,12 +221,27 @@ def _demand_on(p: KPlan, s: int, d: int, day: int) -> bool:
 @numba.njit(cache=True)
 def _presence(p: KPlan, st: _State, people: NDArray, units: NDArray) -> None:
     """People and units available to fill, (F, Y, L): active units not overlapping."""
+    _count_present(
+        st.active,
+        st.pos,
+        st.strength,
+        p.pos_overlap,
+        p.pos_location,
+        p.unit_force,
+        p.unit_type,
+        people,
+        units,
+    )
+
+
+@numba.njit(cache=True)
+def _count_present(active, pos, strength, overlap, location, force, utype, people, units) -> None:
     people[:] = 0.0
     units[:] = 0.0
-    for u in range(len(st.pos)):
-        if st.active[u] and not p.pos_overlap[st.pos[u]]:
-            f, y, loc = p.unit_force[u], p.unit_type[u], p.pos_location[st.pos[u]]
-            people[f, y, loc] += st.strength[u]
+    for u in range(len(pos)):
+        if active[u] and not overlap[pos[u]]:
+            f, y, loc = force[u], utype[u], location[pos[u]]
+            people[f, y, loc] += strength[u]
             units[f, y, loc] += 1.0
 
 
@@ -225,14 +250,28 @@ def _fill_one(
     p: KPlan, d: int, people: NDArray, units: NDArray, need: float, cap_left: NDArray
 ) -> float:
     """Allocate to demand ``d`` from the pools, consuming them; returns the amount filled."""
-    loc = p.demand_location[d]
-    by_units = p.demand_units[d]
+    return _fill(
+        p.demand_pool_force[d],
+        p.demand_pool_type[d],
+        p.demand_location[d],
+        p.demand_units[d],
+        people,
+        units,
+        need,
+        cap_left,
+    )
+
+
+@numba.njit(cache=True)
+def _fill(
+    pool_force, pool_type, loc: int, by_units: bool, people, units, need: float, cap_left
+) -> float:
     filled = 0.0
-    for j in range(p.demand_pool_force.shape[1]):
-        f = p.demand_pool_force[d, j]
+    for j in range(len(pool_force)):
+        f = pool_force[j]
         if f < 0:
             break
-        y = p.demand_pool_type[d, j]
+        y = pool_type[j]
         pool = units[f, y, loc] if by_units else people[f, y, loc]
         take = max(min(need - filled, pool, cap_left[f]), 0.0)
         if take > 0.0:
@@ -307,7 +346,12 @@ def _pull(p: KPlan, s: int, st: _State, day: int, people: NDArray, units: NDArra
             if taken_w[f] >= cap_left[f] - EPS or taken_s[f] + st.strength[u] > limit_left[f] + EPS:
                 stopped[f] = True
                 continue
-            _enter(p, s, st, u, p.pos_pull_to[st.pos[u]])
+            if (
+                _move(p.pos_deployed, st.pos, st.t, st.assigned, u, p.pos_pull_to[st.pos[u]])
+                and st.pending[u] >= 0
+            ):
+                _switch(p, s, st, u, st.pending[u])
+                st.pending[u] = -1
             st.assigned[u] = d
             taken_w[f] += w
             taken_s[f] += st.strength[u]
@@ -407,49 +451,51 @@ def _form(
 
 @numba.njit(cache=True)
 def _replace(p: KPlan, s: int, st: _State, day: int, out: KOut, r: int) -> None:
+    force, active, strength, authorised = p.unit_force, st.active, st.strength, st.authorised
     n_u = len(st.pos)
-    slots = st.recovering.shape[1]
-    slot = day % slots
-    for u in range(n_u):
-        back = st.recovering[u, slot]
-        if back > 0.0:
-            st.recovering[u, slot] = 0.0
-            f = p.unit_force[u]
-            st.in_recovery[f] -= back
-            if st.active[u]:
-                st.strength[u] += back
-                out.flows[r, day, f, F_RETURNED] += back
-            else:
-                st.pool[f] += back
     n_f = len(st.pool)
-    for f in range(n_f):
-        unmet = 0.0
-        if st.pool[f] > 0.0:
-            cand = np.empty(n_u, np.int64)
-            keys = np.empty(n_u)
-            n_c = 0
-            for u in range(n_u):
-                if p.unit_force[u] == f and st.active[u] and st.strength[u] < st.authorised[u]:
-                    cand[n_c] = u
-                    share = st.strength[u] / st.authorised[u]
-                    first = p.force_replacement_rule[f] == 1 and not p.pos_deployed[st.pos[u]]
-                    keys[n_c] = share + (2.0 if first else 0.0)
-                    n_c += 1
-            order = np.argsort(keys[:n_c], kind="mergesort")
-            delivered = 0.0
-            for j in range(n_c):
-                u = cand[order[j]]
-                need = st.authorised[u] - st.strength[u]
-                give = min(need, st.pool[f])
-                if give > 0.0:
-                    st.strength[u] += give
-                    st.pool[f] -= give
-                    delivered += give
-            out.flows[r, day, f, F_REPLACED] = delivered
+    recovering = st.recovering
+    slots = recovering.shape[1]
+    if slots > 1:  # some wounded return: those due today
+        slot = day % slots
+        returned = out.flows[r, day, :, F_RETURNED]
         for u in range(n_u):
-            if p.unit_force[u] == f and st.active[u] and st.strength[u] < st.authorised[u]:
-                unmet += st.authorised[u] - st.strength[u]
-        out.stocks[r, day, f, S_UNMET] = unmet
+            back = recovering[u, slot]
+            if back > 0.0:
+                recovering[u, slot] = 0.0
+                f = force[u]
+                st.in_recovery[f] -= back
+                if active[u]:
+                    strength[u] += back
+                    returned[f] += back
+                else:
+                    st.pool[f] += back
+    for f in range(n_f):
+        if st.pool[f] <= 0.0:
+            continue
+        cand = np.empty(n_u, np.int64)
+        keys = np.empty(n_u)
+        n_c = 0
+        for u in range(n_u):
+            if force[u] == f and active[u] and strength[u] < authorised[u]:
+                cand[n_c] = u
+                first = p.force_replacement_rule[f] == 1 and not p.pos_deployed[st.pos[u]]
+                keys[n_c] = strength[u] / authorised[u] + (2.0 if first else 0.0)
+                n_c += 1
+        order = np.argsort(keys[:n_c], kind="mergesort")
+        delivered = 0.0
+        for j in range(n_c):
+            u = cand[order[j]]
+            give = min(authorised[u] - strength[u], st.pool[f])
+            if give > 0.0:
+                strength[u] += give
+                st.pool[f] -= give
+                delivered += give
+        out.flows[r, day, f, F_REPLACED] = delivered
+    unmet = out.stocks[r, day, :, S_UNMET]
+    for u in range(n_u):
+        if active[u] and strength[u] < authorised[u]:
+            unmet[force[u]] += authorised[u] - strength[u]
 
 
 @numba.njit(cache=True)
@@ -463,41 +509,53 @@ def _attrition(
     out: KOut,
     r: int,
 ) -> None:
-    slots = st.recovering.shape[1]
-    for u in range(len(st.pos)):
-        if not st.active[u] or st.t[u] < 0:
+    # Local views of this sample's and this run-day's arrays: indexing through the tuples
+    # inside the loop costs several times the work itself.
+    hazard = p.hazard[s]
+    exposed = np.zeros(hazard.shape[1:], np.bool_)  # (L, Y): any hazard at all?
+    for c in range(hazard.shape[0]):
+        exposed |= hazard[c] > 0.0
+    return_share = p.return_share[s]
+    recovery = p.recovery[s]
+    losses = out.losses[r, day]
+    into_recovery = out.flows[r, day, :, F_WOUNDED_RETURNING]
+    location, utype, force, ukey = p.pos_location, p.unit_type, p.unit_force, p.unit_key
+    active, t, pos, strength = st.active, st.t, st.pos, st.strength
+    recovering, in_recovery = st.recovering, st.in_recovery
+    slots = recovering.shape[1]
+    for u in range(len(pos)):
+        if not active[u] or t[u] < 0:
             continue
-        n = st.strength[u]
-        loc = p.pos_location[st.pos[u]]
-        y = p.unit_type[u]
-        f = p.unit_force[u]
+        loc = location[pos[u]]
+        y = utype[u]
+        if not exposed[loc, y]:
+            continue
+        n = strength[u]
+        f = force[u]
         left = n
         remaining = 1.0
         for c in range(4):
-            prob = p.hazard[s, c, loc, y]
+            prob = hazard[c, loc, y]
             if prob <= 0.0:
                 continue
             if deterministic:
                 lost = n * prob
             else:
                 cond = min(prob / max(remaining, 1e-300), 1.0)
-                lost = binomial_inverse(left, cond, _uniform(keys[c], day, p.unit_key[u]))
+                lost = binomial_inverse(left, cond, _uniform(keys[c], day, ukey[u]))
             remaining -= prob
             left -= lost
-            out.losses[r, day, f, c] += lost
-            if c == 1:
-                share = p.return_share[s, loc, y]
-                if share > 0.0:
-                    if deterministic:
-                        back = lost * share
-                    else:
-                        back = binomial_inverse(
-                            lost, share, _uniform(keys[K_RETURNS], day, p.unit_key[u])
-                        )
-                    st.recovering[u, (day + p.recovery[s, loc, y]) % slots] += back
-                    st.in_recovery[f] += back
-                    out.flows[r, day, f, F_WOUNDED_RETURNING] += back
-        st.strength[u] = left
+            losses[f, c] += lost
+            if c == 1 and return_share[loc, y] > 0.0:
+                share = return_share[loc, y]
+                if deterministic:
+                    back = lost * share
+                else:
+                    back = binomial_inverse(lost, share, _uniform(keys[K_RETURNS], day, ukey[u]))
+                recovering[u, (day + recovery[loc, y]) % slots] += back
+                in_recovery[f] += back
+                into_recovery[f] += back
+        strength[u] = left
 
 
 @numba.njit(cache=True)
@@ -526,12 +584,17 @@ def _rotate(p: KPlan, s: int, st: _State, day: int, out: KOut, r: int) -> None:
             and not move
             and not weak
             and p.pos_deployed[new_pos]
-            and not _demand_on(p, s, d, day)
+            and not (p.demand_start[s, d] <= day < p.demand_end[s, d])
         )
         if release:
             new_pos = p.pos_release[pos]
-        if move or weak or release:
-            _enter(p, s, st, u, new_pos)
+        if (
+            (move or weak or release)
+            and _move(p.pos_deployed, st.pos, st.t, st.assigned, u, new_pos)
+            and st.pending[u] >= 0
+        ):  # a deferred policy change falls due as the unit leaves deployment
+            _switch(p, s, st, u, st.pending[u])
+            st.pending[u] = -1
         if p.pos_terminal[st.pos[u]]:
             out.losses[r, day, p.unit_force[u], 4] += st.strength[u]
             st.active[u] = False
@@ -549,33 +612,64 @@ def _census(
     r: int,
     keep_units: bool,
 ) -> None:
-    for u in range(len(st.pos)):
-        if not st.active[u]:
+    # Local views: see _attrition.
+    o_strength = out.strength[r, day]
+    o_positions = out.positions[r, day]
+    o_active = out.active[r, day]
+    o_deployed = out.deployed[r, day]
+    o_active_days = out.active_days[r]
+    o_deployed_days = out.deployed_days[r]
+    active, posa, strength, since = st.active, st.pos, st.strength, st.since
+    force, location, deployed = p.unit_force, p.pos_location, p.pos_deployed
+    for u in range(len(posa)):
+        if not active[u]:
             if keep_units:
                 out.unit_position[r, day, u] = -1
                 out.unit_strength[r, day, u] = 0.0
             continue
-        pos = st.pos[u]
-        f = p.unit_force[u]
-        out.strength[r, day, f, p.pos_location[pos]] += st.strength[u]
-        out.positions[r, day, pos] += 1
-        out.active[r, day, f] += 1
-        out.active_days[r, u] += 1
-        if p.pos_deployed[pos]:
-            out.deployed[r, day, f] += 1
-            out.deployed_days[r, u] += 1
-            st.since[u] = 0
+        pos = posa[u]
+        f = force[u]
+        o_strength[f, location[pos]] += strength[u]
+        o_positions[pos] += 1
+        o_active[f] += 1
+        o_active_days[u] += 1
+        if deployed[pos]:
+            o_deployed[f] += 1
+            o_deployed_days[u] += 1
+            since[u] = 0
         else:
-            st.since[u] += 1
+            since[u] += 1
         if keep_units:
             out.unit_position[r, day, u] = pos
-            out.unit_strength[r, day, u] = st.strength[u]
-    _presence(p, st, people, units)
-    for d in range(p.demand_location.shape[0]):
-        if _demand_on(p, s, d, day):
-            out.filled[r, day, d] = _fill_one(
-                p, d, people, units, p.demand_required[s, d], p.demand_cap[s, d].copy()
-            )
+            out.unit_strength[r, day, u] = strength[u]
+    n_d = p.demand_location.shape[0]
+    on = np.zeros(n_d, np.bool_)
+    for d in range(n_d):
+        on[d] = p.demand_start[s, d] <= day < p.demand_end[s, d]
+    if on.any():
+        _count_present(
+            st.active,
+            st.pos,
+            st.strength,
+            p.pos_overlap,
+            p.pos_location,
+            p.unit_force,
+            p.unit_type,
+            people,
+            units,
+        )
+        for d in range(n_d):
+            if on[d]:
+                out.filled[r, day, d] = _fill(
+                    p.demand_pool_force[d],
+                    p.demand_pool_type[d],
+                    p.demand_location[d],
+                    p.demand_units[d],
+                    people,
+                    units,
+                    p.demand_required[s, d],
+                    p.demand_cap[s, d].copy(),
+                )
     for f in range(len(st.pool)):
         out.stocks[r, day, f, S_IN_RECOVERY] = st.in_recovery[f]
         out.stocks[r, day, f, S_POOL] = st.pool[f]

@@ -66,7 +66,8 @@ def _binomial_log_pmf(k: float, n: float, p: float) -> float:
 def binomial_inverse(n: float, p: float, u: float) -> float:
     """The ``u``-quantile of Binomial(n, p): the smallest k with CDF(k) >= u.
 
-    Exact inversion (Devroye 1986, ch. X.4). For small means the search runs up from 0;
+    Exact inversion (Devroye 1986, ch. X.4). Where Bernoulli's inequality already shows the
+    quantile is 0 (u <= 1 - n p) it returns at once. For small means the search runs up from 0;
     otherwise it starts at the mode, whose probability comes from Loader's (2000)
     saddle-point formula, accurate to rounding however large n is, and
     the CDF at the mode is summed down over the left tail (about eight standard deviations),
@@ -76,9 +77,11 @@ def binomial_inverse(n: float, p: float, u: float) -> float:
         return 0.0
     if p >= 1.0:
         return n
+    mean = n * p
+    if u <= 1.0 - mean:  # CDF(0) = (1 - p)^n >= 1 - n p >= u: no transcendental needed
+        return 0.0
     q = 1.0 - p
     ratio = p / q
-    mean = n * p
     if mean < 30.0:
         pmf = math.exp(n * math.log1p(-p))
         cdf = pmf
