@@ -162,13 +162,25 @@ class _State(NamedTuple):
     since: NDArray[np.int32]
     assigned: NDArray[np.int32]
     active: NDArray[np.bool_]
-    recovering: NDArray[np.float64]  # (U, slots)
+    recovering: NDArray[np.float64]  # (slots, U): a day's returns are one contiguous row
     reservoir: NDArray[np.float64]  # (V,)
     training: NDArray[np.float64]  # (Q, slots)
     batch: NDArray[np.float64]  # (Q,)
     batch_no: NDArray[np.int64]  # (Q,)
     pool: NDArray[np.float64]  # (F,)
     in_recovery: NDArray[np.float64]  # (F,)
+    # Per run, computed once: array expressions and allocations inside the day loop cost
+    # microseconds each in compiled code, more than the loop's own work.
+    total_hazard: NDArray[np.float64]  # (L, Y) daily probability of any loss
+    log_survive: NDArray[np.float64]  # (L, Y) log(1 - total_hazard)
+    # Scratch space, reused every day.
+    lost: NDArray[np.float64]  # (C,)
+    causes: NDArray[np.float64]  # (C,)
+    cand: NDArray[np.int64]  # (U,)
+    sort_key: NDArray[np.float64]  # (U,)
+    sort_key_int: NDArray[np.int64]  # (U,)
+    cap_left: NDArray[np.float64]  # (F,)
+    demand_on: NDArray[np.bool_]  # (D,)
 
 
 @numba.njit(cache=True)
@@ -299,8 +311,8 @@ def _pull(p: KPlan, s: int, st: _State, day: int, people: NDArray, units: NDArra
         if short <= EPS:
             continue
         # Candidates, then their order: type rank, force rank, longest dwell, unit number.
-        cand = np.empty(n_u, np.int64)
-        keys = np.empty(n_u, np.int64)
+        cand = st.cand
+        keys = st.sort_key_int
         n_c = 0
         for u in range(n_u):
             if not st.active[u] or not p.pos_ready[st.pos[u]]:
@@ -455,14 +467,14 @@ def _replace(p: KPlan, s: int, st: _State, day: int, out: KOut, r: int) -> None:
     n_u = len(st.pos)
     n_f = len(st.pool)
     recovering = st.recovering
-    slots = recovering.shape[1]
+    slots = recovering.shape[0]
     if slots > 1:  # some wounded return: those due today
         slot = day % slots
         returned = out.flows[r, day, :, F_RETURNED]
         for u in range(n_u):
-            back = recovering[u, slot]
+            back = recovering[slot, u]
             if back > 0.0:
-                recovering[u, slot] = 0.0
+                recovering[slot, u] = 0.0
                 f = force[u]
                 st.in_recovery[f] -= back
                 if active[u]:
@@ -473,21 +485,34 @@ def _replace(p: KPlan, s: int, st: _State, day: int, out: KOut, r: int) -> None:
     for f in range(n_f):
         if st.pool[f] <= 0.0:
             continue
-        cand = np.empty(n_u, np.int64)
-        keys = np.empty(n_u)
+        need = 0.0
         n_c = 0
         for u in range(n_u):
             if force[u] == f and active[u] and strength[u] < authorised[u]:
-                cand[n_c] = u
+                st.cand[n_c] = u
                 first = p.force_replacement_rule[f] == 1 and not p.pos_deployed[st.pos[u]]
-                keys[n_c] = strength[u] / authorised[u] + (2.0 if first else 0.0)
+                # Shares equal to 1e-9 count as ties (broken by unit number), so that
+                # rounding noise in expected values cannot reorder identical units.
+                share = round(strength[u] / authorised[u] * 1e9) / 1e9
+                st.sort_key[n_c] = share + (2.0 if first else 0.0)
+                need += authorised[u] - strength[u]
                 n_c += 1
-        order = np.argsort(keys[:n_c], kind="mergesort")
+        if n_c == 0:
+            continue
         delivered = 0.0
-        for j in range(n_c):
-            u = cand[order[j]]
-            give = min(authorised[u] - strength[u], st.pool[f])
-            if give > 0.0:
+        if need <= st.pool[f]:  # enough for every unit: the order does not matter
+            for j in range(n_c):
+                u = st.cand[j]
+                delivered += authorised[u] - strength[u]
+                strength[u] = authorised[u]
+            st.pool[f] -= delivered
+        else:
+            order = np.argsort(st.sort_key[:n_c], kind="mergesort")
+            for j in range(n_c):
+                u = st.cand[order[j]]
+                give = min(authorised[u] - strength[u], st.pool[f])
+                if give <= 0.0:
+                    break
                 strength[u] += give
                 st.pool[f] -= give
                 delivered += give
@@ -496,6 +521,86 @@ def _replace(p: KPlan, s: int, st: _State, day: int, out: KOut, r: int) -> None:
     for u in range(n_u):
         if active[u] and strength[u] < authorised[u]:
             unmet[force[u]] += authorised[u] - strength[u]
+
+
+SPLIT_ONE_BY_ONE = 16
+"""Up to this many people, a count is split among causes (or between return and loss) by
+one keyed uniform per person; above it, by conditional binomials."""
+
+
+@numba.njit(cache=True)
+def _losses_stochastic(
+    n: float,
+    total_p: float,
+    log_survive: float,
+    causes: NDArray,
+    keys: NDArray[np.uint64],
+    day: int,
+    key: np.uint64,
+    lost: NDArray,
+) -> None:
+    """Draw one unit's losses for the day into ``lost`` (one slot per cause).
+
+    The number lost to any cause is Binomial(n, total_p), drawn by inversion; it is then
+    shared among the causes in proportion to their hazards (a multinomial split), so the
+    joint law is that of competing risks. ``log_survive`` is log(1 - total_p), precomputed.
+    """
+    lost[:] = 0.0
+    u = _uniform(keys[K_KILLED], day, key)
+    mean = n * total_p
+    if u <= 1.0 - mean:  # Bernoulli's inequality: nobody lost, no transcendental needed
+        return
+    if mean < 30.0:
+        pmf = math.exp(n * log_survive)
+        cdf = pmf
+        k = 0.0
+        ratio = total_p / (1.0 - total_p)
+        while cdf < u and k < n:
+            pmf *= ratio * (n - k) / (k + 1.0)
+            k += 1.0
+            cdf += pmf
+            if pmf == 0.0:
+                break
+    else:
+        k = binomial_inverse(n, total_p, u)
+    if k <= 0.0:
+        return
+    n_c = len(causes)
+    if k <= SPLIT_ONE_BY_ONE:
+        for j in range(int(k)):
+            v = _uniform(keys[K_WOUNDED], day, key + np.uint64(j + 1)) * total_p
+            c = 0
+            acc = causes[0]
+            while v > acc and c < n_c - 1:
+                c += 1
+                acc += causes[c]
+            lost[c] += 1.0
+        return
+    left = k
+    remaining = total_p
+    for c in range(n_c - 1):
+        if causes[c] > 0.0 and left > 0.0:
+            share = min(causes[c] / remaining, 1.0)
+            lost[c] = binomial_inverse(
+                left, share, _uniform(keys[K_MISSING + c % 2], day, key + np.uint64(c))
+            )
+            left -= lost[c]
+        remaining -= causes[c]
+    lost[n_c - 1] = left
+
+
+@numba.njit(cache=True)
+def _returning(
+    wounded: float, share: float, keys: NDArray[np.uint64], day: int, key: np.uint64
+) -> float:
+    """How many of a unit's wounded today will return: Binomial(wounded, share)."""
+    if wounded <= SPLIT_ONE_BY_ONE:
+        back = 0.0
+        for j in range(int(wounded)):
+            if _uniform(keys[K_RETURNS], day, key + np.uint64(j + 1)) < share:
+                back += 1.0
+        return back
+    return binomial_inverse(wounded, share, _uniform(keys[K_RETURNS], day, key))
 
 
 @numba.njit(cache=True)
@@ -512,9 +617,8 @@ def _attrition(
     # Local views of this sample's and this run-day's arrays: indexing through the tuples
     # inside the loop costs several times the work itself.
     hazard = p.hazard[s]
-    exposed = np.zeros(hazard.shape[1:], np.bool_)  # (L, Y): any hazard at all?
-    for c in range(hazard.shape[0]):
-        exposed |= hazard[c] > 0.0
+    n_c = hazard.shape[0]
+    total, log_survive, causes, lost = st.total_hazard, st.log_survive, st.causes, st.lost
     return_share = p.return_share[s]
     recovery = p.recovery[s]
     losses = out.losses[r, day]
@@ -522,40 +626,39 @@ def _attrition(
     location, utype, force, ukey = p.pos_location, p.unit_type, p.unit_force, p.unit_key
     active, t, pos, strength = st.active, st.t, st.pos, st.strength
     recovering, in_recovery = st.recovering, st.in_recovery
-    slots = recovering.shape[1]
+    slots = recovering.shape[0]
     for u in range(len(pos)):
         if not active[u] or t[u] < 0:
             continue
         loc = location[pos[u]]
         y = utype[u]
-        if not exposed[loc, y]:
+        if total[loc, y] <= 0.0:
             continue
         n = strength[u]
         f = force[u]
+        if deterministic:
+            for c in range(n_c):
+                lost[c] = n * hazard[c, loc, y]
+        else:
+            for c in range(n_c):
+                causes[c] = hazard[c, loc, y]
+            _losses_stochastic(
+                n, total[loc, y], log_survive[loc, y], causes, keys, day, ukey[u], lost
+            )
         left = n
-        remaining = 1.0
-        for c in range(4):
-            prob = hazard[c, loc, y]
-            if prob <= 0.0:
-                continue
-            if deterministic:
-                lost = n * prob
-            else:
-                cond = min(prob / max(remaining, 1e-300), 1.0)
-                lost = binomial_inverse(left, cond, _uniform(keys[c], day, ukey[u]))
-            remaining -= prob
-            left -= lost
-            losses[f, c] += lost
-            if c == 1 and return_share[loc, y] > 0.0:
-                share = return_share[loc, y]
-                if deterministic:
-                    back = lost * share
-                else:
-                    back = binomial_inverse(lost, share, _uniform(keys[K_RETURNS], day, ukey[u]))
-                recovering[u, (day + recovery[loc, y]) % slots] += back
-                in_recovery[f] += back
-                into_recovery[f] += back
+        for c in range(n_c):
+            losses[f, c] += lost[c]
+            left -= lost[c]
         strength[u] = left
+        wounded = lost[1]
+        share = return_share[loc, y]
+        if wounded > 0.0 and share > 0.0:
+            back = (
+                wounded * share if deterministic else _returning(wounded, share, keys, day, ukey[u])
+            )
+            recovering[(day + recovery[loc, y]) % slots, u] += back
+            in_recovery[f] += back
+            into_recovery[f] += back
 
 
 @numba.njit(cache=True)
@@ -643,10 +746,12 @@ def _census(
             out.unit_position[r, day, u] = pos
             out.unit_strength[r, day, u] = strength[u]
     n_d = p.demand_location.shape[0]
-    on = np.zeros(n_d, np.bool_)
+    on = st.demand_on
+    any_on = False
     for d in range(n_d):
         on[d] = p.demand_start[s, d] <= day < p.demand_end[s, d]
-    if on.any():
+        any_on = any_on or on[d]
+    if any_on:
         _count_present(
             st.active,
             st.pos,
@@ -660,6 +765,7 @@ def _census(
         )
         for d in range(n_d):
             if on[d]:
+                st.cap_left[:] = p.demand_cap[s, d]
                 out.filled[r, day, d] = _fill(
                     p.demand_pool_force[d],
                     p.demand_pool_type[d],
@@ -668,7 +774,7 @@ def _census(
                     people,
                     units,
                     p.demand_required[s, d],
-                    p.demand_cap[s, d].copy(),
+                    st.cap_left,
                 )
     for f in range(len(st.pool)):
         out.stocks[r, day, f, S_IN_RECOVERY] = st.in_recovery[f]
@@ -690,6 +796,14 @@ def _run(
     n_q = p.pipe_force.shape[0]
     n_y = p.hazard.shape[3]
     n_l = p.hazard.shape[2]
+    n_c = p.hazard.shape[1]
+    total = np.zeros((n_l, n_y))
+    log_survive = np.zeros((n_l, n_y))
+    for i in range(n_l):
+        for y in range(n_y):
+            for c in range(n_c):
+                total[i, y] += p.hazard[s, c, i, y]
+            log_survive[i, y] = math.log1p(-min(total[i, y], 1.0 - 1e-16))
     rec_slots = p.recovery[s].max() + 1 if n_u else 1
     train_slots = (p.pipe_training[s].max() if n_q else 0) + 1
     st = _State(
@@ -702,13 +816,22 @@ def _run(
         p.unit_since0[s].copy(),
         np.full(n_u, -1, np.int32),
         p.unit_present0[s].copy(),
-        np.zeros((n_u, rec_slots)),
+        np.zeros((rec_slots, n_u)),
         p.reservoir_size0[s].copy(),
         np.zeros((n_q, train_slots)),
         np.zeros(n_q),
         np.zeros(n_q, np.int64),
         np.zeros(n_f),
         np.zeros(n_f),
+        total,
+        log_survive,
+        np.zeros(n_c),
+        np.zeros(n_c),
+        np.zeros(n_u, np.int64),
+        np.zeros(n_u),
+        np.zeros(n_u, np.int64),
+        np.zeros(n_f),
+        np.zeros(p.demand_location.shape[0], np.bool_),
     )
     people = np.zeros((n_f, n_y, n_l))
     units = np.zeros((n_f, n_y, n_l))
