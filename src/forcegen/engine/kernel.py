@@ -379,7 +379,7 @@ def _pull(p: KPlan, s: int, st: _State, day: int, people: NDArray, units: NDArra
                     )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _pipelines(
     p: KPlan,
     s: int,
@@ -461,7 +461,7 @@ def _form(
     st.batch[q] = 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _replace(p: KPlan, s: int, st: _State, day: int, out: KOut, r: int) -> None:
     force, active, strength, authorised = p.unit_force, st.active, st.strength, st.authorised
     n_u = len(st.pos)
@@ -519,8 +519,9 @@ def _replace(p: KPlan, s: int, st: _State, day: int, out: KOut, r: int) -> None:
         out.flows[r, day, f, F_REPLACED] = delivered
     unmet = out.stocks[r, day, :, S_UNMET]
     for u in range(n_u):
-        if active[u] and strength[u] < authorised[u]:
-            unmet[force[u]] += authorised[u] - strength[u]
+        gap = authorised[u] - strength[u]
+        if active[u] and gap > 0.0:
+            unmet[force[u]] += gap
 
 
 SPLIT_ONE_BY_ONE = 16
@@ -534,19 +535,19 @@ def _losses_stochastic(
     total_p: float,
     log_survive: float,
     causes: NDArray,
+    u: float,
     keys: NDArray[np.uint64],
     day: int,
     key: np.uint64,
     lost: NDArray,
 ) -> None:
-    """Draw one unit's losses for the day into ``lost`` (one slot per cause).
+    """Draw one unit's losses for the day into ``lost`` (one slot per cause), from ``u``.
 
     The number lost to any cause is Binomial(n, total_p), drawn by inversion; it is then
     shared among the causes in proportion to their hazards (a multinomial split), so the
     joint law is that of competing risks. ``log_survive`` is log(1 - total_p), precomputed.
     """
     lost[:] = 0.0
-    u = _uniform(keys[K_KILLED], day, key)
     mean = n * total_p
     if u <= 1.0 - mean:  # Bernoulli's inequality: nobody lost, no transcendental needed
         return
@@ -603,7 +604,7 @@ def _returning(
     return binomial_inverse(wounded, share, _uniform(keys[K_RETURNS], day, key))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _attrition(
     p: KPlan,
     s: int,
@@ -640,10 +641,13 @@ def _attrition(
             for c in range(n_c):
                 lost[c] = n * hazard[c, loc, y]
         else:
+            v = _uniform(keys[K_KILLED], day, ukey[u])
+            if v <= 1.0 - n * total[loc, y]:
+                continue  # Bernoulli's inequality: nobody lost today (the common case)
             for c in range(n_c):
                 causes[c] = hazard[c, loc, y]
             _losses_stochastic(
-                n, total[loc, y], log_survive[loc, y], causes, keys, day, ukey[u], lost
+                n, total[loc, y], log_survive[loc, y], causes, v, keys, day, ukey[u], lost
             )
         left = n
         for c in range(n_c):
@@ -661,49 +665,53 @@ def _attrition(
             into_recovery[f] += back
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _rotate(p: KPlan, s: int, st: _State, day: int, out: KOut, r: int) -> None:
-    for u in range(len(st.pos)):
-        if not st.active[u]:
+    # Local views: see _attrition.
+    active, t, posa, policy, strength = st.active, st.t, st.pos, st.policy, st.strength
+    authorised, assigned, pending = st.authorised, st.assigned, st.pending
+    duration, nxt, deployed = p.pos_duration[s], p.pos_next, p.pos_deployed
+    below_of, recon_of = p.policy_reconstitute_below[s], p.policy_reconstitute_pos
+    release_to, terminal, force = p.pos_release, p.pos_terminal, p.unit_force
+    start, end = p.demand_start[s], p.demand_end[s]
+    discharged = out.losses[r, day, :, 4]
+    for u in range(len(posa)):
+        if not active[u]:
             continue
-        st.t[u] += 1
-        pos = st.pos[u]
-        duration = p.pos_duration[s, pos]
-        move = duration != OPEN and st.t[u] >= duration
-        new_pos = p.pos_next[pos] if move else pos
-        below = p.policy_reconstitute_below[s, st.policy[u]]
-        recon = p.policy_reconstitute_pos[st.policy[u]]
-        weak = (
-            below >= 0.0
-            and st.strength[u] < below * st.authorised[u]
-            and new_pos != recon
-            and pos != recon
-        )
-        if weak:
-            new_pos = recon
-        d = st.assigned[u]
+        t[u] += 1
+        pos = posa[u]
+        move = duration[pos] != OPEN and t[u] >= duration[pos]
+        new_pos = nxt[pos] if move else pos
+        below = below_of[policy[u]]
+        weak = False
+        if below >= 0.0:
+            recon = recon_of[policy[u]]
+            weak = strength[u] < below * authorised[u] and new_pos != recon and pos != recon
+            if weak:
+                new_pos = recon
+        d = assigned[u]
         release = (
             d >= 0
             and not move
             and not weak
-            and p.pos_deployed[new_pos]
-            and not (p.demand_start[s, d] <= day < p.demand_end[s, d])
+            and deployed[new_pos]
+            and not (start[d] <= day < end[d])
         )
         if release:
-            new_pos = p.pos_release[pos]
+            new_pos = release_to[pos]
         if (
             (move or weak or release)
-            and _move(p.pos_deployed, st.pos, st.t, st.assigned, u, new_pos)
-            and st.pending[u] >= 0
+            and _move(deployed, posa, t, assigned, u, new_pos)
+            and pending[u] >= 0
         ):  # a deferred policy change falls due as the unit leaves deployment
-            _switch(p, s, st, u, st.pending[u])
-            st.pending[u] = -1
-        if p.pos_terminal[st.pos[u]]:
-            out.losses[r, day, p.unit_force[u], 4] += st.strength[u]
-            st.active[u] = False
+            _switch(p, s, st, u, pending[u])
+            pending[u] = -1
+        if terminal[posa[u]]:
+            discharged[force[u]] += strength[u]
+            active[u] = False
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _census(
     p: KPlan,
     s: int,
