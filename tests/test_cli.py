@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import xarray as xr
 from typer.testing import CliRunner, Result
@@ -288,7 +289,7 @@ def test_run_out_writes_results_and_summary(runner: CliRunner, tmp_path: Path) -
     out = tmp_path / "out"
     result = invoke(runner, "run", TEXTBOOK, "--deterministic", "--out", out, "-f", "json")
     summary = summary_of(result)
-    assert only_files(out) == ["results.nc", "summary.json"]
+    assert only_files(out) == ["results.nc", "runs.csv", "runs.parquet", "summary.json"]
     assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == summary
     assert "wrote" in result.stderr
     ds = xr.load_dataset(out / "results.nc", engine="h5netcdf")
@@ -298,6 +299,9 @@ def test_run_out_writes_results_and_summary(runner: CliRunner, tmp_path: Path) -
     assert "unit_position" not in ds.data_vars
     assert (ds["filled"] == ds["required"]).all()
     assert float(ds["strength"].sel(location="front").min()) == 1500
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert list(runs.index) == [0] and runs["coverage:front-line"].tolist() == [1.0]
+    assert pd.read_csv(out / "runs.csv", index_col="run").equals(runs)
 
 
 def test_second_run_replaces_the_files(runner: CliRunner, tmp_path: Path, stochastic: Path) -> None:
@@ -306,7 +310,12 @@ def test_second_run_replaces_the_files(runner: CliRunner, tmp_path: Path, stocha
     assert first.exit_code == 0, first.stderr
     second = invoke(runner, "run", stochastic, "--runs", "3", "--out", out, "-f", "json")
     summary = summary_of(second)
-    assert only_files(out) == ["results.nc", "summary.json"]  # no leftover *.tmp
+    assert only_files(out) == [
+        "results.nc",
+        "runs.csv",
+        "runs.parquet",
+        "summary.json",
+    ]  # no leftover *.tmp
     assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == summary
     assert summary["scenario"]["name"] == "Stochastic rotation"
     ds = xr.load_dataset(out / "results.nc", engine="h5netcdf")
@@ -317,7 +326,7 @@ def test_out_creates_missing_parent_folders(runner: CliRunner, tmp_path: Path) -
     out = tmp_path / "a" / "b"
     result = invoke(runner, "run", TEXTBOOK, "--deterministic", "--out", out)
     assert result.exit_code == 0, result.stderr
-    assert only_files(out) == ["results.nc", "summary.json"]
+    assert only_files(out) == ["results.nc", "runs.csv", "runs.parquet", "summary.json"]
 
 
 def test_out_pointing_to_a_file(runner: CliRunner, tmp_path: Path) -> None:
@@ -463,3 +472,19 @@ def test_installed_script_bad_flag() -> None:
     assert result.stdout == ""
     assert "--runs" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_run_with_bands_lhs_and_quantiles(runner: CliRunner) -> None:
+    result = invoke(runner, "run", TEXTBOOK, "--runs", "12", "--lhs", "-q", "0.1,0.9", "-f", "json")
+    summary = summary_of(result)
+    assert summary["run"]["lhs"] is True and summary["run"]["quantiles"] == [0.1, 0.9]
+    assert len(summary["demands"][0]["coverage_q"]) == 2
+    table = invoke(runner, "run", TEXTBOOK, "--runs", "12")
+    assert table.exit_code == 0 and "q5-q95" in table.stdout
+
+
+@pytest.mark.parametrize("bad", ["", "x", "1.5", "0.1,-0.2"])
+def test_bad_quantiles_are_refused(runner: CliRunner, bad: str) -> None:
+    result = invoke(runner, "run", TEXTBOOK, "--runs", "2", "--quantiles", bad)
+    assert result.exit_code == 2
+    assert "--quantiles" in result.stderr and "Traceback" not in result.stderr

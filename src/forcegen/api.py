@@ -105,7 +105,13 @@ def simulate(
             "start": scenario.start.isoformat(),
             "horizon_days": plan.horizon,
         },
-        "run": {"runs": runs, "seed": seed, "deterministic": deterministic, "choices": src.choices},
+        "run": {
+            "runs": runs,
+            "seed": seed,
+            "deterministic": deterministic,
+            "lhs": lhs,
+            "choices": src.choices,
+        },
         "claims": [
             {
                 "id": cid,

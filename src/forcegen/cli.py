@@ -121,6 +121,19 @@ def schema() -> None:
     sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=2) + "\n")
 
 
+def _parse_quantiles(text: str) -> list[float]:
+    try:
+        levels = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        levels = []
+    if not levels or not all(0 <= q <= 1 for q in levels):
+        _fail(
+            f"--quantiles {text!r}: expected numbers from 0 to 1 separated by commas, "
+            "such as 0.05,0.5,0.95"
+        )
+    return sorted(levels)
+
+
 def _parse_choices(values: list[str]) -> dict[str, str]:
     choices = {}
     for item in values:
@@ -144,7 +157,11 @@ def run(
     ] = False,
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Folder to write results.nc and summary.json into."),
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder to write results.nc, summary.json and runs.parquet / runs.csv into.",
+        ),
     ] = None,
     fmt: Annotated[
         Format, typer.Option("--format", "-f", help="Summary on stdout as a table or as JSON.")
@@ -169,10 +186,20 @@ def run(
             "--keep", help="Keep more detail in the results: 'units' keeps unit-level traces."
         ),
     ] = None,
+    lhs: Annotated[
+        bool, typer.Option("--lhs", help="Latin hypercube sampling of uncertain values.")
+    ] = False,
+    quantiles: Annotated[
+        str,
+        typer.Option(
+            "--quantiles", "-q", help="Quantiles across runs for the bands, comma-separated."
+        ),
+    ] = "0.05,0.5,0.95",
 ) -> None:
     """Run a scenario and print the summary; write full results with --out."""
     loaded = _load(scenario)
     choices = _parse_choices(choose or [])
+    levels = _parse_quantiles(quantiles)
     try:
         check_choices(loaded, choices)  # before --out creates a folder for nothing
     except UsageError as exc:
@@ -203,15 +230,16 @@ def run(
                 deterministic=deterministic,
                 choices=choices,
                 keep_units=bool(keep),
+                lhs=lhs,
                 n_jobs=jobs,
                 progress=lambda k: progress.advance(task, k),
             )
     except UsageError as exc:
         _fail(str(exc))
-    summary = results.summary()
+    summary = results.summary(levels)
     if out_dir is not None:
         try:
-            written = write_results(results.to_xarray(), summary, out_dir)
+            written = write_results(results.to_xarray(), summary, out_dir, results.per_run())
         except (UsageError, OSError) as exc:
             _fail(f"could not write results: {exc}")
         err.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
@@ -243,23 +271,49 @@ def _print_tables(summary: dict[str, Any]) -> None:
             "choices: " + ", ".join(f"{k}={v}" for k, v in run_info["choices"].items()),
             highlight=False,
         )
-    table = Table(title="Demands", title_justify="left")
-    for col in ("demand", "location", "required", "mean coverage", "days fully covered"):
+    q = run_info["quantiles"]
+    banded = run_info["runs"] > 1
+    band_name = f"q{q[0] * 100:g}-q{q[-1] * 100:g}"
+    table = Table(
+        title="Demands" + (f" (mean, and {band_name} across runs)" if banded else ""),
+        title_justify="left",
+    )
+    for col in (
+        "demand",
+        "location",
+        "required",
+        "mean coverage",
+        "days fully covered",
+        "P(fully covered), worst day",
+    ):
         table.add_column(col, justify="left" if col in ("demand", "location") else "right")
     for d in summary["demands"]:
+        cov = _fmt(d["coverage_mean"], 1, pct=True)
+        days = f"{_fmt(d['days_fully_covered_mean'], 1)} of {d['days_active']}"
+        if banded and d["coverage_q"]:
+            low, high = d["coverage_q"][0], d["coverage_q"][-1]
+            cov += f" [{_fmt(low, 1, pct=True)}-{_fmt(high, 1, pct=True)}]"
+            days += f" [{_fmt(d['days_fully_covered_q'][0])}-{_fmt(d['days_fully_covered_q'][-1])}]"
         table.add_row(
             d["id"],
             d["location"],
             f"{_fmt(d['required'])} {d['measure']}",
-            _fmt(d["coverage_mean"], 1, pct=True),
-            f"{_fmt(d['days_fully_covered_mean'], 1)} of {d['days_active']}",
+            cov,
+            days,
+            _fmt(d["p_fully_covered_min"], 0, pct=True),
         )
     out.print(table)
-    table = Table(title="Mean strength (people)", title_justify="left")
-    for col in ("force", "location", "mean"):
-        table.add_column(col, justify="right" if col == "mean" else "left")
+    table = Table(
+        title="Mean strength (people)" + (f", and {band_name} across runs" if banded else ""),
+        title_justify="left",
+    )
+    for col in ("force", "location", "mean") + ((band_name,) if banded else ()):
+        table.add_column(col, justify="left" if col in ("force", "location") else "right")
     for row in summary["strength"]:
-        table.add_row(row["force"], row["location"], _fmt(row["mean"]))
+        cells = [row["force"], row["location"], _fmt(row["mean"])]
+        if banded:
+            cells.append(f"{_fmt(row['q'][0])}-{_fmt(row['q'][-1])}")
+        table.add_row(*cells)
     out.print(table)
     table = Table(
         title="Forces (D:D deployed-to-dwell; units deployed; people at start and "

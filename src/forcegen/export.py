@@ -13,12 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import xarray as xr
 
 from forcegen.errors import UsageError
 
 NETCDF_NAME = "results.nc"
 SUMMARY_NAME = "summary.json"
+RUNS_PARQUET = "runs.parquet"
+RUNS_CSV = "runs.csv"
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -60,16 +63,35 @@ def write_json(obj: Any, path: str | os.PathLike[str]) -> None:
     _atomic(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+def write_table(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a table as Parquet or CSV (by the file's suffix), atomically."""
+    path = Path(path)
+    if path.suffix == ".parquet":
+        _atomic(path, lambda tmp: table.to_parquet(tmp))
+    else:
+        _atomic(path, lambda tmp: table.to_csv(tmp))
+
+
 def write_results(
-    ds: xr.Dataset, summary: dict[str, Any], out: str | os.PathLike[str]
+    ds: xr.Dataset,
+    summary: dict[str, Any],
+    out: str | os.PathLike[str],
+    per_run: pd.DataFrame | None = None,
 ) -> list[Path]:
-    """Write ``results.nc`` and ``summary.json`` into a folder; returns the paths written."""
+    """Write ``results.nc``, ``summary.json`` and the per-run table (``runs.parquet``,
+    ``runs.csv``) into a folder; returns the paths written."""
     folder = prepare_dir(out)
     written = []
-    for name, writer in (
+    writers: list[tuple[str, Callable[[Path], None]]] = [
         (NETCDF_NAME, lambda p: write_netcdf(ds, p)),
         (SUMMARY_NAME, lambda p: write_json(summary, p)),
-    ):
+    ]
+    if per_run is not None:
+        writers += [
+            (RUNS_PARQUET, lambda p: write_table(per_run, p)),
+            (RUNS_CSV, lambda p: write_table(per_run, p)),
+        ]
+    for name, writer in writers:
         writer(folder / name)
         written.append(folder / name)
     return written

@@ -12,13 +12,18 @@ The summary layout is versioned (``SUMMARY_FORMAT``, ``SUMMARY_VERSION``) and do
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from forcegen.compile import Plan
 from forcegen.engine import CAUSES, FLOWS, PIPELINE_MEASURES, STOCKS, Records
+
+QUANTILES = (0.05, 0.5, 0.95)
+"""Default quantiles across runs for bands."""
 
 SUMMARY_FORMAT = "forcegen-summary"
 SUMMARY_VERSION = 1
@@ -217,17 +222,60 @@ class Results:
         """People in each force at the last census, per run."""
         return self._ds.strength.isel(day=-1).sum("location")
 
-    def summary(self) -> dict[str, Any]:
-        """The headline figures, in the documented, versioned layout."""
+    def p_fully_covered(self) -> xr.DataArray:
+        """Probability that each demand is fully covered, per day: the share of runs."""
+        return self.fully_covered().mean("run").rename("p_fully_covered")
+
+    def bands(self, variable: str, quantiles: Sequence[float] = QUANTILES) -> xr.DataArray:
+        """Quantiles across runs of a daily figure (a variable of the dataset)."""
+        return self._ds[variable].quantile(list(quantiles), dim="run")
+
+    def per_run(self) -> pd.DataFrame:
+        """One row per run: its inputs and its headline figures (mean coverage of each demand,
+        days fully covered, people lost by force and cause, people at the end by force)."""
+        ds = self._ds
+        cols: dict[str, Any] = {}
+        if "inputs" in ds:
+            for name in ds.input.values:
+                cols[f"input:{name}"] = ds.inputs.sel(input=name).values
+        for var in ds.data_vars:
+            if str(var).startswith("choice_"):
+                cols[f"choice:{str(var)[len('choice_') :]}"] = ds[var].values
+        coverage = self.coverage().mean("day")
+        covered = self.fully_covered().sum("day")
+        for d in ds.demand.values:
+            cols[f"coverage:{d}"] = coverage.sel(demand=d).values
+            cols[f"days_fully_covered:{d}"] = covered.sel(demand=d).values
+        losses = ds.losses.sum("day")
+        end = self.end_strength()
+        for f in ds.force.values:
+            for c in ds.cause.values:
+                cols[f"lost:{f}:{c}"] = losses.sel(force=f, cause=c).values
+            cols[f"people_end:{f}"] = end.sel(force=f).values
+        return pd.DataFrame(cols, index=pd.Index(ds.run.values, name="run"))
+
+    def summary(self, quantiles: Sequence[float] = QUANTILES) -> dict[str, Any]:
+        """The headline figures, in the documented, versioned layout.
+
+        Each figure that varies between runs also gives its quantiles across runs
+        (``*_q``: one value per entry of ``quantiles``, listed in ``run.quantiles``).
+        """
         ds = self._ds
         meta = self.meta
+        q = list(quantiles)
+
+        def band(per_run: xr.DataArray) -> list[float | None]:
+            return [_num(v) for v in per_run.quantile(q, dim="run").values]
+
         covered = self.fully_covered()
         coverage = self.coverage()
+        p_full = self.p_fully_covered()
         demands = []
         for d in ds.demand.values:
             req = ds.required.sel(demand=d)
             active_days = int((req.isel(run=0) > 0).sum())
             cov = coverage.sel(demand=d)
+            days_full = covered.sel(demand=d).sum("day")
             demands.append(
                 {
                     "id": str(d),
@@ -242,6 +290,13 @@ class Results:
                         if active_days
                         else None
                     ),
+                    "coverage_q": band(cov.mean("day")) if active_days else None,
+                    "days_fully_covered_q": band(days_full),
+                    "p_fully_covered_min": (
+                        _num(p_full.sel(demand=d).where(req.isel(run=0) > 0).min())
+                        if active_days
+                        else None
+                    ),
                 }
             )
         strength = ds.strength.mean(["run", "day"])
@@ -250,6 +305,7 @@ class Results:
                 "force": str(f),
                 "location": str(loc),
                 "mean": _num(strength.sel(force=f, location=loc)),
+                "q": band(ds.strength.sel(force=f, location=loc).mean("day")),
             }
             for f in ds.force.values
             for loc in ds.location.values
@@ -272,6 +328,11 @@ class Results:
                     "losses_mean": {
                         str(c): _num(losses.sel(force=f, cause=c)) for c in ds.cause.values
                     },
+                    "losses_q": {
+                        str(c): band(ds.losses.sel(force=f, cause=c).sum("day"))
+                        for c in ds.cause.values
+                    },
+                    "people_end_q": band(self.end_strength().sel(force=f)),
                     "wounded_out_mean": _num(
                         losses.sel(force=f, cause="wounded")
                         - flows.sel(force=f, flow="wounded_returning")
@@ -316,7 +377,7 @@ class Results:
             "format": SUMMARY_FORMAT,
             "version": SUMMARY_VERSION,
             "scenario": meta["scenario"],
-            "run": meta["run"],
+            "run": {**meta["run"], "quantiles": q},
             "demands": demands,
             "strength": locations,
             "forces": forces,
