@@ -206,7 +206,7 @@ def _message(error: dict[str, Any], loc: Loc, owner: type[BaseModel] | None = No
         parent = owner or _field_type(Scenario, loc[:-1])
         name = str(loc[-1])
         if parent is not None:
-            known = list(parent.model_fields)
+            known = [f.alias or n for n, f in parent.model_fields.items()]
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             return f"unknown field {name!r}{hint}; expected one of: {', '.join(known)}"
