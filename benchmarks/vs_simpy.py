@@ -33,7 +33,7 @@ The implementations:
     "numpy batched" figure refers to matters by a factor of about 2 to 3).
 
 Timing within a simulated day follows forcegen's engine (the docstring of its daily step,
-``forcegen/engine/core.py`` or ``kernel.py``):
+``forcegen/engine/kernel.py``):
 day ``d`` occupies simulated time ``[d, d + 1)``; attrition happens at ``d + 0.25`` at the
 location the unit held at the previous census, moves at ``d + 0.5`` (a unit moves on once it
 has been exposed ``duration`` days in its position), and the census of day ``d`` is taken at
