@@ -177,7 +177,11 @@ def run(
     jobs: Annotated[
         int,
         typer.Option(
-            "--jobs", "-j", min=1, max=256, help="Threads sharing the runs (results do not depend on it)."
+            "--jobs",
+            "-j",
+            min=1,
+            max=256,
+            help="Threads sharing the runs (results do not depend on it).",
         ),
     ] = 1,
     keep: Annotated[

@@ -230,7 +230,7 @@ def _demand_on(p: KPlan, s: int, d: int, day: int) -> bool:
     return p.demand_start[s, d] <= day < p.demand_end[s, d]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _presence(p: KPlan, st: _State, people: NDArray, units: NDArray) -> None:
     """People and units available to fill, (F, Y, L): active units not overlapping."""
     _count_present(
@@ -760,17 +760,7 @@ def _census(
         on[d] = p.demand_start[s, d] <= day < p.demand_end[s, d]
         any_on = any_on or on[d]
     if any_on:
-        _count_present(
-            st.active,
-            st.pos,
-            st.strength,
-            p.pos_overlap,
-            p.pos_location,
-            p.unit_force,
-            p.unit_type,
-            people,
-            units,
-        )
+        _presence(p, st, people, units)
         for d in range(n_d):
             if on[d]:
                 st.cap_left[:] = p.demand_cap[s, d]
