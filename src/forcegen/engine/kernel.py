@@ -56,7 +56,7 @@ import numpy as np
 from numba import prange
 from numpy.typing import NDArray
 
-from forcegen.engine.random import binomial_inverse, poisson_inverse
+from forcegen.engine.random import binomial_inverse, binomial_inverse_q, poisson_inverse
 from forcegen.streams import _uniform
 
 OPEN = -1
@@ -548,22 +548,9 @@ def _losses_stochastic(
     joint law is that of competing risks. ``log_survive`` is log(1 - total_p), precomputed.
     """
     lost[:] = 0.0
-    mean = n * total_p
-    if u <= 1.0 - mean:  # Bernoulli's inequality: nobody lost, no transcendental needed
+    if n <= 0.0 or total_p <= 0.0:
         return
-    if mean < 30.0:
-        pmf = math.exp(n * log_survive)
-        cdf = pmf
-        k = 0.0
-        ratio = total_p / (1.0 - total_p)
-        while cdf < u and k < n:
-            pmf *= ratio * (n - k) / (k + 1.0)
-            k += 1.0
-            cdf += pmf
-            if pmf == 0.0:
-                break
-    else:
-        k = binomial_inverse(n, total_p, u)
+    k = n if total_p >= 1.0 else binomial_inverse_q(n, total_p, log_survive, u)
     if k <= 0.0:
         return
     n_c = len(causes)

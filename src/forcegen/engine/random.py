@@ -77,13 +77,20 @@ def binomial_inverse(n: float, p: float, u: float) -> float:
         return 0.0
     if p >= 1.0:
         return n
+    return binomial_inverse_q(n, p, math.log1p(-p), u)
+
+
+@numba.njit(cache=True)
+def binomial_inverse_q(n: float, p: float, log_q: float, u: float) -> float:
+    """:func:`binomial_inverse` for 0 < p < 1 with ``log_q = log(1 - p)`` given (callers that
+    draw many counts with one probability compute it once)."""
     mean = n * p
     if u <= 1.0 - mean:  # CDF(0) = (1 - p)^n >= 1 - n p >= u: no transcendental needed
         return 0.0
     q = 1.0 - p
     ratio = p / q
     if mean < 30.0:
-        pmf = math.exp(n * math.log1p(-p))
+        pmf = math.exp(n * log_q)
         cdf = pmf
         k = 0.0
         while cdf < u and k < n:
@@ -95,7 +102,7 @@ def binomial_inverse(n: float, p: float, u: float) -> float:
         return k
     mode = min(math.floor((n + 1.0) * p), n)
     if mode <= 0.0:
-        pmf_mode = math.exp(n * math.log1p(-p))
+        pmf_mode = math.exp(n * log_q)
     elif mode >= n:
         pmf_mode = math.exp(n * math.log(p))
     else:
