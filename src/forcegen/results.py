@@ -41,7 +41,7 @@ def build_dataset(
     start = plan.demand_start[sample][:, None, :]
     end = plan.demand_end[sample][:, None, :]
     active = (start <= days[None, :, None]) & (days[None, :, None] < end)
-    required = plan.demand_required[sample][:, None, :] * active
+    required = (plan.demand_required[sample][:, None, :] * active).astype(rec.filled.dtype)
     coords = {
         "run": np.arange(runs),
         "day": days,

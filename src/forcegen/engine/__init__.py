@@ -62,21 +62,26 @@ class Records:
     unit_strength: NDArray[np.float32] | None = None  # (R, T, U) when units are kept
 
     @classmethod
-    def empty(cls, plan: Plan, runs: int, keep_units: bool) -> Records:
+    def empty(cls, plan: Plan, runs: int, keep_units: bool, *, compact: bool = False) -> Records:
+        """Zeroed records. ``compact`` stores people as float32, which holds whole numbers
+        exactly up to 16,777,216 (so every count of a stochastic run), halving memory;
+        deterministic runs, whose expected values have fractions, keep float64. Reservoir
+        levels (populations of millions) stay float64 in both."""
         r, t = runs, plan.horizon
         f, loc, d = len(plan.forces), len(plan.locations), len(plan.demands)
         p, u = len(plan.position_labels), plan.n_units
         kept = (r, t, u) if keep_units else (r, 0, 0)
+        people = np.float32 if compact else np.float64
         return cls(
-            strength=np.zeros((r, t, f, loc)),
-            filled=np.zeros((r, t, d)),
+            strength=np.zeros((r, t, f, loc), people),
+            filled=np.zeros((r, t, d), people),
             positions=np.zeros((r, t, p), np.int32),
             deployed=np.zeros((r, t, f), np.int32),
             active=np.zeros((r, t, f), np.int32),
-            losses=np.zeros((r, t, f, len(CAUSES))),
-            flows=np.zeros((r, t, f, len(FLOWS))),
-            stocks=np.zeros((r, t, f, len(STOCKS))),
-            pipeline=np.zeros((r, t, len(plan.pipelines), len(PIPELINE_MEASURES))),
+            losses=np.zeros((r, t, f, len(CAUSES)), people),
+            flows=np.zeros((r, t, f, len(FLOWS)), people),
+            stocks=np.zeros((r, t, f, len(STOCKS)), people),
+            pipeline=np.zeros((r, t, len(plan.pipelines), len(PIPELINE_MEASURES)), people),
             reservoir=np.zeros((r, t, len(plan.reservoirs))),
             deployed_days=np.zeros((r, u), np.int32),
             active_days=np.zeros((r, u), np.int32),
@@ -114,7 +119,7 @@ def simulate_plan(
     run_ids = np.arange(runs, dtype=np.int64)
     samples = run_ids % plan.samples
     keys = np.stack([run_keys(seed, run_ids, purpose) for purpose in _STREAMS], axis=1)
-    rec = Records.empty(plan, runs, keep_units)
+    rec = Records.empty(plan, runs, keep_units, compact=not deterministic)
     kplan = kernel_plan(plan)
     if chunk_size is None:
         chunk_size = max(16 * n_jobs, 64)
