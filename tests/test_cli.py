@@ -488,3 +488,15 @@ def test_bad_quantiles_are_refused(runner: CliRunner, bad: str) -> None:
     result = invoke(runner, "run", TEXTBOOK, "--runs", "2", "--quantiles", bad)
     assert result.exit_code == 2
     assert "--quantiles" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_run_too_big_for_memory_is_refused_before_it_starts(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import forcegen.api
+
+    monkeypatch.setattr(forcegen.api, "_available_memory", lambda: 1_000_000)
+    result = invoke(runner, "run", TEXTBOOK, "--runs", "1000")
+    assert result.exit_code == 2
+    assert "GiB for their records" in result.stderr and "fewer runs" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 
 from forcegen import __version__
 from forcegen.compile import compile_plan
-from forcegen.engine import simulate_plan
+from forcegen.engine import Records, simulate_plan
 from forcegen.errors import UsageError
 from forcegen.results import Results, build_dataset
 from forcegen.sampling import sample_scenario
@@ -33,6 +33,27 @@ def _check_choices(scenario: Scenario, choices: Mapping[str, str] | None) -> dic
                 f"{', '.join(offered[name][1])}"
             )
     return dict(choices or {})
+
+
+def _available_memory() -> int | None:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not on this platform
+        return None
+
+
+def _check_memory(plan, runs: int, keep_units: bool, deterministic: bool) -> None:
+    """Refuse, before allocating, a run whose records would not fit in memory."""
+    need = Records.nbytes(plan, runs, keep_units, compact=not deterministic)
+    free = _available_memory()
+    if free is not None and need > 0.8 * free:
+        advice = "fewer runs, a shorter horizon" + (
+            "" if not keep_units else ", or no unit-level traces (drop --keep units)"
+        )
+        raise UsageError(
+            f"{runs:,} runs of this scenario need about {need / 2**30:.1f} GiB for their "
+            f"records, more than the {free / 2**30:.1f} GiB of memory free: use {advice}"
+        )
 
 
 def simulate(
@@ -86,6 +107,7 @@ def simulate(
         scenario, runs=runs, seed=seed, deterministic=deterministic, lhs=lhs, choices=picked
     )
     plan = compile_plan(scenario, sample)
+    _check_memory(plan, runs, keep_units, deterministic)
     records = simulate_plan(
         plan,
         runs=runs,

@@ -89,6 +89,12 @@ class Records:
             unit_strength=np.zeros(kept, np.float32),
         )
 
+    @staticmethod
+    def nbytes(plan: Plan, runs: int, keep_units: bool, *, compact: bool = False) -> int:
+        """Bytes the records of ``runs`` runs will take, without allocating them."""
+        one = Records.empty(plan, 1, keep_units, compact=compact)
+        return runs * sum(a.nbytes for f in fields(one) if (a := getattr(one, f.name)) is not None)
+
     def rows(self, start: int, stop: int) -> Records:
         """A view of runs ``start`` to ``stop`` (for filling chunk by chunk)."""
         return Records(**{f.name: getattr(self, f.name)[start:stop] for f in fields(self)})
