@@ -20,6 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from forcegen import __version__
+from forcegen.analysis.compare import compare
 from forcegen.api import _check_choices as check_choices
 from forcegen.api import simulate
 from forcegen.errors import ScenarioError, UsageError
@@ -251,6 +252,80 @@ def run(
         sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     else:
         _print_tables(summary)
+
+
+@app.command("compare")
+def compare_cmd(
+    scenarios: Annotated[
+        list[Path], typer.Argument(help="The baseline scenario, then one or more variants.")
+    ],
+    runs: Annotated[
+        int, typer.Option("--runs", "-n", min=1, max=1_000_000, help="Runs of each scenario.")
+    ] = 100,
+    seed: Annotated[int, typer.Option(min=0, help="Seed shared by every scenario.")] = 0,
+    deterministic: Annotated[
+        bool, typer.Option("--deterministic", help="Expected values instead of draws.")
+    ] = False,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="Table or JSON on stdout.")
+    ] = Format.table,
+    choose: Annotated[
+        list[str] | None,
+        typer.Option("--choose", "-c", help="NAME=OPTION, applied to every scenario offering it."),
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=256, help="Threads.")] = 1,
+    quantiles: Annotated[
+        str, typer.Option("--quantiles", "-q", help="Band of each difference, comma-separated.")
+    ] = "0.05,0.95",
+) -> None:
+    """Compare a baseline with variants, run for run with common random numbers."""
+    if len(scenarios) < 2:
+        _fail("compare needs a baseline and at least one variant")
+    loaded = [_load(path) for path in scenarios]
+    levels = _parse_quantiles(quantiles)
+    try:
+        result = compare(
+            loaded,
+            runs=runs,
+            seed=seed,
+            deterministic=deterministic,
+            choices=_parse_choices(choose or []),
+            n_jobs=jobs,
+            quantiles=levels,
+        )
+    except UsageError as exc:
+        _fail(str(exc))
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n")
+        return
+    mode = "deterministic" if deterministic else f"{runs} paired runs, seed {seed}"
+    for variant in result.names[1:]:
+        table = Table(title=f"{variant} minus {result.names[0]} ({mode})", title_justify="left")
+        for col in (
+            "figure",
+            "baseline",
+            "variant",
+            "difference",
+            f"q{levels[0] * 100:g} to q{levels[-1] * 100:g}",
+            "runs higher",
+        ):
+            table.add_column(col, justify="left" if col == "figure" else "right")
+        rows = result.table.loc[variant]
+        for figure, row in rows.iterrows():
+            if row["baseline_mean"] == 0 and row["variant_mean"] == 0:
+                continue
+            digits = 3 if figure.startswith("coverage:") else 0
+            low = row[f"difference_q{levels[0] * 100:g}"]
+            high = row[f"difference_q{levels[-1] * 100:g}"]
+            table.add_row(
+                figure,
+                _fmt(row["baseline_mean"], digits),
+                _fmt(row["variant_mean"], digits),
+                _fmt(row["difference_mean"], digits),
+                f"{_fmt(low, digits)} to {_fmt(high, digits)}",
+                _fmt(row["share_of_runs_higher"], 0, pct=True),
+            )
+        out.print(table)
 
 
 def _fmt(x: float | None, digits: int = 0, pct: bool = False) -> str:

@@ -1,0 +1,125 @@
+"""Compare scenarios run for run, with common random numbers.
+
+Every scenario is run with the same seed and the same number of runs. Random draws are
+keyed by (seed, run, purpose, day, unit id) and uncertain values by their field path, so
+run ``r`` of two scenarios shares every draw on which they agree: the paired difference of a
+figure isolates what the scenarios change, rather than the noise of two independent samples
+(common random numbers; Law, *Simulation Modeling and Analysis*, ch. 11).
+
+The figures compared are the columns of :meth:`forcegen.Results.per_run` that the scenarios
+share (mean coverage and days fully covered of each demand, people lost by force and cause,
+people at the end by force).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forcegen.api import simulate
+from forcegen.errors import UsageError
+from forcegen.results import QUANTILES, Results
+from forcegen.scenario.claims import choices_of
+from forcegen.scenario.loader import load
+from forcegen.scenario.model import Scenario
+
+OUTCOMES = ("coverage:", "days_fully_covered:", "lost:", "people_end:")
+"""Prefixes of the per-run columns that are outcomes (not inputs)."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Paired differences of each variant from the baseline, figure by figure."""
+
+    names: tuple[str, ...]
+    """Scenario names, the baseline first."""
+    results: tuple[Results, ...]
+    table: pd.DataFrame
+    """One row per (variant, figure): baseline mean, variant mean, mean difference and its
+    quantiles across runs, and the share of runs in which the difference is positive."""
+    quantiles: tuple[float, ...]
+
+    def summary(self) -> dict[str, Any]:
+        """The comparison as plain data (for JSON)."""
+        rows = [
+            {
+                k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+                for k, v in row.items()
+            }
+            for row in self.table.reset_index().to_dict(orient="records")
+        ]
+        return {
+            "format": "forcegen-comparison",
+            "version": 1,
+            "baseline": self.names[0],
+            "variants": list(self.names[1:]),
+            "quantiles": list(self.quantiles),
+            "runs": int(self.results[0].to_xarray().sizes["run"]),
+            "rows": rows,
+        }
+
+
+def compare(
+    scenarios: Sequence[Scenario | str | os.PathLike[str]],
+    *,
+    runs: int = 100,
+    seed: int = 0,
+    deterministic: bool = False,
+    choices: Mapping[str, str] | None = None,
+    n_jobs: int = 1,
+    quantiles: Sequence[float] = QUANTILES,
+) -> Comparison:
+    """Run a baseline and its variants with common random numbers and compare them.
+
+    Parameters
+    ----------
+    scenarios
+        The baseline first, then one or more variants (loaded scenarios or paths).
+    runs, seed, deterministic, choices, n_jobs
+        As for :func:`forcegen.simulate`; the same for every scenario. A choice is applied
+        to every scenario that offers it.
+    quantiles
+        Levels of the bands of each paired difference.
+    """
+    if len(scenarios) < 2:
+        raise UsageError("compare needs a baseline and at least one variant")
+    loaded = [s if isinstance(s, Scenario) else load(s) for s in scenarios]
+    results = []
+    for scenario in loaded:
+        offered = {k: v for k, v in (choices or {}).items() if k in choices_of(scenario)}
+        results.append(
+            simulate(
+                scenario,
+                runs=runs,
+                seed=seed,
+                deterministic=deterministic,
+                choices=offered,
+                n_jobs=n_jobs,
+            )
+        )
+    tables = [r.per_run() for r in results]
+    base = tables[0]
+    q = tuple(sorted(quantiles))
+    rows = []
+    for name, table in zip([s.name for s in loaded][1:], tables[1:], strict=True):
+        shared = [c for c in base.columns if c in table.columns and c.startswith(OUTCOMES)]
+        for column in shared:
+            diff = (table[column] - base[column]).to_numpy(dtype=float)
+            row = {
+                "variant": name,
+                "figure": column,
+                "baseline_mean": float(base[column].mean()),
+                "variant_mean": float(table[column].mean()),
+                "difference_mean": float(diff.mean()),
+                "share_of_runs_higher": float((diff > 0).mean()),
+            }
+            for level, value in zip(q, np.quantile(diff, q), strict=True):
+                row[f"difference_q{level * 100:g}"] = float(value)
+            rows.append(row)
+    frame = pd.DataFrame(rows).set_index(["variant", "figure"])
+    return Comparison(tuple(s.name for s in loaded), tuple(results), frame, q)
