@@ -20,6 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from forcegen import __version__
+from forcegen.analysis.check import check
 from forcegen.analysis.compare import compare
 from forcegen.api import _check_choices as check_choices
 from forcegen.api import simulate
@@ -252,6 +253,43 @@ def run(
         sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     else:
         _print_tables(summary)
+
+
+@app.command("check")
+def check_cmd(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file.")],
+    choose: Annotated[
+        list[str] | None, typer.Option("--choose", "-c", help="NAME=OPTION. Repeatable.")
+    ] = None,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="Findings as a list or as JSON.")
+    ] = Format.table,
+) -> None:
+    """Look for claims and numbers that cannot all hold together, before any run."""
+    loaded = _load(scenario)
+    choices = _parse_choices(choose or [])
+    try:
+        check_choices(loaded, choices)
+    except UsageError as exc:
+        _fail(str(exc))
+    findings = check(loaded, choices)
+    if fmt is Format.json:
+        rows = [
+            {
+                "kind": f.kind,
+                "message": f.message,
+                "fields": list(f.fields),
+                "claims": list(f.claims),
+            }
+            for f in findings
+        ]
+        sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+    else:
+        for finding in findings:
+            out.print(str(finding), highlight=False, markup=False)
+    err.print(
+        f"{scenario}: {len(findings)} finding{'s' if len(findings) != 1 else ''}", highlight=False
+    )
 
 
 @app.command("compare")
