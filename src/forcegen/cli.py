@@ -22,6 +22,7 @@ from rich.table import Table
 from forcegen import __version__
 from forcegen.analysis.check import check
 from forcegen.analysis.compare import compare
+from forcegen.analysis.require import require
 from forcegen.api import _check_choices as check_choices
 from forcegen.api import simulate
 from forcegen.errors import ScenarioError, UsageError
@@ -290,6 +291,77 @@ def check_cmd(
     err.print(
         f"{scenario}: {len(findings)} finding{'s' if len(findings) != 1 else ''}", highlight=False
     )
+
+
+@app.command("require")
+def require_cmd(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file.")],
+    vary: Annotated[
+        str,
+        typer.Option("--vary", help="Field path of the number to search, such as units[0].count."),
+    ],
+    demand: Annotated[str, typer.Option("--demand", help="Demand whose target must hold.")],
+    low: Annotated[float, typer.Option("--low", help="Lower end of the search.")],
+    high: Annotated[float, typer.Option("--high", help="Upper end of the search.")],
+    days: Annotated[
+        float,
+        typer.Option("--days", min=0, max=1, help="Share of the demand's days to cover fully."),
+    ] = 1.0,
+    probability: Annotated[
+        float,
+        typer.Option("--probability", min=0, max=1, help="Share of runs in which that must hold."),
+    ] = 0.9,
+    most: Annotated[
+        bool,
+        typer.Option(
+            "--most",
+            help="Find the largest value that still meets the target (a casualty "
+            "rate, say) instead of the smallest.",
+        ),
+    ] = False,
+    runs: Annotated[int, typer.Option("--runs", "-n", min=1, max=100_000)] = 50,
+    seed: Annotated[int, typer.Option(min=0)] = 0,
+    deterministic: Annotated[bool, typer.Option("--deterministic")] = False,
+    choose: Annotated[list[str] | None, typer.Option("--choose", "-c")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=256)] = 1,
+    fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+) -> None:
+    """Find the least (or most) of one number such that a demand's target holds."""
+    loaded = _load(scenario)
+    try:
+        found = require(
+            loaded,
+            field_path=vary,
+            demand=demand,
+            days=days,
+            probability=probability,
+            low=low,
+            high=high,
+            direction="most" if most else "least",
+            runs=runs,
+            seed=seed,
+            deterministic=deterministic,
+            choices=_parse_choices(choose or []),
+            n_jobs=jobs,
+        )
+    except UsageError as exc:
+        _fail(str(exc))
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(found.summary(), indent=2) + "\n")
+        return
+    target = (
+        f"{demand!r} fully covered on {days:.0%} of its days in {probability:.0%} of "
+        f"{1 if deterministic else runs} run(s)"
+    )
+    if found.value is None:
+        out.print(f"no value of {vary} in [{low:g}, {high:g}] gets {target}", highlight=False)
+    else:
+        word = "largest" if most else "smallest"
+        out.print(
+            f"{word} {vary} that gets {target}: {found.value:g} "
+            f"({len(found.evaluations)} evaluations)",
+            highlight=False,
+        )
 
 
 @app.command("compare")

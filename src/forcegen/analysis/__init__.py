@@ -1,6 +1,10 @@
-"""Analyses: questions answered from many runs (compare scenarios, check claims for consistency)."""
+"""Analyses: questions answered from many runs.
+
+Compare scenarios, check claims for consistency, search for requirements.
+"""
 
 from forcegen.analysis.check import Finding, check
 from forcegen.analysis.compare import Comparison, compare
+from forcegen.analysis.require import Requirement, require
 
-__all__ = ["Comparison", "Finding", "check", "compare"]
+__all__ = ["Comparison", "Finding", "Requirement", "check", "compare", "require"]

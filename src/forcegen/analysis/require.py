@@ -1,0 +1,171 @@
+"""Requirements: the least (or most) of one input such that a demand's target holds.
+
+MARATHON's requirements analysis asks how much supply a demand needs; here the input may be
+any number of the scenario, named by its field path (``units[0].count``,
+``pipelines[1].intake[0].rate``, ``locations[0].attrition.killed``). The target: demand
+``d`` is fully covered on at least ``days`` (a share) of its active days in at least
+``probability`` of the runs.
+
+The search brackets the answer between ``low`` and ``high`` and bisects, every evaluation
+with the same seed, so that runs are paired across evaluations (common random numbers) and
+the target, as a function of the input, is as monotone as the model allows. When the
+number and both bounds are whole, the search runs over whole numbers; otherwise to
+``tolerance``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from forcegen.api import simulate
+from forcegen.errors import ScenarioError, UsageError
+from forcegen.scenario.claims import iter_quantities
+from forcegen.scenario.model import Scenario
+from forcegen.scenario.quantities import Choice, Value
+from forcegen.scenario.yamlio import format_loc
+
+_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """The answer of a requirements search, with the evaluations it took."""
+
+    field: str
+    demand: str
+    direction: str
+    """``least``: the smallest value that meets the target; ``most``: the largest."""
+    value: float | None
+    """None when no value within the bracket meets the target."""
+    met: bool
+    evaluations: list[dict[str, float]] = field(default_factory=list)
+    """Each value tried, with the share of runs that met the target at it."""
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "format": "forcegen-requirement",
+            "version": 1,
+            "field": self.field,
+            "demand": self.demand,
+            "direction": self.direction,
+            "value": self.value,
+            "met": self.met,
+            "evaluations": self.evaluations,
+        }
+
+
+def _path(text: str) -> list[str | int]:
+    parts: list[str | int] = []
+    for name, index in _PART.findall(text):
+        parts.append(int(index) if index else name)
+    if not parts or format_loc(tuple(parts)) != text:
+        raise UsageError(f"expected a field path such as units[0].count; found {text!r}")
+    return parts
+
+
+def with_value(scenario: Scenario, path: str, value: float) -> Scenario:
+    """A copy of the scenario with the number at ``path`` set to ``value`` (canonical units)."""
+    found = {format_loc(loc): q for loc, q in iter_quantities(scenario)}
+    if path not in found:
+        raise UsageError(
+            f"{path!r} is not a number written in this scenario; numbers are, "
+            f"for example: {', '.join(list(found)[:6])}"
+        )
+    if isinstance(found[path], Choice):
+        raise UsageError(
+            f"{path!r} is a choice between sources; pick an option with "
+            "--choose instead of searching over it"
+        )
+    data = scenario.model_dump(by_alias=True, exclude_unset=True)
+    node: Any = data
+    parts = _path(path)
+    for part in parts[:-1]:
+        node = node[part]
+    old = node[parts[-1]]
+    node[parts[-1]] = {
+        "value": value,
+        "cites": list(old.get("cites", ())),
+        "note": f"set by a requirements search (was {old['value']:g})",
+    }
+    try:
+        return Scenario.model_validate(data)
+    except Exception as exc:  # a value the field does not accept
+        raise UsageError(f"{path} = {value:g} is not accepted: {exc}") from None
+
+
+def require(
+    scenario: Scenario,
+    *,
+    field_path: str,
+    demand: str,
+    days: float = 1.0,
+    probability: float = 0.9,
+    low: float,
+    high: float,
+    direction: str = "least",
+    runs: int = 50,
+    seed: int = 0,
+    deterministic: bool = False,
+    choices: Mapping[str, str] | None = None,
+    tolerance: float = 1e-3,
+    n_jobs: int = 1,
+) -> Requirement:
+    """Search ``field_path`` in [low, high] for the least (or most) value meeting the target."""
+    if direction not in ("least", "most"):
+        raise UsageError(f"direction must be 'least' or 'most'; got {direction!r}")
+    if not 0 <= days <= 1 or not 0 <= probability <= 1:
+        raise UsageError("days and probability are shares from 0 to 1")
+    if not low < high:
+        raise UsageError(f"expected low < high; got {low:g} and {high:g}")
+    if demand not in {d.id for d in scenario.demands}:
+        raise UsageError(
+            f"unknown demand {demand!r}: this scenario has "
+            f"{', '.join(d.id for d in scenario.demands) or 'none'}"
+        )
+    q = {format_loc(loc): q for loc, q in iter_quantities(scenario)}.get(field_path)
+    whole = isinstance(q, Value) and float(q.value).is_integer()
+    integer = whole and float(low).is_integer() and float(high).is_integer()
+    trail: list[dict[str, float]] = []
+
+    def meets(x: float) -> bool:
+        try:
+            variant = with_value(scenario, field_path, x)
+        except ScenarioError as exc:
+            raise UsageError(str(exc)) from None
+        res = simulate(
+            variant,
+            runs=runs,
+            seed=seed,
+            deterministic=deterministic,
+            choices=choices,
+            n_jobs=n_jobs,
+        )
+        covered = res.fully_covered().sel(demand=demand)
+        active = (res.to_xarray().required.sel(demand=demand) > 0).sum("day")
+        share = (covered.sum("day") / np.maximum(active, 1)).values
+        p = float((share >= days - 1e-12).mean())
+        trail.append({"value": x, "share_of_runs_meeting_target": p})
+        return p >= probability - 1e-12
+
+    good, bad = (high, low) if direction == "least" else (low, high)
+    if not meets(good):
+        return Requirement(field_path, demand, direction, None, False, trail)
+    if meets(bad):
+        return Requirement(field_path, demand, direction, bad, True, trail)
+    step = 1.0 if integer else tolerance
+    while abs(good - bad) > step:
+        mid = (good + bad) / 2
+        if integer:
+            mid = float(np.floor(mid)) if direction == "least" else float(np.ceil(mid))
+            if mid in (good, bad):
+                mid = bad + (1 if good > bad else -1)
+        if meets(mid):
+            good = mid
+        else:
+            bad = mid
+    return Requirement(field_path, demand, direction, good, True, trail)

@@ -1,0 +1,146 @@
+"""Requirements: bracketing and bisection against closed forms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import forcegen
+from forcegen.analysis import require
+from forcegen.analysis.require import with_value
+from forcegen.cli import app
+from forcegen.errors import UsageError
+
+TEXTBOOK = "scenarios/textbook-fixed-rotation.yaml"
+READY = "scenarios/demand-driven-ready-pool.yaml"
+
+
+@pytest.mark.parametrize("demand_units", [1, 3, 5])
+def test_units_needed_equal_the_closed_form(demand_units, tmp_path):
+    # A 30/30/30 cycle keeps a third of its units at the front: a demand of k units needs
+    # k * 90 / 30 = 3k units, evenly staggered.
+    text = Path(TEXTBOOK).read_text().replace("units: 3", f"units: {demand_units}")
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    found = require(
+        forcegen.load(path),
+        field_path="units[0].count",
+        demand="front-line",
+        probability=1.0,
+        low=1,
+        high=60,
+        deterministic=True,
+    )
+    assert found.met and found.value == 3 * demand_units
+    tried = {e["value"]: e["share_of_runs_meeting_target"] for e in found.evaluations}
+    assert tried[found.value] == 1.0
+    assert tried.get(found.value - 1, 0.0) < 1.0  # one fewer is not enough, when tried
+
+
+def test_ready_pool_needs_the_closed_form_rounded_up():
+    # Each battalion serves 110 of every 210 days: two slots need 2 * 210 / 110 = 3.8 -> 4.
+    found = require(
+        forcegen.load(READY),
+        field_path="units[0].count",
+        demand="front-line",
+        probability=1.0,
+        low=1,
+        high=12,
+        deterministic=True,
+    )
+    assert found.value == 4
+
+
+def test_largest_hazard_that_still_meets_a_target(tmp_path):
+    text = (
+        Path(TEXTBOOK)
+        .read_text()
+        .replace("  - {id: front}", "  - {id: front, attrition: {killed: 0.001}}")
+        .replace("units: 3", "people: 1400")
+    )
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    sc = forcegen.load(path)
+    found = require(
+        sc,
+        field_path="locations[0].attrition.killed",
+        demand="front-line",
+        days=0.5,
+        probability=1.0,
+        low=0.0,
+        high=0.01,
+        direction="most",
+        deterministic=True,
+        tolerance=1e-5,
+    )
+    assert found.met
+    at = forcegen.simulate(
+        with_value(sc, "locations[0].attrition.killed", found.value), deterministic=True
+    )
+    above = forcegen.simulate(
+        with_value(sc, "locations[0].attrition.killed", found.value + 2e-5), deterministic=True
+    )
+    share = lambda r: float(r.fully_covered().sel(demand="front-line").mean())  # noqa: E731
+    assert share(at) >= 0.5 > share(above)
+
+
+def test_unreachable_target_says_so():
+    found = require(
+        forcegen.load(TEXTBOOK),
+        field_path="units[0].count",
+        demand="front-line",
+        probability=1.0,
+        low=1,
+        high=5,
+        deterministic=True,
+    )
+    assert found.value is None and not found.met
+
+
+def test_bad_requests_are_refused():
+    sc = forcegen.load(TEXTBOOK)
+    with pytest.raises(UsageError, match="not a number written"):
+        require(sc, field_path="units[3].count", demand="front-line", low=1, high=2)
+    with pytest.raises(UsageError, match="unknown demand"):
+        require(sc, field_path="units[0].count", demand="nope", low=1, high=2)
+    with pytest.raises(UsageError, match="low < high"):
+        require(sc, field_path="units[0].count", demand="front-line", low=5, high=2)
+
+
+def test_cli_require():
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        [
+            "require",
+            TEXTBOOK,
+            "--vary",
+            "units[0].count",
+            "--demand",
+            "front-line",
+            "--low",
+            "1",
+            "--high",
+            "40",
+            "--deterministic",
+        ],
+    )
+    assert result.exit_code == 0 and ": 9 (" in result.stdout
+    bad = runner.invoke(
+        app,
+        [
+            "require",
+            TEXTBOOK,
+            "--vary",
+            "units[0]",
+            "--demand",
+            "front-line",
+            "--low",
+            "1",
+            "--high",
+            "4",
+        ],
+    )
+    assert bad.exit_code == 2 and "Traceback" not in bad.stderr
