@@ -14,6 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -23,6 +24,7 @@ from forcegen import __version__
 from forcegen.analysis.check import check
 from forcegen.analysis.compare import compare
 from forcegen.analysis.require import require
+from forcegen.analysis.rules import rotation_rules
 from forcegen.api import _check_choices as check_choices
 from forcegen.api import simulate
 from forcegen.errors import ScenarioError, UsageError
@@ -362,6 +364,61 @@ def require_cmd(
             f"({len(found.evaluations)} evaluations)",
             highlight=False,
         )
+
+
+@app.command("rules")
+def rules_cmd(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (its 'rules' are checked).")],
+    runs: Annotated[int, typer.Option("--runs", "-n", min=1, max=10_000)] = 20,
+    seed: Annotated[int, typer.Option(min=0)] = 0,
+    deterministic: Annotated[bool, typer.Option("--deterministic")] = False,
+    choose: Annotated[list[str] | None, typer.Option("--choose", "-c")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+) -> None:
+    """Check each unit's rotation (deployed-to-dwell, longest deployment, rolling windows)."""
+    loaded = _load(scenario)
+    try:
+        results = simulate(
+            loaded,
+            runs=runs,
+            seed=seed,
+            deterministic=deterministic,
+            choices=_parse_choices(choose or []),
+            keep_units=True,
+        )
+        found = rotation_rules(results, loaded.rules)
+    except UsageError as exc:
+        _fail(str(exc))
+    if fmt is Format.json:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "units": found.units.reset_index()
+                    .replace(np.inf, None)
+                    .to_dict(orient="records"),
+                    "breaches": found.breaches.to_dict(orient="records"),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+        return
+    table = Table(title="Units that break the rotation rules", title_justify="left")
+    for col in ("unit", "rule", "limit", "worst", "share of runs"):
+        table.add_column(col, justify="left" if col in ("unit", "rule") else "right")
+    for row in found.breaches.itertuples():
+        table.add_row(
+            row.unit,
+            row.rule,
+            _fmt(row.limit, 2),
+            _fmt(row.worst, 2),
+            _fmt(row.share_of_runs, 0, pct=True),
+        )
+    out.print(table)
+    err.print(
+        f"{scenario}: {len(found.breaches)} breach(es) over {len(found.units)} units",
+        highlight=False,
+    )
 
 
 @app.command("compare")

@@ -436,6 +436,29 @@ class Uncertainty(Strict):
         return reliability[grade[0]] * credibility[grade[1]]
 
 
+class Window(Strict):
+    """At most ``max_deployed`` days deployed in any ``days`` consecutive days."""
+
+    days: DurationQ
+    max_deployed: DurationQ
+
+
+class RotationRules(Strict):
+    """Limits on how units rotate, checked per unit after a run (``forcegen rules``).
+
+    Each limit left out is not checked. ``forces`` restricts the rules to some forces.
+    """
+
+    forces: list[Id] | None = None
+    max_deployment: DurationQ | None = Field(
+        None, description="longest unbroken stay in deployed positions"
+    )
+    windows: list[Window] = Field(default_factory=list)
+    max_deployed_to_dwell: FractionQ | None = Field(
+        None, description="days deployed over days not deployed, over the whole run (<= 1)"
+    )
+
+
 class Scenario(Strict):
     """A whole scenario: the one input of a simulation."""
 
@@ -456,6 +479,7 @@ class Scenario(Strict):
     reservoirs: list[Reservoir] = Field(default_factory=list)
     pipelines: list[Pipeline] = Field(default_factory=list)
     uncertainty: Uncertainty = Field(default_factory=Uncertainty)
+    rules: RotationRules | None = None
 
     _start = field_validator("start", mode="before")(_parse_date)
 
