@@ -25,6 +25,7 @@ from forcegen.analysis.check import check
 from forcegen.analysis.compare import compare
 from forcegen.analysis.require import require
 from forcegen.analysis.rules import rotation_rules
+from forcegen.analysis.sensitivity import describe, sensitivity
 from forcegen.api import _check_choices as check_choices
 from forcegen.api import simulate
 from forcegen.errors import ScenarioError, UsageError
@@ -419,6 +420,49 @@ def rules_cmd(
         f"{scenario}: {len(found.breaches)} breach(es) over {len(found.units)} units",
         highlight=False,
     )
+
+
+@app.command("sensitivity")
+def sensitivity_cmd(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file with uncertain values.")],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output", help="Per-run figure, such as coverage:front-line or lost:RU:killed."
+        ),
+    ],
+    method: Annotated[
+        str, typer.Option("--method", help="sobol (first and total order) or morris (screening).")
+    ] = "sobol",
+    n: Annotated[int, typer.Option("--n", min=4, max=100_000, help="Base sample size.")] = 64,
+    seed: Annotated[int, typer.Option(min=0)] = 0,
+    fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+) -> None:
+    """Which uncertain values, and so which claims, an output depends on (SALib)."""
+    loaded = _load(scenario)
+    try:
+        found = sensitivity(loaded, output=output, method=method, n=n, seed=seed)
+    except UsageError as exc:
+        _fail(str(exc))
+    if fmt is Format.json:
+        rows = found.table.reset_index().to_dict(orient="records")
+        sys.stdout.write(
+            json.dumps(
+                {"output": output, "method": method, "runs": found.runs, "inputs": rows}, indent=2
+            )
+            + "\n"
+        )
+        return
+    table = Table(
+        title=f"Sensitivity of {output} ({method}, {found.runs} runs)", title_justify="left"
+    )
+    columns = [c for c in found.table.columns if c not in ("claims", "grades")]
+    for col in ("input", *columns, "claims", "grades"):
+        table.add_column(col, justify="right" if col in columns else "left")
+    for name, row in found.table.iterrows():
+        table.add_row(str(name), *[_fmt(row[c], 3) for c in columns], row["claims"], row["grades"])
+    out.print(table)
+    out.print(describe(found), highlight=False)
 
 
 @app.command("compare")

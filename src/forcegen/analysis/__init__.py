@@ -1,20 +1,24 @@
 """Analyses: questions answered from many runs.
 
-Compare scenarios, check claims for consistency, search for requirements, check rotation rules.
+Compare scenarios, check claims for consistency, search for requirements, check rotation
+rules, and measure global sensitivity traced to claims.
 """
 
 from forcegen.analysis.check import Finding, check
 from forcegen.analysis.compare import Comparison, compare
 from forcegen.analysis.require import Requirement, require
 from forcegen.analysis.rules import RuleCheck, rotation_rules
+from forcegen.analysis.sensitivity import Sensitivity, sensitivity
 
 __all__ = [
     "Comparison",
     "Finding",
     "Requirement",
     "RuleCheck",
+    "Sensitivity",
     "check",
     "compare",
     "require",
     "rotation_rules",
+    "sensitivity",
 ]
