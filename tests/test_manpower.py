@@ -329,40 +329,30 @@ def test_impossible_pipelines_are_refused(edit, field, words):
     assert any(p.field.startswith(field) and words in p.message for p in problems), problems
 
 
-def test_return_share_above_one_is_refused():
-    sc_text = BASE.format(
+def refused(front: str) -> list:
+    """The problems of a scenario with these front attrition fields (and nothing else)."""
+    text = BASE.format(
         horizon="100d",
-        front="wounded: 1%/mo, return_share: 1.2, recovery: 30d",
+        front=front,
         contract="180d",
         size=100,
         units="  []",
         pipelines="  []",
         rule="most_depleted",
     )
-    sc_text = sc_text.replace("units:\n  []", "units: []").replace(
-        "pipelines:\n  []", "pipelines: []"
-    )
+    text = text.replace("units:\n  []", "units: []").replace("pipelines:\n  []", "pipelines: []")
     with pytest.raises(ScenarioError) as info:
-        loads(sc_text, "bad.yaml")
-    (problem,) = info.value.problems
+        loads(text, "bad.yaml")
+    return info.value.problems
+
+
+def test_return_share_above_one_is_refused():
+    (problem,) = refused("wounded: 1%/mo, return_share: 1.2, recovery: 30d")
     assert problem.field == "locations[0].attrition.return_share"
     assert "share between 0 and 1" in problem.message and "1.2" in problem.message
     assert problem.line == 11
 
 
 def test_return_share_needs_a_recovery_time():
-    sc_text = BASE.format(
-        horizon="100d",
-        front="wounded: 1%/mo, return_share: 0.5",
-        contract="180d",
-        size=100,
-        units="  []",
-        pipelines="  []",
-        rule="most_depleted",
-    )
-    sc_text = sc_text.replace("units:\n  []", "units: []").replace(
-        "pipelines:\n  []", "pipelines: []"
-    )
-    with pytest.raises(ScenarioError) as info:
-        loads(sc_text, "bad.yaml")
-    assert [p.field for p in info.value.problems] == ["locations[0].attrition.recovery"]
+    problems = refused("wounded: 1%/mo, return_share: 0.5")
+    assert [p.field for p in problems] == ["locations[0].attrition.recovery"]
