@@ -289,7 +289,13 @@ def test_run_out_writes_results_and_summary(runner: CliRunner, tmp_path: Path) -
     out = tmp_path / "out"
     result = invoke(runner, "run", TEXTBOOK, "--deterministic", "--out", out, "-f", "json")
     summary = summary_of(result)
-    assert only_files(out) == ["results.nc", "runs.csv", "runs.parquet", "summary.json"]
+    assert only_files(out) == [
+        "results.nc",
+        "runs.csv",
+        "runs.parquet",
+        "scenario.yaml",
+        "summary.json",
+    ]
     assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == summary
     assert "wrote" in result.stderr
     ds = xr.load_dataset(out / "results.nc", engine="h5netcdf")
@@ -314,10 +320,14 @@ def test_second_run_replaces_the_files(runner: CliRunner, tmp_path: Path, stocha
         "results.nc",
         "runs.csv",
         "runs.parquet",
+        "scenario.yaml",
         "summary.json",
     ]  # no leftover *.tmp
     assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == summary
     assert summary["scenario"]["name"] == "Stochastic rotation"
+    assert (out / "scenario.yaml").read_text(encoding="utf-8") == stochastic.read_text(
+        encoding="utf-8"
+    )
     ds = xr.load_dataset(out / "results.nc", engine="h5netcdf")
     assert ds.sizes["run"] == 3 and ds.sizes["day"] == 120
 
@@ -326,7 +336,13 @@ def test_out_creates_missing_parent_folders(runner: CliRunner, tmp_path: Path) -
     out = tmp_path / "a" / "b"
     result = invoke(runner, "run", TEXTBOOK, "--deterministic", "--out", out)
     assert result.exit_code == 0, result.stderr
-    assert only_files(out) == ["results.nc", "runs.csv", "runs.parquet", "summary.json"]
+    assert only_files(out) == [
+        "results.nc",
+        "runs.csv",
+        "runs.parquet",
+        "scenario.yaml",
+        "summary.json",
+    ]
 
 
 def test_out_pointing_to_a_file(runner: CliRunner, tmp_path: Path) -> None:

@@ -29,7 +29,14 @@ from forcegen.analysis.sensitivity import describe, sensitivity
 from forcegen.api import _check_choices as check_choices
 from forcegen.api import simulate
 from forcegen.errors import ScenarioError, UsageError
-from forcegen.export import prepare_dir, write_results
+from forcegen.export import (
+    COMPARE_NAME,
+    SENSITIVITY_NAME,
+    prepare_dir,
+    write_json,
+    write_results,
+)
+from forcegen.report import FIGURES_DIR, write_report
 from forcegen.scenario.claims import sourcing
 from forcegen.scenario.loader import load
 from forcegen.scenario.model import Scenario
@@ -166,7 +173,8 @@ def run(
         typer.Option(
             "--out",
             "-o",
-            help="Folder to write results.nc, summary.json and runs.parquet / runs.csv into.",
+            help="Folder to write results.nc, summary.json, runs.parquet / runs.csv and a copy "
+            "of the scenario into (then: forcegen report DIR).",
         ),
     ] = None,
     fmt: Annotated[
@@ -249,7 +257,13 @@ def run(
     summary = results.summary(levels)
     if out_dir is not None:
         try:
-            written = write_results(results.to_xarray(), summary, out_dir, results.per_run())
+            written = write_results(
+                results.to_xarray(),
+                summary,
+                out_dir,
+                results.per_run(),
+                scenario_text=scenario.read_text(encoding="utf-8"),
+            )
         except (UsageError, OSError) as exc:
             _fail(f"could not write results: {exc}")
         err.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
@@ -437,11 +451,19 @@ def sensitivity_cmd(
     n: Annotated[int, typer.Option("--n", min=4, max=100_000, help="Base sample size.")] = 64,
     seed: Annotated[int, typer.Option(min=0)] = 0,
     fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Folder to write sensitivity.json into (for the report)."),
+    ] = None,
 ) -> None:
     """Which uncertain values, and so which claims, an output depends on (SALib)."""
     loaded = _load(scenario)
     try:
+        if out_dir is not None:
+            prepare_dir(out_dir)
         found = sensitivity(loaded, output=output, method=method, n=n, seed=seed)
+        if out_dir is not None:
+            _write(found.summary(), out_dir / SENSITIVITY_NAME)
     except UsageError as exc:
         _fail(str(exc))
     if fmt is Format.json:
@@ -488,6 +510,10 @@ def compare_cmd(
     quantiles: Annotated[
         str, typer.Option("--quantiles", "-q", help="Band of each difference, comma-separated.")
     ] = "0.05,0.95",
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Folder to write compare.json into (for the report)."),
+    ] = None,
 ) -> None:
     """Compare a baseline with variants, run for run with common random numbers."""
     if len(scenarios) < 2:
@@ -495,6 +521,8 @@ def compare_cmd(
     loaded = [_load(path) for path in scenarios]
     levels = _parse_quantiles(quantiles)
     try:
+        if out_dir is not None:
+            prepare_dir(out_dir)
         result = compare(
             loaded,
             runs=runs,
@@ -506,6 +534,8 @@ def compare_cmd(
         )
     except UsageError as exc:
         _fail(str(exc))
+    if out_dir is not None:
+        _write(result.summary(), out_dir / COMPARE_NAME)
     if fmt is Format.json:
         sys.stdout.write(json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n")
         return
@@ -537,6 +567,55 @@ def compare_cmd(
                 _fmt(row["share_of_runs_higher"], 0, pct=True),
             )
         out.print(table)
+
+
+@app.command("report")
+def report_cmd(
+    results_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder written by run --out (and/or compare --out, sensitivity --out)."
+        ),
+    ],
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="HTML file to write (default: report.html in RESULTS_DIR)."
+        ),
+    ] = None,
+) -> None:
+    """Write a self-contained HTML report, with its figures as PNG files beside it."""
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    try:
+        with progress:
+            task = progress.add_task("reading results")
+            path = write_report(
+                results_dir,
+                out_file,
+                progress=lambda title: progress.update(task, description=f"drawing {title}"),
+            )
+    except ScenarioError as exc:
+        _report(exc)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except UsageError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"could not write the report: {exc}")
+    err.print(f"wrote {path} and its figures in {path.parent / FIGURES_DIR}", highlight=False)
+    sys.stdout.write(f"{path}\n")
+
+
+def _write(summary: dict[str, Any], path: Path) -> None:
+    try:
+        write_json(summary, path)
+    except OSError as exc:
+        _fail(f"could not write {path}: {exc}")
+    err.print(f"wrote {path}", highlight=False)
 
 
 def _fmt(x: float | None, digits: int = 0, pct: bool = False) -> str:

@@ -22,6 +22,10 @@ NETCDF_NAME = "results.nc"
 SUMMARY_NAME = "summary.json"
 RUNS_PARQUET = "runs.parquet"
 RUNS_CSV = "runs.csv"
+SCENARIO_NAME = "scenario.yaml"
+"""A copy of the scenario file a run was made from, so a results folder explains itself."""
+COMPARE_NAME = "compare.json"
+SENSITIVITY_NAME = "sensitivity.json"
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -59,8 +63,17 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike[str]) -> None:
 
 def write_json(obj: Any, path: str | os.PathLike[str]) -> None:
     """Write JSON, atomically."""
-    text = json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
+    write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", path)
+
+
+def write_text(text: str, path: str | os.PathLike[str]) -> None:
+    """Write text as UTF-8, atomically."""
     _atomic(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_bytes(data: bytes, path: str | os.PathLike[str]) -> None:
+    """Write bytes, atomically."""
+    _atomic(Path(path), lambda tmp: tmp.write_bytes(data))
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
@@ -77,9 +90,11 @@ def write_results(
     summary: dict[str, Any],
     out: str | os.PathLike[str],
     per_run: pd.DataFrame | None = None,
+    scenario_text: str | None = None,
 ) -> list[Path]:
-    """Write ``results.nc``, ``summary.json`` and the per-run table (``runs.parquet``,
-    ``runs.csv``) into a folder; returns the paths written."""
+    """Write ``results.nc``, ``summary.json``, the per-run table (``runs.parquet``,
+    ``runs.csv``) and a copy of the scenario (``scenario.yaml``) into a folder; returns the
+    paths written."""
     folder = prepare_dir(out)
     written = []
     writers: list[tuple[str, Callable[[Path], None]]] = [
@@ -91,6 +106,8 @@ def write_results(
             (RUNS_PARQUET, lambda p: write_table(per_run, p)),
             (RUNS_CSV, lambda p: write_table(per_run, p)),
         ]
+    if scenario_text is not None:
+        writers.append((SCENARIO_NAME, lambda p: write_text(scenario_text, p)))
     for name, writer in writers:
         writer(folder / name)
         written.append(folder / name)

@@ -15,7 +15,9 @@ assumption.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from SALib.analyze import morris as morris_analyze
@@ -42,6 +44,28 @@ class Sensitivity:
     method: str
     table: pd.DataFrame
     runs: int
+    scenario: str = ""
+    """Name of the scenario analysed."""
+
+    def summary(self) -> dict[str, Any]:
+        """The indices as plain data (for JSON; ``forcegen sensitivity --out``)."""
+        rows = [
+            {
+                k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in r.items()
+            }
+            for r in self.table.reset_index().to_dict(orient="records")
+        ]
+        return {
+            "format": "forcegen-sensitivity",
+            "version": 1,
+            "scenario": self.scenario,
+            "output": self.output,
+            "method": self.method,
+            "runs": self.runs,
+            "description": describe(self),
+            "inputs": rows,
+        }
 
 
 def _inputs(scenario: Scenario) -> list[tuple[str, Value]]:
@@ -119,7 +143,7 @@ def sensitivity(
     frame["claims"] = [", ".join(v.cites) if v.cites else "assumption (uncited)" for _, v in inputs]
     frame["grades"] = [", ".join(claims[c].grade for c in v.cites) for _, v in inputs]
     frame = frame.sort_values(order, ascending=False)
-    return Sensitivity(output, method, frame, len(design))
+    return Sensitivity(output, method, frame, len(design), scenario.name)
 
 
 def describe(result: Sensitivity, top: int = 3) -> str:

@@ -1,0 +1,406 @@
+"""The report page: what a results folder says, in one self-contained HTML file.
+
+The page is a Jinja2 template (``template.html`` beside this module) filled with plain
+data; every chart is embedded as a PNG data URI, so the file can be mailed on its own, and
+each PNG is also written beside it in ``figures/``. Everything written from a scenario
+(names, paraphrases of claims) is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from forcegen import __version__
+from forcegen.analysis.check import check
+from forcegen.errors import UsageError
+from forcegen.export import prepare_dir, write_bytes, write_text
+from forcegen.report import figures
+from forcegen.report.figures import Chart
+from forcegen.report.folder import Folder, read_folder
+from forcegen.results import QUANTILES
+from forcegen.scenario.model import Scenario
+from forcegen.scenario.quantities import Choice, Quantity, Value, resolve
+from forcegen.scenario.references import resolve_policies
+
+REPORT_NAME = "report.html"
+FIGURES_DIR = "figures"
+
+
+def _number(x: float | None, digits: int = 0) -> str:
+    return "–" if x is None else f"{x:,.{digits}f}"
+
+
+def _pct(x: float | None, digits: int = 1) -> str:
+    return "–" if x is None else f"{100 * x:.{digits}f}%"
+
+
+def _value(x: float) -> str:
+    """A scenario's number for reading: whole numbers with separators, others to 4 digits."""
+    if x == int(x) and abs(x) < 1e15:
+        return f"{int(x):,}"
+    return f"{x:,.4g}" if abs(x) >= 1e-3 else f"{x:.3g}"
+
+
+def _quantity(q: Quantity | None, choices: Mapping[str, str], unit: str = "") -> str:
+    """A number as the scenario states it: its value, its spread or its choice."""
+    if q is None:
+        return "–"
+    suffix = f" {unit}" if unit else ""
+    if isinstance(q, Choice):
+        taken = choices.get(q.choose, q.default)
+        others = ", ".join(
+            f"{name} {_value(v.value)}" for name, v in q.options.items() if name != taken
+        )
+        return (
+            f"{_value(resolve(q, choices).value)}{suffix} (choice {q.choose} = {taken}; {others})"
+        )
+    assert isinstance(q, Value)
+    if q.dist is not None:
+        d = q.dist
+        if d.shape == "lognormal":
+            spread = f"lognormal, median {_value(d.median)}, p90 {_value(d.p90)}"
+        elif d.shape == "uniform":
+            spread = f"uniform {_value(d.low)} to {_value(d.high)}"
+        else:
+            spread = f"{d.shape} {_value(d.low)} / {_value(d.mode)} / {_value(d.high)}"
+        return f"{_value(q.value)}{suffix} (mean of {spread})"
+    return f"{_value(q.value)}{suffix}"
+
+
+_INDEXED = re.compile(r"([A-Za-z_]+)\[(\d+)\]")
+
+
+def readable(path: str, scenario: Scenario | None) -> str:
+    """A field path with list indices replaced by the ids (or names) of the items, where the
+    scenario gives them: ``units[0].count`` becomes ``units[ru-bn].count``."""
+    if scenario is None:
+        return path
+    node: object = scenario
+    parts = []
+    for part in path.split("."):
+        m = _INDEXED.fullmatch(part)
+        field, index = (m.group(1), int(m.group(2))) if m else (part, None)
+        node = (
+            getattr(node, field, None) if not isinstance(node, Mapping) else node.get(field)  # type: ignore[union-attr]
+        )
+        if index is not None and isinstance(node, list) and index < len(node):
+            node = node[index]
+            label = getattr(node, "id", None) or getattr(node, "name", None)
+            parts.append(f"{field}[{label}]" if isinstance(label, str) else part)
+        else:
+            parts.append(part)
+            if index is not None:
+                node = None
+    return ".".join(parts)
+
+
+def _brief(scenario: Scenario, choices: Mapping[str, str]) -> dict[str, Any]:
+    """The scenario in brief: forces, unit groups, rotation cycles, demands, manpower."""
+    policies = resolve_policies(scenario)
+    return {
+        "forces": [
+            {"id": f.id, "name": f.name or "", "limits": len(f.limits)} for f in scenario.forces
+        ],
+        "groups": [
+            {
+                "id": g.id,
+                "force": g.force,
+                "type": g.type,
+                "count": _quantity(g.count, choices),
+                "strength": _quantity(g.strength, choices, "people"),
+                "policy": g.policy,
+            }
+            for g in scenario.units
+        ],
+        "policies": [
+            {
+                "id": pid,
+                "cycle": " → ".join(
+                    f"{p.name} at {p.location}"
+                    + (f" {_quantity(p.duration, choices, 'd')}" if p.duration else "")
+                    + (" (deployed)" if p.deployed else "")
+                    + (" (ready)" if p.ready else "")
+                    for p in positions
+                ),
+            }
+            for pid, positions in policies.items()
+        ],
+        "demands": [
+            {
+                "id": d.id,
+                "location": d.location,
+                "required": _quantity(d.people, choices, "people")
+                if d.people is not None
+                else _quantity(d.units, choices, "units"),
+                "priority": d.priority,
+                "forces": ", ".join(d.fill.forces),
+            }
+            for d in scenario.demands
+        ],
+        "pipelines": [
+            {
+                "id": p.id,
+                "force": p.force,
+                "reservoir": p.reservoir or "unlimited",
+                "into": p.into,
+                "training": _quantity(p.training, choices, "d"),
+            }
+            for p in scenario.pipelines
+        ],
+    }
+
+
+def _claims(folder: Folder, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every claim the scenario makes, with its grade and the numbers that cite it."""
+    used = {c["id"]: c["used_by"] for c in meta.get("claims", [])}
+    if folder.scenario is None:
+        return [
+            {**c, "used_by": c["used_by"], "source": c["source"] or "", "date": c["date"] or ""}
+            for c in meta.get("claims", [])
+        ]
+    return [
+        {
+            "id": c.id,
+            "grade": c.grade,
+            "source": c.source.publication,
+            "date": c.source.date.isoformat() if c.source.date else "",
+            "attribution": c.attribution,
+            "attributed_to": c.attributed_to or "",
+            "paraphrase": c.paraphrase,
+            "used_by": [readable(p, folder.scenario) for p in used.get(c.id, [])],
+        }
+        for c in folder.scenario.claims
+    ]
+
+
+def _headline(summary: Mapping[str, Any]) -> dict[str, Any]:
+    def band(q: Sequence[float | None] | None, fmt: Callable[[float | None], str]) -> str:
+        if not q or len(q) < 2 or q[0] == q[-1]:
+            return ""
+        return f"{fmt(q[0])} to {fmt(q[-1])}"
+
+    return {
+        "demands": [
+            {
+                "id": d["id"],
+                "location": d["location"],
+                "required": f"{_number(d['required'])} {d['measure']}",
+                "coverage": _pct(d["coverage_mean"]),
+                "coverage_band": band(d.get("coverage_q"), _pct),
+                "days": f"{_number(d['days_fully_covered_mean'])} of {d['days_active']}",
+                "p_min": _pct(d.get("p_fully_covered_min")),
+            }
+            for d in summary.get("demands", [])
+        ],
+        "forces": [
+            {
+                "force": f["force"],
+                "dd": _number(f["deployed_to_dwell"], 2),
+                "start": _number(f["people_start"]),
+                "end": _number(f["people_end_mean"]),
+                "end_band": band(f.get("people_end_q"), _number),
+                "killed": _number(f["losses_mean"].get("killed")),
+                "wounded": _number(f["losses_mean"].get("wounded")),
+                "other": _number(
+                    (f["losses_mean"].get("missing") or 0) + (f["losses_mean"].get("deserted") or 0)
+                ),
+            }
+            for f in summary.get("forces", [])
+        ],
+    }
+
+
+def _compare_rows(folder: Folder) -> list[dict[str, Any]]:
+    cf = folder.compare
+    if cf is None:
+        return []
+    low, high = min(cf.quantiles), max(cf.quantiles)
+    rows = []
+    for r in cf.rows:
+        if not (r.baseline_mean or r.variant_mean):
+            continue
+        digits = 3 if r.figure.startswith("coverage:") else 0
+        extra = r.model_extra or {}
+        rows.append(
+            {
+                "variant": r.variant,
+                "figure": r.figure,
+                "baseline": _number(r.baseline_mean, digits),
+                "value": _number(r.variant_mean, digits),
+                "difference": _number(r.difference_mean, digits),
+                "band": f"{_number(extra.get(f'difference_q{low * 100:g}'), digits)} to "
+                f"{_number(extra.get(f'difference_q{high * 100:g}'), digits)}",
+                "higher": _pct(r.share_of_runs_higher, 0),
+            }
+        )
+    return rows
+
+
+def _sensitivity_rows(folder: Folder) -> tuple[list[str], list[dict[str, Any]]]:
+    sf = folder.sensitivity
+    if sf is None:
+        return [], []
+    columns = (
+        ["S1", "S1_conf", "ST", "ST_conf"]
+        if sf.method == "sobol"
+        else ["mu_star", "mu_star_conf", "sigma"]
+    )
+    rows = [
+        {
+            "input": r.input,
+            "values": [_number((r.model_extra or {}).get(c), 3) for c in columns],
+            "claims": r.claims,
+            "grades": r.grades,
+        }
+        for r in sf.inputs
+    ]
+    return columns, rows
+
+
+def charts_of(folder: Folder) -> tuple[list[Chart], list[str]]:
+    """Every chart the folder supports, and a note for each one it cannot draw."""
+    charts: list[Chart] = []
+    notes: list[str] = []
+    ds = folder.results
+    if ds is not None:
+        levels = (folder.summary or {}).get("run", {}).get("quantiles") or list(QUANTILES)
+        charts += figures.coverage_fans(ds, levels)
+        charts += figures.strength_fans(ds, levels)
+        charts += figures.rotation_positions(ds)
+        units = figures.rotation_units(ds)
+        if not units:
+            notes.append(
+                "The chart of each unit's rotation needs unit-level traces: run with --keep units."
+            )
+        charts += units
+        charts += figures.losses(ds, levels)
+        charts += figures.recruitment(ds, levels)
+        charts += figures.reservoirs(ds, levels)
+    if folder.compare is not None:
+        charts += figures.compare_charts(folder.compare)
+    if folder.sensitivity is not None:
+        charts += figures.tornado(folder.sensitivity)
+    return charts, notes
+
+
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
+    return env.from_string(
+        files("forcegen.report").joinpath("template.html").read_text(encoding="utf-8")
+    )
+
+
+def render(folder: Folder, charts: Sequence[tuple[Chart, bytes]], notes: Sequence[str]) -> str:
+    """The report as HTML text, charts embedded."""
+    ds = folder.results
+    meta = json.loads(ds.attrs["forcegen_meta"]) if ds is not None else {}
+    scenario = meta.get("scenario", {})
+    run = meta.get("run", {})
+    choices = run.get("choices", {})
+    name = scenario.get("name") or (
+        folder.scenario.name
+        if folder.scenario
+        else folder.compare.baseline
+        if folder.compare
+        else folder.sensitivity.scenario
+        if folder.sensitivity
+        else str(folder.path)
+    )
+    findings = []
+    if folder.scenario is not None:
+        findings = [
+            {
+                "kind": f.kind,
+                "message": f.message,
+                "fields": [readable(p, folder.scenario) for p in f.fields],
+                "claims": f.claims,
+            }
+            for f in check(folder.scenario, choices)
+        ]
+    columns, sens_rows = _sensitivity_rows(folder)
+    context = {
+        "name": name,
+        "question": scenario.get("question")
+        or (folder.scenario.question if folder.scenario else None),
+        "description": folder.scenario.description if folder.scenario else None,
+        "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "version": __version__,
+        "run": run,
+        "start": scenario.get("start"),
+        "horizon": scenario.get("horizon_days"),
+        "headline": _headline(folder.summary or {}),
+        "brief": _brief(folder.scenario, choices) if folder.scenario else None,
+        "claims": _claims(folder, meta),
+        "assumptions": [readable(p, folder.scenario) for p in meta.get("assumptions", [])],
+        "has_results": ds is not None,
+        "has_scenario": folder.scenario is not None,
+        "findings": findings,
+        "compare": folder.compare,
+        "compare_rows": _compare_rows(folder),
+        "sensitivity": folder.sensitivity,
+        "sensitivity_columns": columns,
+        "sensitivity_rows": sens_rows,
+        "charts": [
+            {
+                "name": chart.name,
+                "title": chart.title,
+                "caption": chart.caption,
+                "src": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+                "file": f"{FIGURES_DIR}/{chart.name}.png",
+            }
+            for chart, png in charts
+        ],
+        "notes": notes,
+    }
+    return _template().render(**context)
+
+
+def write_report(
+    folder: str | Path,
+    out: str | Path | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """Write the report of a results folder: ``report.html`` (self-contained) and its
+    figures as PNG files in ``figures/`` beside it. Returns the path of the HTML file.
+
+    Parameters
+    ----------
+    folder
+        A folder written by ``forcegen run --out`` (and/or ``compare --out``,
+        ``sensitivity --out``).
+    out
+        Where to write the HTML file (default: ``report.html`` in ``folder``).
+    progress
+        Called with the title of each chart as it is drawn.
+    """
+    read = read_folder(folder)
+    target = Path(out) if out is not None else read.path / REPORT_NAME
+    if target.is_dir():
+        raise UsageError(f"--out {target}: expected an HTML file name, found a folder")
+    if target.suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"--out {target}: expected a file name ending in .html")
+    prepare_dir(target.parent)
+    charts, notes = charts_of(read)
+    drawn = []
+    for chart in charts:
+        if progress is not None:
+            progress(chart.title)
+        drawn.append((chart, chart.png()))
+    html = render(read, drawn, notes)
+    figures_dir = prepare_dir(target.parent / FIGURES_DIR)
+    for chart, png in drawn:
+        write_bytes(png, figures_dir / f"{chart.name}.png")
+    write_text(html, target)
+    return target

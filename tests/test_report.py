@@ -1,0 +1,432 @@
+"""The report: every chart labelled, every section present, bad folders refused cleanly, and
+the page rendered in a real headless browser.
+
+The browser test needs Chromium (Debian's ``chromium``; ``.ci/run`` installs it). Where it is
+missing the test is skipped, except under CI (``CI`` set), where a missing browser fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import matplotlib as mpl
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from forcegen.analysis import compare, sensitivity
+from forcegen.api import simulate
+from forcegen.cli import app
+from forcegen.errors import UsageError
+from forcegen.export import COMPARE_NAME, SENSITIVITY_NAME, write_json, write_results
+from forcegen.report import write_report
+from forcegen.report.figures import Chart, _periods
+from forcegen.report.folder import read_folder
+from forcegen.report.page import charts_of, readable
+from forcegen.scenario.loader import loads
+
+TEXT = """\
+forcegen: 1
+name: Report test <b>bold</b>
+question: Can the blue battalions keep 900 people at the front?
+start: 2023-01-01
+horizon: 150d
+claims:
+  - {id: C1, source: {publication: Daily Example, date: 2023-01-10}, attribution: anonymous,
+     paraphrase: "Losses are heavy <script>alert(1)</script>", grade: F3}
+  - {id: C2, source: {publication: Ministry}, attribution: official,
+     paraphrase: Four battalions, grade: B2}
+  - {id: C3, source: {publication: Rival}, attribution: official,
+     paraphrase: Forty battalions, grade: C3}
+  - {id: C4, source: {publication: Nobody}, attribution: named, paraphrase: unused, grade: E5}
+forces: [{id: blue}, {id: green}]
+unit_types: [{id: bn}]
+locations:
+  - id: front
+    attrition:
+      killed: {pert: [0.0005, 0.001, 0.002], cites: [C1]}
+      wounded: {uniform: [0.002, 0.004]}
+      return_share: 50%
+      recovery: 20d
+  - {id: home}
+policies:
+  - id: p
+    positions:
+      - {name: front, location: front, duration: 30d, deployed: true}
+      - {name: home, location: home, duration: 30d}
+  - id: garrison
+    positions:
+      - {name: home, location: home, duration: 365d}
+units:
+  - id: b
+    force: blue
+    type: bn
+    strength: 500
+    policy: p
+    count:
+      choose: bn-count
+      default: ministry
+      options:
+        ministry: {value: 4, cites: [C2]}
+        rival: {value: 40, cites: [C3]}
+  - {id: g, force: green, type: bn, count: 2, strength: 300, policy: garrison}
+demands:
+  - {id: front-line, location: front, people: 900, fill: {forces: [blue]}}
+reservoirs:
+  - {id: volunteers, size: 2000}
+pipelines:
+  - {id: recruiting, force: blue, reservoir: volunteers, intake: [{from: 0d, rate: 10/d}],
+     training: 10d, into: replacements}
+"""
+
+VARIANT = TEXT.replace("name: Report test <b>bold</b>", "name: Report test variant").replace(
+    "count: 2, strength: 300", "count: 3, strength: 300"
+)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A results folder with everything: a stochastic run with unit traces, a comparison and
+    a sensitivity analysis."""
+    path = tmp_path_factory.mktemp("results")
+    scenario = loads(TEXT)
+    results = simulate(scenario, runs=20, seed=3, keep_units=True)
+    write_results(
+        results.to_xarray(), results.summary(), path, results.per_run(), scenario_text=TEXT
+    )
+    write_json(compare([scenario, loads(VARIANT)], runs=10).summary(), path / COMPARE_NAME)
+    found = sensitivity(scenario, output="lost:blue:killed", n=16)
+    write_json(found.summary(), path / SENSITIVITY_NAME)
+    return path
+
+
+@pytest.fixture(scope="module")
+def report(folder: Path) -> Path:
+    return write_report(folder)
+
+
+def all_charts(folder: Path) -> list[Chart]:
+    charts, _ = charts_of(read_folder(folder))
+    return charts
+
+
+# --- every chart has a title, labelled axes with units, and a legend ----------------------
+
+
+def test_the_report_has_every_chart(folder: Path) -> None:
+    names = [c.name for c in all_charts(folder)]
+    assert names == [
+        "coverage",
+        "strength",
+        "rotation",
+        "rotation-units",
+        "losses",
+        "recruitment",
+        "reservoirs",
+        "compare-1",
+        "sensitivity",
+    ]
+
+
+UNITS = ("(%)", "people", "units", "unit", "days", "percentage points", "Sobol index")
+
+
+def test_every_chart_has_a_title_axis_labels_with_units_and_a_legend(folder: Path) -> None:
+    for chart in all_charts(folder):
+        axes = [ax for ax in chart.figure.axes if ax.get_visible()]
+        assert axes, chart.name
+        for ax in axes:
+            where = f"{chart.name}: {ax.get_title()!r}"
+            assert ax.get_title(), where
+            assert ax.get_xlabel() and ax.get_ylabel(), where
+            labels = ax.get_xlabel() + " " + ax.get_ylabel()
+            assert any(u in labels for u in UNITS), where
+            legend = ax.get_legend()
+            assert legend is not None and legend.get_texts(), where
+            assert all(t.get_text() for t in legend.get_texts()), where
+
+
+def test_fans_show_the_median_and_the_band_of_the_runs(folder: Path) -> None:
+    chart = next(c for c in all_charts(folder) if c.name == "strength")
+    ax = chart.figure.axes[0]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "blue, median" in texts and "band: 5–95% of runs" in texts
+    line = next(line for line in ax.get_lines() if line.get_label() == "blue, median")
+    ds = read_folder(folder).results
+    expected = np.quantile(ds.strength.sel(force="blue", location="front").values, 0.5, axis=0)
+    np.testing.assert_allclose(line.get_ydata(), expected)
+
+
+def test_flows_are_summed_over_whole_periods() -> None:
+    import xarray as xr
+
+    days = 65  # two whole 30-day periods and a partial one, which is left out
+    ds = xr.Dataset(
+        coords={
+            "day": np.arange(days),
+            "date": ("day", np.datetime64("2023-01-01") + np.arange(days)),
+        }
+    )
+    edges, sums = _periods(ds, np.ones((2, days)))
+    assert sums.tolist() == [[30, 30, 30], [30, 30, 30]]  # the last repeats to close a step
+    assert list(edges) == [
+        np.datetime64("2023-01-01"),
+        np.datetime64("2023-01-31"),
+        np.datetime64("2023-03-02"),
+    ]
+
+
+def test_the_rotation_chart_colours_each_unit_by_its_position(folder: Path) -> None:
+    chart = next(c for c in all_charts(folder) if c.name == "rotation-units")
+    ax = chart.figure.axes[0]
+    image = ax.get_images()[0].get_array()
+    ds = read_folder(folder).results
+    pos = ds.unit_position.isel(run=0).values.T  # unit × day
+    # Two days with the same position have the same colour, two different ones do not.
+    for u in range(pos.shape[0]):
+        same = pos[u] == pos[u, 0]
+        colours = image[u]
+        assert np.all((colours == colours[0]).all(axis=1) == same)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "p/front (deployed)" in legend and "garrison/home" in legend
+
+
+def test_the_tornado_chart_ranks_inputs_and_names_their_claims(folder: Path) -> None:
+    chart = next(c for c in all_charts(folder) if c.name == "sensitivity")
+    ax = chart.figure.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0].startswith("locations[0].attrition.killed\nC1 (F3)")
+    assert "assumption (uncited)" in labels[1]
+
+
+def test_without_unit_traces_the_report_says_how_to_get_them(tmp_path: Path) -> None:
+    results = simulate(loads(TEXT), runs=3)
+    write_results(results.to_xarray(), results.summary(), tmp_path, scenario_text=TEXT)
+    charts, notes = charts_of(read_folder(tmp_path))
+    assert "rotation-units" not in [c.name for c in charts]
+    assert "rotation" in [c.name for c in charts]  # the aggregate chart needs no traces
+    assert any("--keep units" in n for n in notes)
+
+
+def test_a_deterministic_run_draws_lines_without_bands(tmp_path: Path) -> None:
+    results = simulate(loads(TEXT), deterministic=True)
+    write_results(results.to_xarray(), results.summary(), tmp_path, scenario_text=TEXT)
+    chart = next(c for c in all_charts(tmp_path) if c.name == "coverage")
+    ax = chart.figure.axes[0]
+    assert not ax.collections  # no band
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["share filled"]
+
+
+# --- the page ----------------------------------------------------------------------------
+
+
+def test_the_page_holds_every_section_and_is_self_contained(folder: Path, report: Path) -> None:
+    html = report.read_text(encoding="utf-8")
+    for anchor in ("headline", "scenario", "claims", "check", "compare", "sensitivity-table"):
+        assert f'id="{anchor}"' in html
+    assert "Can the blue battalions keep 900 people at the front?" in html
+    # Figures are embedded, and also written beside the page.
+    assert html.count('src="data:image/png;base64,') == len(all_charts(folder))
+    assert '<img src="figures/' not in html and "http://" not in html
+    for chart in all_charts(folder):
+        png = folder / "figures" / f"{chart.name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_page_escapes_what_the_scenario_says(report: Path) -> None:
+    html = report.read_text(encoding="utf-8")
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Report test &lt;b&gt;bold&lt;/b&gt;" in html
+
+
+def test_claims_show_grades_and_where_each_is_used(report: Path) -> None:
+    html = report.read_text(encoding="utf-8")
+    assert "<code>locations[front].attrition.killed</code>" in html  # C1, by the id
+    assert "<code>units[b].count</code>" in html  # C2, under the default choice
+    start = html.index("<td>C4</td>")
+    assert "not used" in html[start : html.index("</tr>", start)]
+    assert "locations[front].attrition.wounded" in html  # an uncited assumption
+
+
+def test_check_findings_appear_with_their_claims(report: Path) -> None:
+    html = report.read_text(encoding="utf-8")
+    section = html[html.index('id="check"') :]
+    assert "sources-disagree" in section
+    assert "bn-count" in section and "C2" in section and "C3" in section
+
+
+def test_readable_paths_name_items_by_their_ids() -> None:
+    scenario = loads(TEXT)
+    assert readable("units[0].count", scenario) == "units[b].count"
+    assert readable("policies[0].positions[1].duration", scenario) == (
+        "policies[p].positions[home].duration"
+    )
+    assert readable("units[9].count", scenario) == "units[9].count"  # no such item
+    assert readable("horizon", scenario) == "horizon"
+
+
+# --- the command and bad folders ---------------------------------------------------------
+
+
+def test_report_command_writes_the_page_and_prints_its_path(folder: Path, tmp_path: Path) -> None:
+    target = tmp_path / "out" / "mine.html"
+    result = CliRunner().invoke(app, ["report", str(folder), "--out", str(target)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == str(target)
+    assert target.is_file() and (target.parent / "figures" / "coverage.png").is_file()
+
+
+def test_compare_and_sensitivity_write_their_files_for_the_report(tmp_path: Path) -> None:
+    base, variant = tmp_path / "base.yaml", tmp_path / "variant.yaml"
+    base.write_text(TEXT, encoding="utf-8")
+    variant.write_text(VARIANT, encoding="utf-8")
+    out = tmp_path / "out"
+    runner = CliRunner()
+    result = runner.invoke(app, ["compare", str(base), str(variant), "-n", "4", "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    compared = json.loads((out / COMPARE_NAME).read_text())
+    assert compared["format"] == "forcegen-comparison" and compared["runs"] == 4
+    result = runner.invoke(
+        app, ["sensitivity", str(base), "--output", "lost:blue:killed", "--n", "8", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.stderr
+    sens = json.loads((out / SENSITIVITY_NAME).read_text())
+    assert sens["format"] == "forcegen-sensitivity" and sens["inputs"][0]["claims"] == "C1"
+    # A folder with only these two makes a report of its own.
+    path = write_report(out)
+    names = sorted(p.name for p in (out / "figures").iterdir())
+    assert names == ["compare-1.png", "sensitivity.png"]
+    assert 'id="headline"' not in path.read_text(encoding="utf-8")
+
+
+def test_run_out_keeps_a_copy_of_the_scenario(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(TEXT, encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", str(path), "-n", "2", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "o" / "scenario.yaml").read_text(encoding="utf-8") == TEXT
+
+
+def bad_report(folder: Path, *args: str) -> str:
+    result = CliRunner().invoke(app, ["report", str(folder), *args])
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    return " ".join(result.stderr.split())
+
+
+def test_a_missing_folder_is_refused(tmp_path: Path) -> None:
+    message = bad_report(tmp_path / "nowhere")
+    assert "nowhere: expected a results folder; there is no such folder" in message
+
+
+def test_a_folder_without_results_is_refused(tmp_path: Path) -> None:
+    message = bad_report(tmp_path)
+    assert "expected results.nc (forcegen run --out), compare.json" in message
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_a_damaged_netcdf_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "results.nc").write_bytes(b"not a netcdf file")
+    message = bad_report(tmp_path)
+    assert "results.nc: expected a NetCDF file written by forcegen run --out" in message
+
+
+def test_a_netcdf_file_of_something_else_is_refused(tmp_path: Path) -> None:
+    import xarray as xr
+
+    xr.Dataset({"x": ("t", [1, 2])}).to_netcdf(tmp_path / "results.nc", engine="h5netcdf")
+    message = bad_report(tmp_path)
+    assert "results.nc: expected the results of forcegen run; missing strength" in message
+
+
+def test_broken_json_is_refused_with_its_line(folder: Path, tmp_path: Path) -> None:
+    (tmp_path / "compare.json").write_text('{"format": "forcegen-comparison",\n  "runs": }')
+    message = bad_report(tmp_path)
+    assert "compare.json:2:11: expected JSON" in message
+
+
+def test_json_of_the_wrong_layout_is_refused_with_its_field(folder: Path, tmp_path: Path) -> None:
+    data = json.loads((folder / SENSITIVITY_NAME).read_text())
+    data["method"] = "guess"
+    (tmp_path / "sensitivity.json").write_text(json.dumps(data))
+    message = bad_report(tmp_path)
+    assert "sensitivity.json: field method: input should be 'sobol' or 'morris'" in message
+    assert 'found "guess"' in message
+
+
+def test_a_bad_scenario_copy_is_reported_with_its_line(folder: Path, tmp_path: Path) -> None:
+    for name in ("results.nc", "summary.json"):
+        shutil.copy(folder / name, tmp_path / name)
+    (tmp_path / "scenario.yaml").write_text("forcegen: 1\nname: x\nstart: 2023-02-30\n")
+    result = CliRunner().invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "scenario.yaml:3:8: start" in " ".join(result.stderr.split())
+
+
+def test_out_must_be_an_html_file(folder: Path, tmp_path: Path) -> None:
+    assert "expected a file name ending in .html" in bad_report(
+        folder, "--out", str(tmp_path / "r.txt")
+    )
+    assert "expected an HTML file name, found a folder" in bad_report(
+        folder, "--out", str(tmp_path)
+    )
+
+
+def test_a_failed_report_leaves_the_previous_one_whole(folder: Path, tmp_path: Path) -> None:
+    for name in ("results.nc", "summary.json", "scenario.yaml"):
+        shutil.copy(folder / name, tmp_path / name)
+    first = write_report(tmp_path).read_bytes()
+    (tmp_path / "compare.json").write_text("{}")  # now the folder is bad
+    with pytest.raises(UsageError):
+        write_report(tmp_path)
+    assert (tmp_path / "report.html").read_bytes() == first
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+# --- in a real browser -------------------------------------------------------------------
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+def test_the_page_renders_in_a_headless_browser(report: Path, tmp_path: Path) -> None:
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Chromium for this test (.ci/run installs it)")
+        pytest.skip("no Chromium here (apt-get install chromium)")
+    shot = tmp_path / "page.png"
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1200,6000",
+            f"--screenshot={shot}",
+            report.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    image = mpimg.imread(shot)[..., :3]
+    assert image.shape[:2] == (6000, 1200)
+    # The page is not blank, and the embedded charts were decoded and drawn: the colour of
+    # the deployed position in both rotation charts covers a large area.
+    assert image.std() > 0.05
+    deployed = np.array(mpl.colormaps["YlOrRd"](0.45)[:3])
+    near = np.abs(image - deployed).max(axis=2) < 0.03
+    assert near.sum() > 20_000
