@@ -203,19 +203,19 @@ def test_belarus_2023_report_option():
     assert np.flatnonzero(~full).tolist() == list(range(72, 86))
     assert coverage(res, "second-line-tasks") == pytest.approx(100)
     assert coverage(res, "belarus-home-security") == pytest.approx(100)
-    assert round(coverage(res, "wagner-sector"), 3) == 85.537
+    assert round(coverage(res, "wagner-sector"), 3) == 85.499
     assert full_days(res, "wagner-sector") == 0
-    assert strength(res, "RU", "front").mean() == pytest.approx(44461, abs=1)
+    assert strength(res, "RU", "front").mean() == pytest.approx(44458, abs=1)
     assert strength(res, "BY", "front").mean() == pytest.approx(2370, abs=1)
     end = res.end_strength().isel(run=0)
-    assert float(end.sel(force="RU")) == pytest.approx(130647, abs=1)
-    assert float(end.sel(force="WG")) == pytest.approx(35536, abs=1)
+    assert float(end.sel(force="RU")) == pytest.approx(130567, abs=1)
+    assert float(end.sel(force="WG")) == pytest.approx(35519, abs=1)
     ds = res.to_xarray()
     pool = ds.stocks.isel(run=0).sel(force="RU", stock="replacement_pool").values
-    assert int(pool.argmax()) == 179 and pool.max() == pytest.approx(14158, abs=1)
+    assert int(pool.argmax()) == 179 and pool.max() == pytest.approx(14114, abs=1)
     assert pool[59] == 0 and pool[313] > 0 and pool[314] == 0
     wg = strength(res, "WG", "front")
-    assert int(wg.argmin()) == 118 and wg.min() == pytest.approx(27716, abs=1)
+    assert int(wg.argmin()) == 118 and wg.min() == pytest.approx(27702, abs=1)
     recruits = ds.pipeline_flows.isel(run=0).sel(measure="recruits").sum("day")
     assert float(recruits.sel(pipeline="ru-mobilisation")) == pytest.approx(36000)
     assert float(recruits.sel(pipeline="wg-ru-prisons")) == pytest.approx(92223, abs=1)
@@ -224,7 +224,7 @@ def test_belarus_2023_report_option():
 
 
 @pytest.mark.parametrize(
-    ("option", "home", "ru_front"), [("hur", 82.379, 5737), ("dpsu", 88.808, 8899)]
+    ("option", "home", "ru_front"), [("hur", 82.379, 5737), ("dpsu", 88.811, 8897)]
 )
 def test_belarus_2023_ukrainian_estimates(option: str, home: float, ru_front: float):
     res = run(BELARUS, ru_in_belarus=option)
@@ -232,11 +232,11 @@ def test_belarus_2023_ukrainian_estimates(option: str, home: float, ru_front: fl
     assert round(coverage(res, "belarus-home-security"), 3) == home
     assert full_days(res, "belarus-home-security") == 0
     assert strength(res, "RU", "front").mean() == pytest.approx(ru_front, abs=1)
-    assert round(coverage(res, "wagner-sector"), 3) == 85.537  # Wagner does not depend on it
+    assert round(coverage(res, "wagner-sector"), 3) == 85.499  # Wagner does not depend on it
 
 
 @pytest.mark.parametrize(
-    ("option", "main", "base"), [("icps-2018", 84.285, 83.109), ("mediazona", 81.543, 80.366)]
+    ("option", "main", "base"), [("icps-2018", 84.247, 83.071), ("mediazona", 81.506, 80.330)]
 )
 def test_belarus_prison_rate_moves_only_wagner(option: str, main: float, base: float):
     res = run(BELARUS, ru_prison_rate=option)
@@ -247,13 +247,13 @@ def test_belarus_prison_rate_moves_only_wagner(option: str, main: float, base: f
 
 def test_belarus_baseline():
     res = run(BASELINE)
-    assert round(coverage(res, "front-line"), 3) == 98.664
+    assert round(coverage(res, "front-line"), 3) == 98.658
     full = res.fully_covered().isel(run=0).sel(demand="front-line").values
-    assert np.flatnonzero(full).tolist() == list(range(103, 316))
+    assert np.flatnonzero(full).tolist() == list(range(103, 315))
     assert coverage(res, "belarus-home-security") == pytest.approx(96)
-    assert round(coverage(res, "wagner-sector"), 3) == 84.361
-    assert round(coverage(run(BASELINE, ru_in_belarus="hur"), "second-line-tasks"), 3) == 57.024
-    assert round(coverage(run(BASELINE, ru_in_belarus="dpsu"), "second-line-tasks"), 3) == 88.515
+    assert round(coverage(res, "wagner-sector"), 3) == 84.323
+    assert round(coverage(run(BASELINE, ru_in_belarus="hur"), "second-line-tasks"), 3) == 57.015
+    assert round(coverage(run(BASELINE, ru_in_belarus="dpsu"), "second-line-tasks"), 3) == 88.495
     assert (strength(res, "BY", "belarus") == 48000).all()
 
 
@@ -271,12 +271,18 @@ def test_belarus_russian_group_is_the_same_in_both_files(option: str):
 
 
 def test_belarus_short_stochastic_run_agrees_with_the_deterministic_one():
-    res = forcegen.simulate(scenario(BELARUS), runs=4, seed=0)
+    # The attrition assumptions are PERT distributions whose means are the deterministic
+    # values; coverage responds to them non-linearly, so a stochastic mean may sit a little
+    # off the deterministic figure (85.50%), but not by more than a point and a half.
+    res = forcegen.simulate(scenario(BELARUS), runs=40, seed=0)
     cov = res.coverage().mean("day")
-    assert float(cov.sel(demand="wagner-sector").mean()) * 100 == pytest.approx(85.53, abs=0.5)
-    assert float(cov.sel(demand="front-line").min()) * 100 > 99.9
+    assert float(cov.sel(demand="wagner-sector").mean()) * 100 == pytest.approx(85.50, abs=1.5)
+    assert float(cov.sel(demand="front-line").min()) * 100 > 99
+    # Russian killed vary by about 3,000 from run to run with the killed hazard (1-4%/mo):
+    # the mean of 40 runs is within three standard errors (1,440) of the deterministic 12,610.
     killed = res.to_xarray().losses.sel(force="RU", cause="killed").sum("day")
-    assert float(killed.mean()) == pytest.approx(12600, rel=0.03)
+    assert float(killed.std()) == pytest.approx(3000, rel=0.35)
+    assert float(killed.mean()) == pytest.approx(12610, abs=1440)
 
 
 # -- Wagner prisoner contracts ----------------------------------------------------------------
