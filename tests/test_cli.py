@@ -108,7 +108,7 @@ def only_files(folder: Path) -> list[str]:
 # --- help and version ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [[], ["validate"], ["schema"], ["run"]])
+@pytest.mark.parametrize("command", [[], ["validate"], ["schema"], ["run"], ["report"]])
 def test_help(runner: CliRunner, command: list[str]) -> None:
     result = invoke(runner, *command, "--help")
     assert result.exit_code == 0
@@ -118,7 +118,7 @@ def test_help(runner: CliRunner, command: list[str]) -> None:
 
 def test_app_help_lists_the_commands(runner: CliRunner) -> None:
     result = invoke(runner, "--help")
-    for command in ("validate", "schema", "run"):
+    for command in ("validate", "schema", "run", "report"):
         assert command in result.stdout
 
 

@@ -430,3 +430,12 @@ def test_the_page_renders_in_a_headless_browser(report: Path, tmp_path: Path) ->
     deployed = np.array(mpl.colormaps["YlOrRd"](0.45)[:3])
     near = np.abs(image - deployed).max(axis=2) < 0.03
     assert near.sum() > 20_000
+
+
+def test_results_without_a_scenario_copy_still_make_a_report(folder: Path, tmp_path: Path) -> None:
+    for name in ("results.nc", "summary.json"):
+        shutil.copy(folder / name, tmp_path / name)
+    html = write_report(tmp_path).read_text(encoding="utf-8")
+    assert 'id="headline"' in html and 'id="claims"' in html
+    assert 'id="scenario"' not in html and 'id="check"' not in html
+    assert "<code>units[0].count</code>" in html  # the claims the run used, by path

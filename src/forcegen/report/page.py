@@ -219,6 +219,11 @@ def _headline(summary: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _band_name(levels: Sequence[float] | None) -> str:
+    levels = list(levels or QUANTILES)
+    return f"{min(levels) * 100:g}–{max(levels) * 100:g}% of runs"
+
+
 def _compare_rows(folder: Folder) -> list[dict[str, Any]]:
     cf = folder.compare
     if cf is None:
@@ -340,6 +345,7 @@ def render(folder: Folder, charts: Sequence[tuple[Chart, bytes]], notes: Sequenc
         "start": scenario.get("start"),
         "horizon": scenario.get("horizon_days"),
         "headline": _headline(folder.summary or {}),
+        "band": _band_name((folder.summary or {}).get("run", {}).get("quantiles")),
         "brief": _brief(folder.scenario, choices) if folder.scenario else None,
         "claims": _claims(folder, meta),
         "assumptions": [readable(p, folder.scenario) for p in meta.get("assumptions", [])],
