@@ -102,6 +102,8 @@ class Records:
 
 def kernel_plan(plan: Plan) -> KPlan:
     """The plan's arrays in the form the compiled kernel takes."""
+    if plan.hazard.shape[1] != 4:  # the kernel's split among causes is written for four
+        raise ValueError(f"the kernel draws 4 causes of loss, not {plan.hazard.shape[1]}")
     return KPlan(**{name: np.ascontiguousarray(getattr(plan, name)) for name in KPlan._fields})
 
 

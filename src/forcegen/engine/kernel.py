@@ -56,7 +56,13 @@ import numpy as np
 from numba import prange
 from numpy.typing import NDArray
 
-from forcegen.engine.random import binomial_inverse, binomial_inverse_q, poisson_inverse
+from forcegen.engine.random import (
+    SMALL_MEAN,
+    binomial_inverse,
+    binomial_inverse_q,
+    binomial_inverse_small,
+    poisson_inverse,
+)
 from forcegen.streams import _uniform
 
 OPEN = -1
@@ -174,6 +180,10 @@ class _State(NamedTuple):
     total_hazard: NDArray[np.float64]  # (L, Y) daily probability of any loss
     log_survive: NDArray[np.float64]  # (L, Y) log(1 - total_hazard)
     cum_hazard: NDArray[np.float64]  # (L, Y, C) running sums of the hazards, in cause order
+    # (1 - total_hazard)^n for whole n below the table's width, filled as needed (-1: not
+    # yet), one row per (location, type) with a hazard (q0_row; -1: none).
+    q0_row: NDArray[np.int64]  # (L, Y)
+    q0_table: NDArray[np.float64]  # (rows, width)
     # Scratch space, reused every day.
     lost: NDArray[np.float64]  # (C,)
     causes: NDArray[np.float64]  # (C,)
@@ -210,7 +220,7 @@ def _switch(p: KPlan, s: int, st: _State, u: int, k: int) -> None:
     st.policy[u] = new_policy
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _move(
     deployed: NDArray[np.bool_],
     pos: NDArray[np.int32],
@@ -232,7 +242,7 @@ def _move(
     return leaving
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _demand_on(p: KPlan, s: int, d: int, day: int) -> bool:
     return p.demand_start[s, d] <= day < p.demand_end[s, d]
 
@@ -281,7 +291,7 @@ def _fill_one(
     )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _fill(
     pool_force, pool_type, loc: int, by_units: bool, people, units, need: float, cap_left
 ) -> float:
@@ -441,7 +451,7 @@ def _pipelines(
         out.reservoir[r, day, v] = st.reservoir[v]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _form(
     p: KPlan, s: int, st: _State, q: int, deterministic: bool, out: KOut, r: int, day: int
 ) -> None:
@@ -567,7 +577,7 @@ SELECT_FIRST = 8
 usually fills a few units of many."""
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _serve(key, order, m, strength, authorised, pool, f, key_tmp, order_tmp) -> float:
     """Give force ``f``'s pool to the units ``order[:m]`` by increasing ``key`` (ties in list
     order) until it runs out; returns the people given."""
@@ -664,6 +674,9 @@ def _stable_sort(key: NDArray, item: NDArray, n: int, key_tmp: NDArray, item_tmp
             item[i] = item_tmp[i]
 
 
+Q0_WIDTH = 4096
+"""Largest unit strength (plus one) whose probability of no loss a run keeps in a table."""
+
 SPLIT_ONE_BY_ONE = 16
 """Up to this many people, a count is split among causes (or between return and loss) by
 one keyed uniform per person; above it, by conditional binomials."""
@@ -673,58 +686,49 @@ one keyed uniform per person; above it, by conditional binomials."""
 def _split_by_binomials(
     k: float,
     total_p: float,
-    hazard: NDArray,
-    loc: int,
-    y: int,
+    h0: float,
+    h1: float,
+    h2: float,
     kmiss: np.uint64,
     kdes: np.uint64,
     day: int,
     key: np.uint64,
-    lost: NDArray,
-) -> None:
-    """Share ``k`` losses among the causes by conditional binomials (``k`` above
-    SPLIT_ONE_BY_ONE): cause ``c`` takes Binomial(left, h_c / remaining hazard)."""
-    n_c = hazard.shape[0]
+) -> tuple[float, float, float, float]:
+    """Share ``k`` losses among the four causes by conditional binomials (``k`` above
+    SPLIT_ONE_BY_ONE): cause ``c`` takes Binomial(left, h_c / remaining hazard). Scalars in
+    and out: array arguments would cost reference counting on every call."""
     left = k
     remaining = total_p
-    for c in range(n_c - 1):
-        lost[c] = 0.0
-        h = hazard[c, loc, y]
-        if h > 0.0 and left > 0.0:
-            share = min(h / remaining, 1.0)
-            lost[c] = binomial_inverse(
-                left, share, _uniform(kmiss if c % 2 == 0 else kdes, day, key + np.uint64(c))
-            )
-            left -= lost[c]
-        remaining -= h
-    lost[n_c - 1] = left
+    l0 = l1 = l2 = 0.0
+    if h0 > 0.0 and left > 0.0:
+        l0 = binomial_inverse(left, min(h0 / remaining, 1.0), _uniform(kmiss, day, key))
+        left -= l0
+    remaining -= h0
+    if h1 > 0.0 and left > 0.0:
+        l1 = binomial_inverse(
+            left, min(h1 / remaining, 1.0), _uniform(kdes, day, key + np.uint64(1))
+        )
+        left -= l1
+    remaining -= h1
+    if h2 > 0.0 and left > 0.0:
+        l2 = binomial_inverse(
+            left, min(h2 / remaining, 1.0), _uniform(kmiss, day, key + np.uint64(2))
+        )
+        left -= l2
+    return l0, l1, l2, left
 
 
-@numba.njit(cache=True, inline="always")
-def _count_unit(
-    u,
-    f,
-    pos,
-    strength,
-    o_strength,
-    o_positions,
-    o_active,
-    o_deployed,
-    o_active_days,
-    o_deployed_days,
-    since,
-    location,
-    deployed,
-) -> None:
-    """The census of one active unit."""
-    o_strength[f, location[pos]] += strength
-    o_positions[pos] += 1
-    o_active[f] += 1
-    o_active_days[u] += 1
-    on = deployed[pos]  # without branches: units alternate unpredictably
-    o_deployed[f] += on
-    o_deployed_days[u] += on
-    since[u] = 0 if on else since[u] + 1
+@numba.njit(cache=True)
+def _returning(wounded: float, share: float, k_returns: np.uint64, day: int, key: np.uint64):
+    """How many of a unit's wounded today will return: Binomial(wounded, share), one
+    uniform per person up to SPLIT_ONE_BY_ONE."""
+    if wounded <= SPLIT_ONE_BY_ONE:
+        back = 0.0
+        for j in range(int(wounded)):
+            if _uniform(k_returns, day, key + np.uint64(j + 1)) < share:
+                back += 1.0
+        return back
+    return binomial_inverse(wounded, share, _uniform(k_returns, day, key))
 
 
 @numba.njit(cache=True, inline="always")
@@ -750,6 +754,8 @@ def _units_day(
     hazard = p.hazard[s]
     n_c = hazard.shape[0]
     total, log_survive, cum, lost = st.total_hazard, st.log_survive, st.cum_hazard, st.lost
+    q0_row, q0_table = st.q0_row, st.q0_table
+    q0_width = q0_table.shape[1]
     return_share = p.return_share[s]
     recovery = p.recovery[s]
     losses = out.losses[r, day]
@@ -758,6 +764,7 @@ def _units_day(
     active, t, posa, strength = st.active, st.t, st.pos, st.strength
     recovering, in_recovery = st.recovering, st.in_recovery
     slots = recovering.shape[0]
+    day_slot = day % slots
     k_killed, k_wounded = keys[K_KILLED], keys[K_WOUNDED]
     k_missing, k_deserted, k_returns = keys[K_MISSING], keys[K_DESERTED], keys[K_RETURNS]
     # Rotation.
@@ -792,7 +799,6 @@ def _units_day(
             total_p = total[loc, y]
             if total_p > 0.0:
                 n = strength[u]
-                wounded = 0.0
                 if deterministic:
                     left = n
                     for c in range(n_c):
@@ -800,64 +806,88 @@ def _units_day(
                         losses[f, c] += x
                         left -= x
                     strength[u] = left
-                    wounded = n * hazard[1, loc, y]
                 else:
                     v = _uniform(k_killed, day, ukey[u])
                     # Bernoulli's inequality: (1 - p)^n >= 1 - n p, so nobody is lost when
                     # v <= 1 - n p (the common case), with no transcendental work.
                     if v > 1.0 - n * total_p:
-                        k = (
-                            n
-                            if total_p >= 1.0
-                            else binomial_inverse_q(n, total_p, log_survive[loc, y], v)
-                        )
+                        row = q0_row[loc, y]
+                        if total_p >= 1.0:
+                            k = n
+                        elif (
+                            row >= 0
+                            and n < q0_width
+                            and n * total_p < SMALL_MEAN
+                            and (n == math.floor(n))
+                        ):  # (1 - p)^n from this run's table, computed once
+                            q0 = q0_table[row, int(n)]
+                            if q0 < 0.0:
+                                q0 = math.exp(n * log_survive[loc, y])
+                                q0_table[row, int(n)] = q0
+                            k = binomial_inverse_small(n, total_p, q0, v)
+                        else:
+                            k = binomial_inverse_q(n, total_p, log_survive[loc, y], v)
                         if k > 0.0:
                             # Competing causes: the k lost are shared among the causes in
-                            # proportion to their hazards (a multinomial split).
+                            # proportion to their hazards (a multinomial split); a share of
+                            # the wounded will return.
+                            share = return_share[loc, y]
+                            back = 0.0
                             if k <= SPLIT_ONE_BY_ONE:
-                                for c in range(n_c):
-                                    lost[c] = 0.0
+                                # One uniform per person for the cause, and the returns
+                                # stream's next uniform for each wounded person's return.
+                                # Counts in registers, without branches: c = 0 killed,
+                                # 1 wounded, 2 missing, 3 deserted (CAUSE_HAZARDS).
+                                c1 = c2 = c3 = 0
+                                h0, h1, h2 = cum[loc, y, 0], cum[loc, y, 1], cum[loc, y, 2]
                                 for j in range(int(k)):
                                     w = _uniform(k_wounded, day, ukey[u] + np.uint64(j + 1))
                                     w *= total_p
-                                    # The first cause whose running hazard reaches w,
-                                    # counted without branches (the sums never decrease).
-                                    c = 0
-                                    for i in range(n_c - 1):
-                                        c += w > cum[loc, y, i]
-                                    lost[c] += 1.0
+                                    # The first cause whose running hazard reaches w (the
+                                    # sums never decrease).
+                                    c = (w > h0) + (w > h1) + (w > h2)
+                                    x = _uniform(k_returns, day, ukey[u] + np.uint64(c1 + 1))
+                                    back += 1.0 if c == 1 and x < share else 0.0
+                                    c1 += c == 1
+                                    c2 += c == 2
+                                    c3 += c == 3
+                                lost[1] = c1
+                                lost[2] = c2
+                                lost[3] = c3
+                                lost[0] = k - (c1 + c2 + c3)
                             else:
-                                _split_by_binomials(
+                                l0, l1, l2, l3 = _split_by_binomials(
                                     k,
                                     total_p,
-                                    hazard,
-                                    loc,
-                                    y,
+                                    hazard[0, loc, y],
+                                    hazard[1, loc, y],
+                                    hazard[2, loc, y],
                                     k_missing,
                                     k_deserted,
                                     day,
                                     ukey[u],
-                                    lost,
                                 )
+                                lost[0] = l0
+                                lost[1] = l1
+                                lost[2] = l2
+                                lost[3] = l3
+                                if share > 0.0:
+                                    back = _returning(lost[1], share, k_returns, day, ukey[u])
                             for c in range(n_c):
                                 losses[f, c] += lost[c]
                             strength[u] = n - k
-                            wounded = lost[1]
-                if wounded > 0.0:
+                            if back > 0.0:
+                                i = day_slot + recovery[loc, y]
+                                recovering[i - slots if i >= slots else i, u] += back
+                                in_recovery[f] += back
+                                into_recovery[f] += back
+                if deterministic:
+                    wounded = n * hazard[1, loc, y]
                     share = return_share[loc, y]
-                    if share > 0.0:
-                        if deterministic:
-                            back = wounded * share
-                        elif wounded <= SPLIT_ONE_BY_ONE:
-                            back = 0.0
-                            for j in range(int(wounded)):
-                                w = _uniform(k_returns, day, ukey[u] + np.uint64(j + 1))
-                                back += 1.0 if w < share else 0.0
-                        else:
-                            back = binomial_inverse(
-                                wounded, share, _uniform(k_returns, day, ukey[u])
-                            )
-                        recovering[(day + recovery[loc, y]) % slots, u] += back
+                    if wounded > 0.0 and share > 0.0:
+                        back = wounded * share
+                        i = day_slot + recovery[loc, y]
+                        recovering[i - slots if i >= slots else i, u] += back
                         in_recovery[f] += back
                         into_recovery[f] += back
         # 5. rotation.
@@ -899,21 +929,15 @@ def _units_day(
             continue
         # 6. census (its units' part).
         if census:
-            _count_unit(
-                u,
-                f,
-                pos,
-                strength[u],
-                o_strength,
-                o_positions,
-                o_active,
-                o_deployed,
-                o_active_days,
-                o_deployed_days,
-                since,
-                location,
-                deployed,
-            )
+            # (written out, not a call: array arguments cost reference counting per unit)
+            o_strength[f, location[pos]] += strength[u]
+            o_positions[pos] += 1
+            o_active[f] += 1
+            o_active_days[u] += 1
+            on = deployed[pos]  # without branches: units alternate unpredictably
+            o_deployed[f] += on
+            o_deployed_days[u] += on
+            since[u] = 0 if on else since[u] + 1
             if keep_units:
                 out.unit_position[r, day, u] = pos
                 out.unit_strength[r, day, u] = strength[u]
@@ -956,21 +980,15 @@ def _census_units(
             continue
         pos = posa[u]
         f = force[u]
-        _count_unit(
-            u,
-            f,
-            pos,
-            strength[u],
-            o_strength,
-            o_positions,
-            o_active,
-            o_deployed,
-            o_active_days,
-            o_deployed_days,
-            since,
-            location,
-            deployed,
-        )
+        # (written out, not a call: array arguments cost reference counting per unit)
+        o_strength[f, location[pos]] += strength[u]
+        o_positions[pos] += 1
+        o_active[f] += 1
+        o_active_days[u] += 1
+        on = deployed[pos]  # without branches: units alternate unpredictably
+        o_deployed[f] += on
+        o_deployed_days[u] += on
+        since[u] = 0 if on else since[u] + 1
         if keep_units:
             out.unit_position[r, day, u] = pos
             out.unit_strength[r, day, u] = strength[u]
@@ -1031,6 +1049,18 @@ def _run(
                 total[i, y] += h
                 cum[i, y, c] = h if c == 0 else cum[i, y, c - 1] + h
             log_survive[i, y] = math.log1p(-min(total[i, y], 1.0 - 1e-16))
+    q0_row = np.full((n_l, n_y), -1, np.int64)
+    rows = 0
+    if not deterministic:
+        for i in range(n_l):
+            for y in range(n_y):
+                if total[i, y] > 0.0:
+                    q0_row[i, y] = rows
+                    rows += 1
+    width = 0
+    if rows:
+        width = int(min(Q0_WIDTH, max(p.unit_authorised[s].max(), 0.0) + 1.0))
+    q0_table = np.full((rows, width), -1.0)
     rec_slots = p.recovery[s].max() + 1 if n_u else 1
     train_slots = (p.pipe_training[s].max() if n_q else 0) + 1
     st = _State(
@@ -1053,6 +1083,8 @@ def _run(
         total,
         log_survive,
         cum,
+        q0_row,
+        q0_table,
         np.zeros(n_c),
         np.zeros(n_c),
         np.zeros(n_u, np.int64),
