@@ -144,9 +144,9 @@ class KOut(NamedTuple):
 
     strength: NDArray  # (R, T, F, L)
     filled: NDArray  # (R, T, D)
-    positions: NDArray[np.int32]  # (R, T, P)
-    deployed: NDArray[np.int32]  # (R, T, F)
-    active: NDArray[np.int32]  # (R, T, F)
+    positions: NDArray  # (R, T, P) integers, or (R, 1, P) scratch when not kept
+    deployed: NDArray  # (R, T, F) integers
+    active: NDArray  # (R, T, F) integers
     losses: NDArray  # (R, T, F, C + 1)
     flows: NDArray  # (R, T, F, 4)
     stocks: NDArray  # (R, T, F, 3)
@@ -776,7 +776,10 @@ def _units_day(
     discharged = out.losses[r, day, :, 4]
     # Census.
     o_strength = out.strength[r, day]
-    o_positions = out.positions[r, day]
+    # Units by position are kept only where asked (one scratch row per run otherwise).
+    o_positions = out.positions[r, day if out.positions.shape[1] > 1 else 0]
+    if out.positions.shape[1] <= 1:
+        o_positions[:] = 0
     o_active = out.active[r, day]
     o_deployed = out.deployed[r, day]
     o_active_days = out.active_days[r]
@@ -961,7 +964,10 @@ def _census_units(
 ) -> None:
     """The units' part of the census, on its own (after units were pulled)."""
     o_strength = out.strength[r, day]
-    o_positions = out.positions[r, day]
+    # Units by position are kept only where asked (one scratch row per run otherwise).
+    o_positions = out.positions[r, day if out.positions.shape[1] > 1 else 0]
+    if out.positions.shape[1] <= 1:
+        o_positions[:] = 0
     o_active = out.active[r, day]
     o_deployed = out.deployed[r, day]
     o_active_days = out.active_days[r]
