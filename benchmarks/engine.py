@@ -27,6 +27,11 @@ How to read the output
 ----------------------
 * ``unit-days``: runs × units × days simulated by one call (units counted at the start).
 * ``unit-days/s``: unit-days divided by ``wall s``; the headline throughput.
+* ``engine s`` and ``engine ud/s``: the same work timed in the engine alone
+  (``forcegen.engine.simulate_plan`` on the compiled plan: no sampling of uncertain values,
+  no compiling of the plan, no labelling of results), mean of repeated calls in
+  deterministic mode. In deterministic mode a call is one run, so the difference from
+  ``wall s`` is the fixed cost of a call.
 * ``people/day`` (people present, summed over locations, mean over runs and days) and
   ``lost/run`` (people lost by every cause, mean per run) are sanity figures: a row whose
   engine recorded nothing is flagged, since its timing would mean nothing. Stochastic and
@@ -157,6 +162,25 @@ def child(case: dict) -> dict:
             break
     ds = results.to_xarray()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    # The engine alone on the same plan (no sampling, compiling or labelling): what a
+    # deterministic call costs beyond its fixed costs, and the kernel's share of a
+    # stochastic one.
+    from forcegen.compile import compile_plan
+    from forcegen.engine import simulate_plan
+    from forcegen.sampling import sample_scenario
+
+    runs = 1 if deterministic else case["runs"]
+    sample = sample_scenario(scenario, runs=runs, seed=0, deterministic=deterministic)
+    plan = compile_plan(scenario, sample)
+    engine_repeats, engine_total = 0, 0.0
+    while True:
+        start = time.perf_counter()
+        simulate_plan(plan, runs=runs, seed=0, deterministic=deterministic, n_jobs=jobs)
+        engine_total += time.perf_counter() - start
+        engine_repeats += 1
+        if not deterministic or engine_total > 2.0 or engine_repeats >= 200:
+            break
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {
         "runs": int(ds.sizes["run"]),
@@ -165,6 +189,7 @@ def child(case: dict) -> dict:
         "warm": warm,
         "wall": total / repeats,
         "repeats": repeats,
+        "engine": engine_total / engine_repeats,
         "base": base,
         "peak": peak,
         "workers": workers if workers > 0 else None,
@@ -199,6 +224,8 @@ COLUMNS = (
     ("warm-up s", ">", 10),
     ("wall s", ">", 10),
     ("unit-days/s", ">", 15),
+    ("engine s", ">", 10),
+    ("engine ud/s", ">", 15),
     ("base MiB", ">", 9),
     ("peak MiB", ">", 9),
     ("workers MiB", ">", 12),
@@ -271,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{out['warm']:.2f}",
                 wall,
                 f"{work / out['wall']:,.0f}",
+                f"{out['engine']:.4f}",
+                f"{work / out['engine']:,.0f}",
                 f"{out['base']:.0f}",
                 f"{out['peak']:.0f}",
                 "-" if out["workers"] is None else f"{out['workers']:.0f}",

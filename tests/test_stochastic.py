@@ -342,3 +342,44 @@ def test_binomial_inverse_monotone_in_p_where_the_search_method_changes():
         assert binomial_inverse(n, 0.1128, u) >= binomial_inverse(n, 0.1127, u), u
         ks = [binomial_inverse(n, p, u) for p in np.linspace(0.025, 0.035, 201)]
         assert all(a <= b for a, b in zip(ks, ks[1:], strict=False)), u
+
+
+# -- memory layout --------------------------------------------------------------------------
+
+
+def test_default_records_are_aggregates_and_units_by_position_come_with_keep_units():
+    plain = run(runs=4, seed=2)
+    kept = run(runs=4, seed=2, keep_units=True)
+    # By default: daily aggregates by force and location, not by position or unit.
+    assert "units_in_position" not in plain.data_vars
+    assert "unit_position" not in plain.data_vars
+    assert kept["units_in_position"].dims == ("run", "day", "position")
+    # Units by position add up to the units in the force, every run and day.
+    by_position = kept.units_in_position.sum("position").values
+    assert (by_position == kept.units_active.sum("force").values).all()
+    # Everything else is the same, whether unit-level traces are kept or not.
+    for name in plain.data_vars:
+        assert np.array_equal(plain[name].values, kept[name].values), name
+    # Counts of units are small integers; people are float32 in stochastic runs.
+    assert plain.units_active.dtype == np.int16
+    assert plain.strength.dtype == np.float32
+    # Deterministic runs keep units by position (one run: no memory to save).
+    det = run(deterministic=True)
+    assert det["units_in_position"].dims == ("run", "day", "position")
+
+
+def test_records_bytes_per_run_day_stay_small():
+    # The default records of a run-day hold aggregates only: their size does not grow
+    # with the number of units.
+    def per_run_day(units: int, keep: bool) -> float:
+        text = MIXED.replace("count: 9,", f"count: {units},")
+        scenario = loads(text)
+        plan = compile_plan(
+            scenario, sample_scenario(scenario, runs=1, seed=0, deterministic=False)
+        )
+        return Records.nbytes(plan, 1, keep, compact=True) / plan.horizon
+
+    small, large = per_run_day(9, False), per_run_day(900, False)
+    # Only the per-run totals by unit (days deployed, days in the force) grow with units.
+    assert large - small == pytest.approx((900 - 9) * 2 * 4 / 120)
+    assert per_run_day(900, True) > large + 900 * 6  # unit traces: 6 bytes per unit-day

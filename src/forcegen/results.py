@@ -38,10 +38,15 @@ def build_dataset(
     runs = rec.strength.shape[0]
     days = np.arange(plan.horizon)
     sample = np.arange(runs) % plan.samples
-    start = plan.demand_start[sample][:, None, :]
-    end = plan.demand_end[sample][:, None, :]
+    # Required per sample, then per run: a read-only broadcast when every run shares one.
+    start = plan.demand_start[:, None, :]
+    end = plan.demand_end[:, None, :]
     active = (start <= days[None, :, None]) & (days[None, :, None] < end)
-    required = (plan.demand_required[sample][:, None, :] * active).astype(rec.filled.dtype)
+    required = (plan.demand_required[:, None, :] * active).astype(rec.filled.dtype)
+    if plan.samples == 1:
+        required = np.broadcast_to(required, (runs, *required.shape[1:]))
+    else:
+        required = required[sample]
     coords = {
         "run": np.arange(runs),
         "day": days,
@@ -81,11 +86,6 @@ def build_dataset(
             ("run", "day", "demand"),
             required,
             {"long_name": "demand required", "units": "people or units (demand_measure)"},
-        ),
-        "units_in_position": (
-            ("run", "day", "position"),
-            rec.positions,
-            {"long_name": "units in each position", "units": "units"},
         ),
         "units_deployed": (
             ("run", "day", "force"),
@@ -149,6 +149,12 @@ def build_dataset(
             {"long_name": "people at the start", "units": "people"},
         ),
     }
+    if rec.positions is not None:  # with unit-level traces, or in deterministic mode
+        data["units_in_position"] = (
+            ("run", "day", "position"),
+            rec.positions,
+            {"long_name": "units in each position", "units": "units"},
+        )
     if rec.unit_position is not None and rec.unit_strength is not None:
         data["unit_position"] = (
             ("run", "day", "unit"),

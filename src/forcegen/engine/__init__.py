@@ -48,9 +48,9 @@ class Records:
 
     strength: NDArray[np.float64]  # (R, T, F, L) people present
     filled: NDArray[np.float64]  # (R, T, D) people (units) allocated to each demand
-    positions: NDArray[np.int32]  # (R, T, P) units in each position
-    deployed: NDArray[np.int32]  # (R, T, F) units in deployed positions
-    active: NDArray[np.int32]  # (R, T, F) units in the force
+    positions: NDArray[np.integer] | None  # (R, T, P) units in each position, when kept
+    deployed: NDArray[np.integer]  # (R, T, F) units in deployed positions
+    active: NDArray[np.integer]  # (R, T, F) units in the force
     losses: NDArray[np.float64]  # (R, T, F, CAUSES) people lost from units
     flows: NDArray[np.float64]  # (R, T, F, FLOWS)
     stocks: NDArray[np.float64]  # (R, T, F, STOCKS)
@@ -66,18 +66,22 @@ class Records:
         """Zeroed records. ``compact`` stores people as float32, which holds whole numbers
         exactly up to 16,777,216 (so every count of a stochastic run), halving memory;
         deterministic runs, whose expected values have fractions, keep float64. Reservoir
-        levels (populations of millions) stay float64 in both."""
+        levels (populations of millions) stay float64 in both. Counts of units take int16
+        when the plan has fewer than 32,768 units. Units by position are kept (``positions``)
+        with unit-level traces or in deterministic (uncompact) records; otherwise the kernel
+        gets one scratch row per run and ``positions`` ends as None."""
         r, t = runs, plan.horizon
         f, loc, d = len(plan.forces), len(plan.locations), len(plan.demands)
         p, u = len(plan.position_labels), plan.n_units
         kept = (r, t, u) if keep_units else (r, 0, 0)
         people = np.float32 if compact else np.float64
+        count = np.int16 if u < 32768 else np.int32
         return cls(
             strength=np.zeros((r, t, f, loc), people),
             filled=np.zeros((r, t, d), people),
-            positions=np.zeros((r, t, p), np.int32),
-            deployed=np.zeros((r, t, f), np.int32),
-            active=np.zeros((r, t, f), np.int32),
+            positions=np.zeros((r, t if keep_units or not compact else 1, p), count),
+            deployed=np.zeros((r, t, f), count),
+            active=np.zeros((r, t, f), count),
             losses=np.zeros((r, t, f, len(CAUSES)), people),
             flows=np.zeros((r, t, f, len(FLOWS)), people),
             stocks=np.zeros((r, t, f, len(STOCKS)), people),
@@ -97,11 +101,18 @@ class Records:
 
     def rows(self, start: int, stop: int) -> Records:
         """A view of runs ``start`` to ``stop`` (for filling chunk by chunk)."""
-        return Records(**{f.name: getattr(self, f.name)[start:stop] for f in fields(self)})
+        return Records(
+            **{
+                f.name: None if (a := getattr(self, f.name)) is None else a[start:stop]
+                for f in fields(self)
+            }
+        )
 
 
 def kernel_plan(plan: Plan) -> KPlan:
     """The plan's arrays in the form the compiled kernel takes."""
+    if plan.hazard.shape[1] != 4:  # the kernel's split among causes is written for four
+        raise ValueError(f"the kernel draws 4 causes of loss, not {plan.hazard.shape[1]}")
     return KPlan(**{name: np.ascontiguousarray(getattr(plan, name)) for name in KPlan._fields})
 
 
@@ -146,4 +157,6 @@ def simulate_plan(
     if not keep_units:
         rec.unit_position = None
         rec.unit_strength = None
+    if rec.positions is not None and rec.positions.shape[1] != plan.horizon:
+        rec.positions = None  # the kernel's scratch rows
     return rec

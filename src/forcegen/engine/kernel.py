@@ -56,7 +56,13 @@ import numpy as np
 from numba import prange
 from numpy.typing import NDArray
 
-from forcegen.engine.random import binomial_inverse, binomial_inverse_q, poisson_inverse
+from forcegen.engine.random import (
+    SMALL_MEAN,
+    binomial_inverse,
+    binomial_inverse_q,
+    binomial_inverse_small,
+    poisson_inverse,
+)
 from forcegen.streams import _uniform
 
 OPEN = -1
@@ -138,9 +144,9 @@ class KOut(NamedTuple):
 
     strength: NDArray  # (R, T, F, L)
     filled: NDArray  # (R, T, D)
-    positions: NDArray[np.int32]  # (R, T, P)
-    deployed: NDArray[np.int32]  # (R, T, F)
-    active: NDArray[np.int32]  # (R, T, F)
+    positions: NDArray  # (R, T, P) integers, or (R, 1, P) scratch when not kept
+    deployed: NDArray  # (R, T, F) integers
+    active: NDArray  # (R, T, F) integers
     losses: NDArray  # (R, T, F, C + 1)
     flows: NDArray  # (R, T, F, 4)
     stocks: NDArray  # (R, T, F, 3)
@@ -173,6 +179,11 @@ class _State(NamedTuple):
     # microseconds each in compiled code, more than the loop's own work.
     total_hazard: NDArray[np.float64]  # (L, Y) daily probability of any loss
     log_survive: NDArray[np.float64]  # (L, Y) log(1 - total_hazard)
+    cum_hazard: NDArray[np.float64]  # (L, Y, C) running sums of the hazards, in cause order
+    # (1 - total_hazard)^n for whole n below the table's width, filled as needed (-1: not
+    # yet), one row per (location, type) with a hazard (q0_row; -1: none).
+    q0_row: NDArray[np.int64]  # (L, Y)
+    q0_table: NDArray[np.float64]  # (rows, width)
     # Scratch space, reused every day.
     lost: NDArray[np.float64]  # (C,)
     causes: NDArray[np.float64]  # (C,)
@@ -181,6 +192,12 @@ class _State(NamedTuple):
     sort_key_int: NDArray[np.int64]  # (U,)
     cap_left: NDArray[np.float64]  # (F,)
     demand_on: NDArray[np.bool_]  # (D,)
+    need: NDArray[np.float64]  # (F,)
+    count: NDArray[np.int64]  # (F,)
+    delivered: NDArray[np.float64]  # (F,)
+    order: NDArray[np.int64]  # (U,)
+    order_tmp: NDArray[np.int64]  # (U,)
+    sort_key_tmp: NDArray[np.float64]  # (U,)
 
 
 @numba.njit(cache=True)
@@ -203,7 +220,7 @@ def _switch(p: KPlan, s: int, st: _State, u: int, k: int) -> None:
     st.policy[u] = new_policy
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _move(
     deployed: NDArray[np.bool_],
     pos: NDArray[np.int32],
@@ -225,7 +242,7 @@ def _move(
     return leaving
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _demand_on(p: KPlan, s: int, d: int, day: int) -> bool:
     return p.demand_start[s, d] <= day < p.demand_end[s, d]
 
@@ -274,7 +291,7 @@ def _fill_one(
     )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _fill(
     pool_force, pool_type, loc: int, by_units: bool, people, units, need: float, cap_left
 ) -> float:
@@ -434,7 +451,7 @@ def _pipelines(
         out.reservoir[r, day, v] = st.reservoir[v]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _form(
     p: KPlan, s: int, st: _State, q: int, deterministic: bool, out: KOut, r: int, day: int
 ) -> None:
@@ -466,63 +483,199 @@ def _replace(p: KPlan, s: int, st: _State, day: int, out: KOut, r: int) -> None:
     force, active, strength, authorised = p.unit_force, st.active, st.strength, st.authorised
     n_u = len(st.pos)
     n_f = len(st.pool)
+    pool, cand = st.pool, st.cand
     recovering = st.recovering
     slots = recovering.shape[0]
     if slots > 1:  # some wounded return: those due today
         slot = day % slots
         returned = out.flows[r, day, :, F_RETURNED]
+        due = recovering[slot]
         for u in range(n_u):
-            back = recovering[slot, u]
+            back = due[u]
             if back > 0.0:
-                recovering[slot, u] = 0.0
+                due[u] = 0.0
                 f = force[u]
                 st.in_recovery[f] -= back
                 if active[u]:
                     strength[u] += back
                     returned[f] += back
                 else:
-                    st.pool[f] += back
+                    pool[f] += back
+    # One pass finds the units below authorised strength (in unit order) and each force's
+    # need; each force's pool then goes to its own candidates.
+    need, count = st.need, st.count
     for f in range(n_f):
-        if st.pool[f] <= 0.0:
+        need[f] = 0.0
+        count[f] = 0
+    n_c = 0
+    for u in range(n_u):
+        if active[u] and strength[u] < authorised[u]:
+            f = force[u]
+            cand[n_c] = u
+            n_c += 1
+            need[f] += authorised[u] - strength[u]
+            count[f] += 1
+    if n_c == 0:
+        return
+    any_enough = False
+    for f in range(n_f):
+        if pool[f] <= 0.0 or count[f] == 0:
+            count[f] = 0  # nothing to deliver to this force's units
+        elif need[f] <= pool[f]:  # enough for every unit: the order does not matter
+            count[f] = -1
+            any_enough = True
+    delivered = st.delivered
+    if any_enough:
+        for f in range(n_f):
+            delivered[f] = 0.0
+        for j in range(n_c):
+            u = cand[j]
+            f = force[u]
+            if count[f] < 0:
+                delivered[f] += authorised[u] - strength[u]
+                strength[u] = authorised[u]
+        for f in range(n_f):
+            if count[f] < 0:
+                pool[f] -= delivered[f]
+                out.flows[r, day, f, F_REPLACED] = delivered[f]
+    for f in range(n_f):
+        if count[f] <= 0:
             continue
-        need = 0.0
-        n_c = 0
-        for u in range(n_u):
-            if force[u] == f and active[u] and strength[u] < authorised[u]:
-                st.cand[n_c] = u
-                first = p.force_replacement_rule[f] == 1 and not p.pos_deployed[st.pos[u]]
+        # Too few: units in the order of the force's rule, ties by unit number.
+        first = p.force_replacement_rule[f] == 1
+        order, key = st.order, st.sort_key
+        m = 0
+        for j in range(n_c):
+            u = cand[j]
+            if force[u] == f:
                 # Shares equal to 1e-9 count as ties (broken by unit number), so that
                 # rounding noise in expected values cannot reorder identical units.
                 share = round(strength[u] / authorised[u] * 1e9) / 1e9
-                st.sort_key[n_c] = share + (2.0 if first else 0.0)
-                need += authorised[u] - strength[u]
-                n_c += 1
-        if n_c == 0:
-            continue
-        delivered = 0.0
-        if need <= st.pool[f]:  # enough for every unit: the order does not matter
+                key[m] = share + (2.0 if first and not p.pos_deployed[st.pos[u]] else 0.0)
+                order[m] = u
+                m += 1
+        out.flows[r, day, f, F_REPLACED] = _serve(
+            key, order, m, strength, authorised, pool, f, st.sort_key_tmp, st.order_tmp
+        )
+    # Unmet need, summed in unit order: every other active unit is at or above authorised
+    # strength, and those of a force that had enough now are too.
+    unmet = out.stocks[r, day, :, S_UNMET]
+    for f in range(n_f):
+        if count[f] == 0:
+            unmet[f] = need[f]  # nothing delivered: the same sum, in the same order
+        elif count[f] > 0:
             for j in range(n_c):
-                u = st.cand[j]
-                delivered += authorised[u] - strength[u]
-                strength[u] = authorised[u]
-            st.pool[f] -= delivered
-        else:
-            order = np.argsort(st.sort_key[:n_c], kind="mergesort")
-            for j in range(n_c):
-                u = st.cand[order[j]]
-                give = min(authorised[u] - strength[u], st.pool[f])
+                u = cand[j]
+                if force[u] == f:
+                    gap = authorised[u] - strength[u]
+                    if gap > 0.0:
+                        unmet[f] += gap
+
+
+SELECT_FIRST = 8
+"""Units served by selection (one scan each) before the rest are sorted: a day's pool
+usually fills a few units of many."""
+
+
+@numba.njit(cache=True, inline="always")
+def _serve(key, order, m, strength, authorised, pool, f, key_tmp, order_tmp) -> float:
+    """Give force ``f``'s pool to the units ``order[:m]`` by increasing ``key`` (ties in list
+    order) until it runs out; returns the people given."""
+    given = 0.0
+    picked = 0
+    while picked < m and pool[f] > 0.0:
+        if picked == SELECT_FIRST:  # many served: sort the rest once
+            n = 0
+            for j in range(m):
+                if key[j] != np.inf:
+                    key[n] = key[j]
+                    order[n] = order[j]
+                    n += 1
+            _stable_sort(key, order, n, key_tmp, order_tmp)
+            for j in range(n):
+                u = order[j]
+                give = min(authorised[u] - strength[u], pool[f])
                 if give <= 0.0:
                     break
                 strength[u] += give
-                st.pool[f] -= give
-                delivered += give
-        out.flows[r, day, f, F_REPLACED] = delivered
-    unmet = out.stocks[r, day, :, S_UNMET]
-    for u in range(n_u):
-        gap = authorised[u] - strength[u]
-        if active[u] and gap > 0.0:
-            unmet[force[u]] += gap
+                pool[f] -= give
+                given += give
+            return given
+        best = -1
+        for j in range(m):  # the first of the smallest keys
+            if key[j] != np.inf and (best < 0 or key[j] < key[best]):
+                best = j
+        u = order[best]
+        key[best] = np.inf
+        picked += 1
+        give = min(authorised[u] - strength[u], pool[f])
+        if give <= 0.0:
+            break
+        strength[u] += give
+        pool[f] -= give
+        given += give
+    return given
 
+
+@numba.njit(cache=True)
+def _stable_sort(key: NDArray, item: NDArray, n: int, key_tmp: NDArray, item_tmp: NDArray):
+    """Sort ``item[:n]`` by ``key[:n]`` in place, equal keys keeping their order (a
+    merge sort on scratch space: no allocation)."""
+    if n < 2:
+        return
+    if n <= 24:  # insertion sort
+        for i in range(1, n):
+            k, it = key[i], item[i]
+            j = i - 1
+            while j >= 0 and key[j] > k:
+                key[j + 1] = key[j]
+                item[j + 1] = item[j]
+                j -= 1
+            key[j + 1] = k
+            item[j + 1] = it
+        return
+    src_k, src_i, dst_k, dst_i = key, item, key_tmp, item_tmp
+    width = 1
+    swapped = False
+    while width < n:
+        lo = 0
+        while lo < n:
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            a, b, o = lo, mid, lo
+            while a < mid and b < hi:
+                if src_k[b] < src_k[a]:
+                    dst_k[o] = src_k[b]
+                    dst_i[o] = src_i[b]
+                    b += 1
+                else:
+                    dst_k[o] = src_k[a]
+                    dst_i[o] = src_i[a]
+                    a += 1
+                o += 1
+            while a < mid:
+                dst_k[o] = src_k[a]
+                dst_i[o] = src_i[a]
+                a += 1
+                o += 1
+            while b < hi:
+                dst_k[o] = src_k[b]
+                dst_i[o] = src_i[b]
+                b += 1
+                o += 1
+            lo = hi
+        src_k, dst_k = dst_k, src_k
+        src_i, dst_i = dst_i, src_i
+        swapped = not swapped
+        width *= 2
+    if swapped:
+        for i in range(n):
+            key[i] = key_tmp[i]
+            item[i] = item_tmp[i]
+
+
+Q0_WIDTH = 4096
+"""Largest unit strength (plus one) whose probability of no loss a run keeps in a table."""
 
 SPLIT_ONE_BY_ONE = 16
 """Up to this many people, a count is split among causes (or between return and loss) by
@@ -530,69 +683,56 @@ one keyed uniform per person; above it, by conditional binomials."""
 
 
 @numba.njit(cache=True)
-def _losses_stochastic(
-    n: float,
+def _split_by_binomials(
+    k: float,
     total_p: float,
-    log_survive: float,
-    causes: NDArray,
-    u: float,
-    keys: NDArray[np.uint64],
+    h0: float,
+    h1: float,
+    h2: float,
+    kmiss: np.uint64,
+    kdes: np.uint64,
     day: int,
     key: np.uint64,
-    lost: NDArray,
-) -> None:
-    """Draw one unit's losses for the day into ``lost`` (one slot per cause), from ``u``.
-
-    The number lost to any cause is Binomial(n, total_p), drawn by inversion; it is then
-    shared among the causes in proportion to their hazards (a multinomial split), so the
-    joint law is that of competing risks. ``log_survive`` is log(1 - total_p), precomputed.
-    """
-    lost[:] = 0.0
-    if n <= 0.0 or total_p <= 0.0:
-        return
-    k = n if total_p >= 1.0 else binomial_inverse_q(n, total_p, log_survive, u)
-    if k <= 0.0:
-        return
-    n_c = len(causes)
-    if k <= SPLIT_ONE_BY_ONE:
-        for j in range(int(k)):
-            v = _uniform(keys[K_WOUNDED], day, key + np.uint64(j + 1)) * total_p
-            c = 0
-            acc = causes[0]
-            while v > acc and c < n_c - 1:
-                c += 1
-                acc += causes[c]
-            lost[c] += 1.0
-        return
+) -> tuple[float, float, float, float]:
+    """Share ``k`` losses among the four causes by conditional binomials (``k`` above
+    SPLIT_ONE_BY_ONE): cause ``c`` takes Binomial(left, h_c / remaining hazard). Scalars in
+    and out: array arguments would cost reference counting on every call."""
     left = k
     remaining = total_p
-    for c in range(n_c - 1):
-        if causes[c] > 0.0 and left > 0.0:
-            share = min(causes[c] / remaining, 1.0)
-            lost[c] = binomial_inverse(
-                left, share, _uniform(keys[K_MISSING + c % 2], day, key + np.uint64(c))
-            )
-            left -= lost[c]
-        remaining -= causes[c]
-    lost[n_c - 1] = left
+    l0 = l1 = l2 = 0.0
+    if h0 > 0.0 and left > 0.0:
+        l0 = binomial_inverse(left, min(h0 / remaining, 1.0), _uniform(kmiss, day, key))
+        left -= l0
+    remaining -= h0
+    if h1 > 0.0 and left > 0.0:
+        l1 = binomial_inverse(
+            left, min(h1 / remaining, 1.0), _uniform(kdes, day, key + np.uint64(1))
+        )
+        left -= l1
+    remaining -= h1
+    if h2 > 0.0 and left > 0.0:
+        l2 = binomial_inverse(
+            left, min(h2 / remaining, 1.0), _uniform(kmiss, day, key + np.uint64(2))
+        )
+        left -= l2
+    return l0, l1, l2, left
 
 
 @numba.njit(cache=True)
-def _returning(
-    wounded: float, share: float, keys: NDArray[np.uint64], day: int, key: np.uint64
-) -> float:
-    """How many of a unit's wounded today will return: Binomial(wounded, share)."""
+def _returning(wounded: float, share: float, k_returns: np.uint64, day: int, key: np.uint64):
+    """How many of a unit's wounded today will return: Binomial(wounded, share), one
+    uniform per person up to SPLIT_ONE_BY_ONE."""
     if wounded <= SPLIT_ONE_BY_ONE:
         back = 0.0
         for j in range(int(wounded)):
-            if _uniform(keys[K_RETURNS], day, key + np.uint64(j + 1)) < share:
+            if _uniform(k_returns, day, key + np.uint64(j + 1)) < share:
                 back += 1.0
         return back
-    return binomial_inverse(wounded, share, _uniform(keys[K_RETURNS], day, key))
+    return binomial_inverse(wounded, share, _uniform(k_returns, day, key))
 
 
 @numba.njit(cache=True, inline="always")
-def _attrition(
+def _units_day(
     p: KPlan,
     s: int,
     st: _State,
@@ -601,70 +741,159 @@ def _attrition(
     deterministic: bool,
     out: KOut,
     r: int,
+    keep_units: bool,
+    census: bool,
+    any_on: bool,
+    people: NDArray,
+    units: NDArray,
 ) -> None:
+    """Steps 4 and 5 of the day, unit by unit (a unit's attrition and rotation touch no other
+    unit), and with ``census`` also the units' part of step 6 (when no unit is pulled)."""
     # Local views of this sample's and this run-day's arrays: indexing through the tuples
     # inside the loop costs several times the work itself.
     hazard = p.hazard[s]
     n_c = hazard.shape[0]
-    total, log_survive, causes, lost = st.total_hazard, st.log_survive, st.causes, st.lost
+    total, log_survive, cum, lost = st.total_hazard, st.log_survive, st.cum_hazard, st.lost
+    q0_row, q0_table = st.q0_row, st.q0_table
+    q0_width = q0_table.shape[1]
     return_share = p.return_share[s]
     recovery = p.recovery[s]
     losses = out.losses[r, day]
     into_recovery = out.flows[r, day, :, F_WOUNDED_RETURNING]
     location, utype, force, ukey = p.pos_location, p.unit_type, p.unit_force, p.unit_key
-    active, t, pos, strength = st.active, st.t, st.pos, st.strength
+    active, t, posa, strength = st.active, st.t, st.pos, st.strength
     recovering, in_recovery = st.recovering, st.in_recovery
     slots = recovering.shape[0]
-    for u in range(len(pos)):
-        if not active[u] or t[u] < 0:
-            continue
-        loc = location[pos[u]]
-        y = utype[u]
-        if total[loc, y] <= 0.0:
-            continue
-        n = strength[u]
-        f = force[u]
-        if deterministic:
-            for c in range(n_c):
-                lost[c] = n * hazard[c, loc, y]
-        else:
-            v = _uniform(keys[K_KILLED], day, ukey[u])
-            if v <= 1.0 - n * total[loc, y]:
-                continue  # Bernoulli's inequality: nobody lost today (the common case)
-            for c in range(n_c):
-                causes[c] = hazard[c, loc, y]
-            _losses_stochastic(
-                n, total[loc, y], log_survive[loc, y], causes, v, keys, day, ukey[u], lost
-            )
-        left = n
-        for c in range(n_c):
-            losses[f, c] += lost[c]
-            left -= lost[c]
-        strength[u] = left
-        wounded = lost[1]
-        share = return_share[loc, y]
-        if wounded > 0.0 and share > 0.0:
-            back = (
-                wounded * share if deterministic else _returning(wounded, share, keys, day, ukey[u])
-            )
-            recovering[(day + recovery[loc, y]) % slots, u] += back
-            in_recovery[f] += back
-            into_recovery[f] += back
-
-
-@numba.njit(cache=True, inline="always")
-def _rotate(p: KPlan, s: int, st: _State, day: int, out: KOut, r: int) -> None:
-    # Local views: see _attrition.
-    active, t, posa, policy, strength = st.active, st.t, st.pos, st.policy, st.strength
-    authorised, assigned, pending = st.authorised, st.assigned, st.pending
+    day_slot = day % slots
+    k_killed, k_wounded = keys[K_KILLED], keys[K_WOUNDED]
+    k_missing, k_deserted, k_returns = keys[K_MISSING], keys[K_DESERTED], keys[K_RETURNS]
+    # Rotation.
+    policy, authorised, assigned, pending = st.policy, st.authorised, st.assigned, st.pending
     duration, nxt, deployed = p.pos_duration[s], p.pos_next, p.pos_deployed
     below_of, recon_of = p.policy_reconstitute_below[s], p.policy_reconstitute_pos
-    release_to, terminal, force = p.pos_release, p.pos_terminal, p.unit_force
+    release_to, terminal = p.pos_release, p.pos_terminal
     start, end = p.demand_start[s], p.demand_end[s]
     discharged = out.losses[r, day, :, 4]
+    # Census.
+    o_strength = out.strength[r, day]
+    # Units by position are kept only where asked (one scratch row per run otherwise).
+    o_positions = out.positions[r, day if out.positions.shape[1] > 1 else 0]
+    if out.positions.shape[1] <= 1:
+        o_positions[:] = 0
+    o_active = out.active[r, day]
+    o_deployed = out.deployed[r, day]
+    o_active_days = out.active_days[r]
+    o_deployed_days = out.deployed_days[r]
+    since, overlap = st.since, p.pos_overlap
+    if census and any_on:
+        people[:] = 0.0
+        units[:] = 0.0
     for u in range(len(posa)):
         if not active[u]:
+            if census and keep_units:
+                out.unit_position[r, day, u] = -1
+                out.unit_strength[r, day, u] = 0.0
             continue
+        # 4. attrition, at the location of the previous census (units formed today wait).
+        f = force[u]
+        if t[u] >= 0:
+            loc = location[posa[u]]
+            y = utype[u]
+            total_p = total[loc, y]
+            if total_p > 0.0:
+                n = strength[u]
+                if deterministic:
+                    left = n
+                    for c in range(n_c):
+                        x = n * hazard[c, loc, y]
+                        losses[f, c] += x
+                        left -= x
+                    strength[u] = left
+                else:
+                    v = _uniform(k_killed, day, ukey[u])
+                    # Bernoulli's inequality: (1 - p)^n >= 1 - n p, so nobody is lost when
+                    # v <= 1 - n p (the common case), with no transcendental work.
+                    if v > 1.0 - n * total_p:
+                        row = q0_row[loc, y]
+                        if total_p >= 1.0:
+                            k = n
+                        elif (
+                            row >= 0
+                            and n < q0_width
+                            and n * total_p < SMALL_MEAN
+                            and (n == math.floor(n))
+                        ):  # (1 - p)^n from this run's table, computed once
+                            q0 = q0_table[row, int(n)]
+                            if q0 < 0.0:
+                                q0 = math.exp(n * log_survive[loc, y])
+                                q0_table[row, int(n)] = q0
+                            k = binomial_inverse_small(n, total_p, q0, v)
+                        else:
+                            k = binomial_inverse_q(n, total_p, log_survive[loc, y], v)
+                        if k > 0.0:
+                            # Competing causes: the k lost are shared among the causes in
+                            # proportion to their hazards (a multinomial split); a share of
+                            # the wounded will return.
+                            share = return_share[loc, y]
+                            back = 0.0
+                            if k <= SPLIT_ONE_BY_ONE:
+                                # One uniform per person for the cause, and the returns
+                                # stream's next uniform for each wounded person's return.
+                                # Counts in registers, without branches: c = 0 killed,
+                                # 1 wounded, 2 missing, 3 deserted (CAUSE_HAZARDS).
+                                c1 = c2 = c3 = 0
+                                h0, h1, h2 = cum[loc, y, 0], cum[loc, y, 1], cum[loc, y, 2]
+                                for j in range(int(k)):
+                                    w = _uniform(k_wounded, day, ukey[u] + np.uint64(j + 1))
+                                    w *= total_p
+                                    # The first cause whose running hazard reaches w (the
+                                    # sums never decrease).
+                                    c = (w > h0) + (w > h1) + (w > h2)
+                                    x = _uniform(k_returns, day, ukey[u] + np.uint64(c1 + 1))
+                                    back += 1.0 if c == 1 and x < share else 0.0
+                                    c1 += c == 1
+                                    c2 += c == 2
+                                    c3 += c == 3
+                                lost[1] = c1
+                                lost[2] = c2
+                                lost[3] = c3
+                                lost[0] = k - (c1 + c2 + c3)
+                            else:
+                                l0, l1, l2, l3 = _split_by_binomials(
+                                    k,
+                                    total_p,
+                                    hazard[0, loc, y],
+                                    hazard[1, loc, y],
+                                    hazard[2, loc, y],
+                                    k_missing,
+                                    k_deserted,
+                                    day,
+                                    ukey[u],
+                                )
+                                lost[0] = l0
+                                lost[1] = l1
+                                lost[2] = l2
+                                lost[3] = l3
+                                if share > 0.0:
+                                    back = _returning(lost[1], share, k_returns, day, ukey[u])
+                            for c in range(n_c):
+                                losses[f, c] += lost[c]
+                            strength[u] = n - k
+                            if back > 0.0:
+                                i = day_slot + recovery[loc, y]
+                                recovering[i - slots if i >= slots else i, u] += back
+                                in_recovery[f] += back
+                                into_recovery[f] += back
+                if deterministic:
+                    wounded = n * hazard[1, loc, y]
+                    share = return_share[loc, y]
+                    if wounded > 0.0 and share > 0.0:
+                        back = wounded * share
+                        i = day_slot + recovery[loc, y]
+                        recovering[i - slots if i >= slots else i, u] += back
+                        in_recovery[f] += back
+                        into_recovery[f] += back
+        # 5. rotation.
         t[u] += 1
         pos = posa[u]
         move = duration[pos] != OPEN and t[u] >= duration[pos]
@@ -693,32 +922,62 @@ def _rotate(p: KPlan, s: int, st: _State, day: int, out: KOut, r: int) -> None:
         ):  # a deferred policy change falls due as the unit leaves deployment
             _switch(p, s, st, u, pending[u])
             pending[u] = -1
-        if terminal[posa[u]]:
-            discharged[force[u]] += strength[u]
+        pos = posa[u]
+        if terminal[pos]:
+            discharged[f] += strength[u]
             active[u] = False
+            if census and keep_units:
+                out.unit_position[r, day, u] = -1
+                out.unit_strength[r, day, u] = 0.0
+            continue
+        # 6. census (its units' part).
+        if census:
+            # (written out, not a call: array arguments cost reference counting per unit)
+            o_strength[f, location[pos]] += strength[u]
+            o_positions[pos] += 1
+            o_active[f] += 1
+            o_active_days[u] += 1
+            on = deployed[pos]  # without branches: units alternate unpredictably
+            o_deployed[f] += on
+            o_deployed_days[u] += on
+            since[u] = 0 if on else since[u] + 1
+            if keep_units:
+                out.unit_position[r, day, u] = pos
+                out.unit_strength[r, day, u] = strength[u]
+            if any_on and not overlap[pos]:
+                y = utype[u]
+                people[f, y, location[pos]] += strength[u]
+                units[f, y, location[pos]] += 1.0
 
 
 @numba.njit(cache=True, inline="always")
-def _census(
+def _census_units(
     p: KPlan,
-    s: int,
     st: _State,
     day: int,
-    people: NDArray,
-    units: NDArray,
     out: KOut,
     r: int,
     keep_units: bool,
+    any_on: bool,
+    people: NDArray,
+    units: NDArray,
 ) -> None:
-    # Local views: see _attrition.
+    """The units' part of the census, on its own (after units were pulled)."""
     o_strength = out.strength[r, day]
-    o_positions = out.positions[r, day]
+    # Units by position are kept only where asked (one scratch row per run otherwise).
+    o_positions = out.positions[r, day if out.positions.shape[1] > 1 else 0]
+    if out.positions.shape[1] <= 1:
+        o_positions[:] = 0
     o_active = out.active[r, day]
     o_deployed = out.deployed[r, day]
     o_active_days = out.active_days[r]
     o_deployed_days = out.deployed_days[r]
     active, posa, strength, since = st.active, st.pos, st.strength, st.since
-    force, location, deployed = p.unit_force, p.pos_location, p.pos_deployed
+    force, location, deployed, overlap = p.unit_force, p.pos_location, p.pos_deployed, p.pos_overlap
+    utype = p.unit_type
+    if any_on:
+        people[:] = 0.0
+        units[:] = 0.0
     for u in range(len(posa)):
         if not active[u]:
             if keep_units:
@@ -727,40 +986,43 @@ def _census(
             continue
         pos = posa[u]
         f = force[u]
+        # (written out, not a call: array arguments cost reference counting per unit)
         o_strength[f, location[pos]] += strength[u]
         o_positions[pos] += 1
         o_active[f] += 1
         o_active_days[u] += 1
-        if deployed[pos]:
-            o_deployed[f] += 1
-            o_deployed_days[u] += 1
-            since[u] = 0
-        else:
-            since[u] += 1
+        on = deployed[pos]  # without branches: units alternate unpredictably
+        o_deployed[f] += on
+        o_deployed_days[u] += on
+        since[u] = 0 if on else since[u] + 1
         if keep_units:
             out.unit_position[r, day, u] = pos
             out.unit_strength[r, day, u] = strength[u]
-    n_d = p.demand_location.shape[0]
+        if any_on and not overlap[pos]:
+            y = utype[u]
+            people[f, y, location[pos]] += strength[u]
+            units[f, y, location[pos]] += 1.0
+
+
+@numba.njit(cache=True, inline="always")
+def _census_demands(
+    p: KPlan, s: int, st: _State, day: int, people: NDArray, units: NDArray, out: KOut, r: int
+) -> None:
+    """The rest of the census: people present allocated to demands; stocks."""
     on = st.demand_on
-    any_on = False
-    for d in range(n_d):
-        on[d] = p.demand_start[s, d] <= day < p.demand_end[s, d]
-        any_on = any_on or on[d]
-    if any_on:
-        _presence(p, st, people, units)
-        for d in range(n_d):
-            if on[d]:
-                st.cap_left[:] = p.demand_cap[s, d]
-                out.filled[r, day, d] = _fill(
-                    p.demand_pool_force[d],
-                    p.demand_pool_type[d],
-                    p.demand_location[d],
-                    p.demand_units[d],
-                    people,
-                    units,
-                    p.demand_required[s, d],
-                    st.cap_left,
-                )
+    for d in range(p.demand_location.shape[0]):
+        if on[d]:
+            st.cap_left[:] = p.demand_cap[s, d]
+            out.filled[r, day, d] = _fill(
+                p.demand_pool_force[d],
+                p.demand_pool_type[d],
+                p.demand_location[d],
+                p.demand_units[d],
+                people,
+                units,
+                p.demand_required[s, d],
+                st.cap_left,
+            )
     for f in range(len(st.pool)):
         out.stocks[r, day, f, S_IN_RECOVERY] = st.in_recovery[f]
         out.stocks[r, day, f, S_POOL] = st.pool[f]
@@ -782,13 +1044,29 @@ def _run(
     n_y = p.hazard.shape[3]
     n_l = p.hazard.shape[2]
     n_c = p.hazard.shape[1]
+    n_d = p.demand_location.shape[0]
     total = np.zeros((n_l, n_y))
     log_survive = np.zeros((n_l, n_y))
+    cum = np.zeros((n_l, n_y, n_c))  # running sums of the hazards, in cause order
     for i in range(n_l):
         for y in range(n_y):
             for c in range(n_c):
-                total[i, y] += p.hazard[s, c, i, y]
+                h = p.hazard[s, c, i, y]
+                total[i, y] += h
+                cum[i, y, c] = h if c == 0 else cum[i, y, c - 1] + h
             log_survive[i, y] = math.log1p(-min(total[i, y], 1.0 - 1e-16))
+    q0_row = np.full((n_l, n_y), -1, np.int64)
+    rows = 0
+    if not deterministic:
+        for i in range(n_l):
+            for y in range(n_y):
+                if total[i, y] > 0.0:
+                    q0_row[i, y] = rows
+                    rows += 1
+    width = 0
+    if rows:
+        width = int(min(Q0_WIDTH, max(p.unit_authorised[s].max(), 0.0) + 1.0))
+    q0_table = np.full((rows, width), -1.0)
     rec_slots = p.recovery[s].max() + 1 if n_u else 1
     train_slots = (p.pipe_training[s].max() if n_q else 0) + 1
     st = _State(
@@ -810,6 +1088,9 @@ def _run(
         np.zeros(n_f),
         total,
         log_survive,
+        cum,
+        q0_row,
+        q0_table,
         np.zeros(n_c),
         np.zeros(n_c),
         np.zeros(n_u, np.int64),
@@ -817,6 +1098,12 @@ def _run(
         np.zeros(n_u, np.int64),
         np.zeros(n_f),
         np.zeros(p.demand_location.shape[0], np.bool_),
+        np.zeros(n_f),
+        np.zeros(n_f, np.int64),
+        np.zeros(n_f),
+        np.zeros(n_u, np.int64),
+        np.zeros(n_u, np.int64),
+        np.zeros(n_u),
     )
     people = np.zeros((n_f, n_y, n_l))
     units = np.zeros((n_f, n_y, n_l))
@@ -835,11 +1122,50 @@ def _run(
         if n_q or st.reservoir.shape[0]:
             _pipelines(p, s, st, day, keys, deterministic, out, r)  # 2.
         _replace(p, s, st, day, out, r)  # 3.
-        _attrition(p, s, st, day, keys, deterministic, out, r)  # 4.
-        _rotate(p, s, st, day, out, r)  # 5.
-        if has_ready:
+        any_on = False
+        for d in range(n_d):
+            st.demand_on[d] = p.demand_start[s, d] <= day < p.demand_end[s, d]
+            any_on = any_on or st.demand_on[d]
+        if has_ready:  # 4. and 5., then pulls, then 6.
+            _units_day(
+                p,
+                s,
+                st,
+                day,
+                keys,
+                deterministic,
+                out,
+                r,
+                keep_units,
+                False,
+                any_on,
+                people,
+                units,
+            )
             _pull(p, s, st, day, people, units)
-        _census(p, s, st, day, people, units, out, r, keep_units)  # 6.
+            _census_units(p, st, day, out, r, keep_units, any_on, people, units)
+        else:  # 4., 5. and the units' part of 6. in one pass
+            _units_day(
+                p,
+                s,
+                st,
+                day,
+                keys,
+                deterministic,
+                out,
+                r,
+                keep_units,
+                True,
+                any_on,
+                people,
+                units,
+            )
+        if any_on:
+            _census_demands(p, s, st, day, people, units, out, r)
+        else:
+            for f in range(n_f):
+                out.stocks[r, day, f, S_IN_RECOVERY] = st.in_recovery[f]
+                out.stocks[r, day, f, S_POOL] = st.pool[f]
 
 
 @numba.njit(cache=True, parallel=True)

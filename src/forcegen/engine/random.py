@@ -80,6 +80,27 @@ def binomial_inverse(n: float, p: float, u: float) -> float:
     return binomial_inverse_q(n, p, math.log1p(-p), u)
 
 
+SMALL_MEAN = 30.0
+"""Below this mean, inversion searches up from 0."""
+
+
+@numba.njit(cache=True)
+def binomial_inverse_small(n: float, p: float, pmf0: float, u: float) -> float:
+    """:func:`binomial_inverse` for 0 < p < 1 and a mean ``n p`` below SMALL_MEAN, with
+    ``pmf0 = exp(n log(1 - p))``, the probability of 0, given (callers may keep it)."""
+    ratio = p / (1.0 - p)
+    pmf = pmf0
+    cdf = pmf
+    k = 0.0
+    while cdf < u and k < n:
+        pmf *= ratio * (n - k) / (k + 1.0)
+        k += 1.0
+        cdf += pmf
+        if pmf == 0.0:  # lost to rounding in the far right tail
+            break
+    return k
+
+
 @numba.njit(cache=True)
 def binomial_inverse_q(n: float, p: float, log_q: float, u: float) -> float:
     """:func:`binomial_inverse` for 0 < p < 1 with ``log_q = log(1 - p)`` given (callers that
@@ -89,17 +110,8 @@ def binomial_inverse_q(n: float, p: float, log_q: float, u: float) -> float:
         return 0.0
     q = 1.0 - p
     ratio = p / q
-    if mean < 30.0:
-        pmf = math.exp(n * log_q)
-        cdf = pmf
-        k = 0.0
-        while cdf < u and k < n:
-            pmf *= ratio * (n - k) / (k + 1.0)
-            k += 1.0
-            cdf += pmf
-            if pmf == 0.0:  # lost to rounding in the far right tail
-                break
-        return k
+    if mean < SMALL_MEAN:
+        return binomial_inverse_small(n, p, math.exp(n * log_q), u)
     mode = min(math.floor((n + 1.0) * p), n)
     if mode <= 0.0:
         pmf_mode = math.exp(n * log_q)
