@@ -397,61 +397,6 @@ def _pull(p: KPlan, s: int, st: _State, day: int, people: NDArray, units: NDArra
 
 
 @numba.njit(cache=True, inline="always")
-def _pipelines(
-    p: KPlan,
-    s: int,
-    st: _State,
-    day: int,
-    keys: NDArray[np.uint64],
-    deterministic: bool,
-    out: KOut,
-    r: int,
-) -> None:
-    n_q = p.pipe_force.shape[0]
-    for v in range(len(st.reservoir)):
-        refill = p.reservoir_refill[s, v]
-        if not deterministic:  # whole people: add what the running total has reached
-            refill = math.floor(refill * (day + 1) + 1e-9) - math.floor(refill * day + 1e-9)
-        st.reservoir[v] += refill
-    slots = st.training.shape[1]
-    for q in range(n_q):
-        rate = p.pipe_rate[s, day, q]
-        v = p.pipe_reservoir[q]
-        if v >= 0:
-            left = st.reservoir[v]
-            if p.pipe_proportional[q]:
-                prob = min(rate / max(p.reservoir_size0[s, v], 1e-300), 1.0)
-            else:
-                prob = min(rate / max(left, 1e-300), 1.0)
-            if deterministic:
-                recruits = left * prob
-            else:
-                recruits = binomial_inverse(
-                    left, prob, _uniform(keys[K_RECRUITS], day, p.pipe_key[q])
-                )
-            st.reservoir[v] = left - recruits
-        elif deterministic:
-            recruits = rate
-        else:  # an unlimited supply: Poisson arrivals at the rate
-            recruits = poisson_inverse(rate, _uniform(keys[K_RECRUITS], day, p.pipe_key[q]))
-        st.training[q, (day + p.pipe_training[s, q]) % slots] += recruits
-        graduates = st.training[q, day % slots]
-        st.training[q, day % slots] = 0.0
-        out.pipeline[r, day, q, M_RECRUITS] = recruits
-        out.pipeline[r, day, q, M_GRADUATES] = graduates
-        out.pipeline[r, day, q, M_IN_TRAINING] = st.training[q].sum()
-        f = p.pipe_force[q]
-        if p.pipe_cohort[q]:
-            st.batch[q] += graduates
-            if p.cohort_close[s, day, q]:
-                _form(p, s, st, q, deterministic, out, r, day)
-        else:
-            st.pool[f] += graduates
-    for v in range(len(st.reservoir)):
-        out.reservoir[r, day, v] = st.reservoir[v]
-
-
-@numba.njit(cache=True, inline="always")
 def _form(
     p: KPlan, s: int, st: _State, q: int, deterministic: bool, out: KOut, r: int, day: int
 ) -> None:
@@ -476,100 +421,6 @@ def _form(
         st.since[u] = RESTED
     out.flows[r, day, p.pipe_force[q], F_FORMED] += people
     st.batch[q] = 0.0
-
-
-@numba.njit(cache=True, inline="always")
-def _replace(p: KPlan, s: int, st: _State, day: int, out: KOut, r: int) -> None:
-    force, active, strength, authorised = p.unit_force, st.active, st.strength, st.authorised
-    n_u = len(st.pos)
-    n_f = len(st.pool)
-    pool, cand = st.pool, st.cand
-    recovering = st.recovering
-    slots = recovering.shape[0]
-    if slots > 1:  # some wounded return: those due today
-        slot = day % slots
-        returned = out.flows[r, day, :, F_RETURNED]
-        due = recovering[slot]
-        for u in range(n_u):
-            back = due[u]
-            if back > 0.0:
-                due[u] = 0.0
-                f = force[u]
-                st.in_recovery[f] -= back
-                if active[u]:
-                    strength[u] += back
-                    returned[f] += back
-                else:
-                    pool[f] += back
-    # One pass finds the units below authorised strength (in unit order) and each force's
-    # need; each force's pool then goes to its own candidates.
-    need, count = st.need, st.count
-    for f in range(n_f):
-        need[f] = 0.0
-        count[f] = 0
-    n_c = 0
-    for u in range(n_u):
-        if active[u] and strength[u] < authorised[u]:
-            f = force[u]
-            cand[n_c] = u
-            n_c += 1
-            need[f] += authorised[u] - strength[u]
-            count[f] += 1
-    if n_c == 0:
-        return
-    any_enough = False
-    for f in range(n_f):
-        if pool[f] <= 0.0 or count[f] == 0:
-            count[f] = 0  # nothing to deliver to this force's units
-        elif need[f] <= pool[f]:  # enough for every unit: the order does not matter
-            count[f] = -1
-            any_enough = True
-    delivered = st.delivered
-    if any_enough:
-        for f in range(n_f):
-            delivered[f] = 0.0
-        for j in range(n_c):
-            u = cand[j]
-            f = force[u]
-            if count[f] < 0:
-                delivered[f] += authorised[u] - strength[u]
-                strength[u] = authorised[u]
-        for f in range(n_f):
-            if count[f] < 0:
-                pool[f] -= delivered[f]
-                out.flows[r, day, f, F_REPLACED] = delivered[f]
-    for f in range(n_f):
-        if count[f] <= 0:
-            continue
-        # Too few: units in the order of the force's rule, ties by unit number.
-        first = p.force_replacement_rule[f] == 1
-        order, key = st.order, st.sort_key
-        m = 0
-        for j in range(n_c):
-            u = cand[j]
-            if force[u] == f:
-                # Shares equal to 1e-9 count as ties (broken by unit number), so that
-                # rounding noise in expected values cannot reorder identical units.
-                share = round(strength[u] / authorised[u] * 1e9) / 1e9
-                key[m] = share + (2.0 if first and not p.pos_deployed[st.pos[u]] else 0.0)
-                order[m] = u
-                m += 1
-        out.flows[r, day, f, F_REPLACED] = _serve(
-            key, order, m, strength, authorised, pool, f, st.sort_key_tmp, st.order_tmp
-        )
-    # Unmet need, summed in unit order: every other active unit is at or above authorised
-    # strength, and those of a force that had enough now are too.
-    unmet = out.stocks[r, day, :, S_UNMET]
-    for f in range(n_f):
-        if count[f] == 0:
-            unmet[f] = need[f]  # nothing delivered: the same sum, in the same order
-        elif count[f] > 0:
-            for j in range(n_c):
-                u = cand[j]
-                if force[u] == f:
-                    gap = authorised[u] - strength[u]
-                    if gap > 0.0:
-                        unmet[f] += gap
 
 
 SELECT_FIRST = 8
@@ -732,225 +583,6 @@ def _returning(wounded: float, share: float, k_returns: np.uint64, day: int, key
 
 
 @numba.njit(cache=True, inline="always")
-def _units_day(
-    p: KPlan,
-    s: int,
-    st: _State,
-    day: int,
-    keys: NDArray[np.uint64],
-    deterministic: bool,
-    out: KOut,
-    r: int,
-    keep_units: bool,
-    census: bool,
-    any_on: bool,
-    people: NDArray,
-    units: NDArray,
-) -> None:
-    """Steps 4 and 5 of the day, unit by unit (a unit's attrition and rotation touch no other
-    unit), and with ``census`` also the units' part of step 6 (when no unit is pulled)."""
-    # Local views of this sample's and this run-day's arrays: indexing through the tuples
-    # inside the loop costs several times the work itself.
-    hazard = p.hazard[s]
-    n_c = hazard.shape[0]
-    total, log_survive, cum, lost = st.total_hazard, st.log_survive, st.cum_hazard, st.lost
-    q0_row, q0_table = st.q0_row, st.q0_table
-    q0_width = q0_table.shape[1]
-    return_share = p.return_share[s]
-    recovery = p.recovery[s]
-    losses = out.losses[r, day]
-    into_recovery = out.flows[r, day, :, F_WOUNDED_RETURNING]
-    location, utype, force, ukey = p.pos_location, p.unit_type, p.unit_force, p.unit_key
-    active, t, posa, strength = st.active, st.t, st.pos, st.strength
-    recovering, in_recovery = st.recovering, st.in_recovery
-    slots = recovering.shape[0]
-    day_slot = day % slots
-    k_killed, k_wounded = keys[K_KILLED], keys[K_WOUNDED]
-    k_missing, k_deserted, k_returns = keys[K_MISSING], keys[K_DESERTED], keys[K_RETURNS]
-    # Rotation.
-    policy, authorised, assigned, pending = st.policy, st.authorised, st.assigned, st.pending
-    duration, nxt, deployed = p.pos_duration[s], p.pos_next, p.pos_deployed
-    below_of, recon_of = p.policy_reconstitute_below[s], p.policy_reconstitute_pos
-    release_to, terminal = p.pos_release, p.pos_terminal
-    start, end = p.demand_start[s], p.demand_end[s]
-    discharged = out.losses[r, day, :, 4]
-    # Census.
-    o_strength = out.strength[r, day]
-    # Units by position are kept only where asked (one scratch row per run otherwise).
-    o_positions = out.positions[r, day if out.positions.shape[1] > 1 else 0]
-    if out.positions.shape[1] <= 1:
-        o_positions[:] = 0
-    o_active = out.active[r, day]
-    o_deployed = out.deployed[r, day]
-    o_active_days = out.active_days[r]
-    o_deployed_days = out.deployed_days[r]
-    since, overlap = st.since, p.pos_overlap
-    if census and any_on:
-        people[:] = 0.0
-        units[:] = 0.0
-    for u in range(len(posa)):
-        if not active[u]:
-            if census and keep_units:
-                out.unit_position[r, day, u] = -1
-                out.unit_strength[r, day, u] = 0.0
-            continue
-        # 4. attrition, at the location of the previous census (units formed today wait).
-        f = force[u]
-        if t[u] >= 0:
-            loc = location[posa[u]]
-            y = utype[u]
-            total_p = total[loc, y]
-            if total_p > 0.0:
-                n = strength[u]
-                if deterministic:
-                    left = n
-                    for c in range(n_c):
-                        x = n * hazard[c, loc, y]
-                        losses[f, c] += x
-                        left -= x
-                    strength[u] = left
-                else:
-                    v = _uniform(k_killed, day, ukey[u])
-                    # Bernoulli's inequality: (1 - p)^n >= 1 - n p, so nobody is lost when
-                    # v <= 1 - n p (the common case), with no transcendental work.
-                    if v > 1.0 - n * total_p:
-                        row = q0_row[loc, y]
-                        if total_p >= 1.0:
-                            k = n
-                        elif (
-                            row >= 0
-                            and n < q0_width
-                            and n * total_p < SMALL_MEAN
-                            and (n == math.floor(n))
-                        ):  # (1 - p)^n from this run's table, computed once
-                            q0 = q0_table[row, int(n)]
-                            if q0 < 0.0:
-                                q0 = math.exp(n * log_survive[loc, y])
-                                q0_table[row, int(n)] = q0
-                            k = binomial_inverse_small(n, total_p, q0, v)
-                        else:
-                            k = binomial_inverse_q(n, total_p, log_survive[loc, y], v)
-                        if k > 0.0:
-                            # Competing causes: the k lost are shared among the causes in
-                            # proportion to their hazards (a multinomial split); a share of
-                            # the wounded will return.
-                            share = return_share[loc, y]
-                            back = 0.0
-                            if k <= SPLIT_ONE_BY_ONE:
-                                # One uniform per person for the cause, and the returns
-                                # stream's next uniform for each wounded person's return.
-                                # Counts in registers, without branches: c = 0 killed,
-                                # 1 wounded, 2 missing, 3 deserted (CAUSE_HAZARDS).
-                                c1 = c2 = c3 = 0
-                                h0, h1, h2 = cum[loc, y, 0], cum[loc, y, 1], cum[loc, y, 2]
-                                for j in range(int(k)):
-                                    w = _uniform(k_wounded, day, ukey[u] + np.uint64(j + 1))
-                                    w *= total_p
-                                    # The first cause whose running hazard reaches w (the
-                                    # sums never decrease).
-                                    c = (w > h0) + (w > h1) + (w > h2)
-                                    x = _uniform(k_returns, day, ukey[u] + np.uint64(c1 + 1))
-                                    back += 1.0 if c == 1 and x < share else 0.0
-                                    c1 += c == 1
-                                    c2 += c == 2
-                                    c3 += c == 3
-                                lost[1] = c1
-                                lost[2] = c2
-                                lost[3] = c3
-                                lost[0] = k - (c1 + c2 + c3)
-                            else:
-                                l0, l1, l2, l3 = _split_by_binomials(
-                                    k,
-                                    total_p,
-                                    hazard[0, loc, y],
-                                    hazard[1, loc, y],
-                                    hazard[2, loc, y],
-                                    k_missing,
-                                    k_deserted,
-                                    day,
-                                    ukey[u],
-                                )
-                                lost[0] = l0
-                                lost[1] = l1
-                                lost[2] = l2
-                                lost[3] = l3
-                                if share > 0.0:
-                                    back = _returning(lost[1], share, k_returns, day, ukey[u])
-                            for c in range(n_c):
-                                losses[f, c] += lost[c]
-                            strength[u] = n - k
-                            if back > 0.0:
-                                i = day_slot + recovery[loc, y]
-                                recovering[i - slots if i >= slots else i, u] += back
-                                in_recovery[f] += back
-                                into_recovery[f] += back
-                if deterministic:
-                    wounded = n * hazard[1, loc, y]
-                    share = return_share[loc, y]
-                    if wounded > 0.0 and share > 0.0:
-                        back = wounded * share
-                        i = day_slot + recovery[loc, y]
-                        recovering[i - slots if i >= slots else i, u] += back
-                        in_recovery[f] += back
-                        into_recovery[f] += back
-        # 5. rotation.
-        t[u] += 1
-        pos = posa[u]
-        move = duration[pos] != OPEN and t[u] >= duration[pos]
-        new_pos = nxt[pos] if move else pos
-        below = below_of[policy[u]]
-        weak = False
-        if below >= 0.0:
-            recon = recon_of[policy[u]]
-            weak = strength[u] < below * authorised[u] and new_pos != recon and pos != recon
-            if weak:
-                new_pos = recon
-        d = assigned[u]
-        release = (
-            d >= 0
-            and not move
-            and not weak
-            and deployed[new_pos]
-            and not (start[d] <= day < end[d])
-        )
-        if release:
-            new_pos = release_to[pos]
-        if (
-            (move or weak or release)
-            and _move(deployed, posa, t, assigned, u, new_pos)
-            and pending[u] >= 0
-        ):  # a deferred policy change falls due as the unit leaves deployment
-            _switch(p, s, st, u, pending[u])
-            pending[u] = -1
-        pos = posa[u]
-        if terminal[pos]:
-            discharged[f] += strength[u]
-            active[u] = False
-            if census and keep_units:
-                out.unit_position[r, day, u] = -1
-                out.unit_strength[r, day, u] = 0.0
-            continue
-        # 6. census (its units' part).
-        if census:
-            # (written out, not a call: array arguments cost reference counting per unit)
-            o_strength[f, location[pos]] += strength[u]
-            o_positions[pos] += 1
-            o_active[f] += 1
-            o_active_days[u] += 1
-            on = deployed[pos]  # without branches: units alternate unpredictably
-            o_deployed[f] += on
-            o_deployed_days[u] += on
-            since[u] = 0 if on else since[u] + 1
-            if keep_units:
-                out.unit_position[r, day, u] = pos
-                out.unit_strength[r, day, u] = strength[u]
-            if any_on and not overlap[pos]:
-                y = utype[u]
-                people[f, y, location[pos]] += strength[u]
-                units[f, y, location[pos]] += 1.0
-
-
-@numba.njit(cache=True, inline="always")
 def _census_units(
     p: KPlan,
     st: _State,
@@ -1002,30 +634,6 @@ def _census_units(
             y = utype[u]
             people[f, y, location[pos]] += strength[u]
             units[f, y, location[pos]] += 1.0
-
-
-@numba.njit(cache=True, inline="always")
-def _census_demands(
-    p: KPlan, s: int, st: _State, day: int, people: NDArray, units: NDArray, out: KOut, r: int
-) -> None:
-    """The rest of the census: people present allocated to demands; stocks."""
-    on = st.demand_on
-    for d in range(p.demand_location.shape[0]):
-        if on[d]:
-            st.cap_left[:] = p.demand_cap[s, d]
-            out.filled[r, day, d] = _fill(
-                p.demand_pool_force[d],
-                p.demand_pool_type[d],
-                p.demand_location[d],
-                p.demand_units[d],
-                people,
-                units,
-                p.demand_required[s, d],
-                st.cap_left,
-            )
-    for f in range(len(st.pool)):
-        out.stocks[r, day, f, S_IN_RECOVERY] = st.in_recovery[f]
-        out.stocks[r, day, f, S_POOL] = st.pool[f]
 
 
 @numba.njit(cache=True)
@@ -1119,49 +727,374 @@ def _run(
                         else:
                             _switch(p, s, st, u, k)
                             st.pending[u] = -1
-        if n_q or st.reservoir.shape[0]:
-            _pipelines(p, s, st, day, keys, deterministic, out, r)  # 2.
-        _replace(p, s, st, day, out, r)  # 3.
+        # (Steps written out here, not called: handing the plan's and the state's tuples to an
+        # inlined function costs the reference counting of every array in them, every day.)
+        if n_q or st.reservoir.shape[0]:  # 2. pipelines
+            n_q = p.pipe_force.shape[0]
+            for v in range(len(st.reservoir)):
+                refill = p.reservoir_refill[s, v]
+                if not deterministic:  # whole people: add what the running total has reached
+                    refill = math.floor(refill * (day + 1) + 1e-9) - math.floor(refill * day + 1e-9)
+                st.reservoir[v] += refill
+            slots = st.training.shape[1]
+            for q in range(n_q):
+                rate = p.pipe_rate[s, day, q]
+                v = p.pipe_reservoir[q]
+                if v >= 0:
+                    left = st.reservoir[v]
+                    if p.pipe_proportional[q]:
+                        prob = min(rate / max(p.reservoir_size0[s, v], 1e-300), 1.0)
+                    else:
+                        prob = min(rate / max(left, 1e-300), 1.0)
+                    if deterministic:
+                        recruits = left * prob
+                    else:
+                        recruits = binomial_inverse(
+                            left, prob, _uniform(keys[K_RECRUITS], day, p.pipe_key[q])
+                        )
+                    st.reservoir[v] = left - recruits
+                elif deterministic:
+                    recruits = rate
+                else:  # an unlimited supply: Poisson arrivals at the rate
+                    recruits = poisson_inverse(rate, _uniform(keys[K_RECRUITS], day, p.pipe_key[q]))
+                st.training[q, (day + p.pipe_training[s, q]) % slots] += recruits
+                graduates = st.training[q, day % slots]
+                st.training[q, day % slots] = 0.0
+                out.pipeline[r, day, q, M_RECRUITS] = recruits
+                out.pipeline[r, day, q, M_GRADUATES] = graduates
+                out.pipeline[r, day, q, M_IN_TRAINING] = st.training[q].sum()
+                f = p.pipe_force[q]
+                if p.pipe_cohort[q]:
+                    st.batch[q] += graduates
+                    if p.cohort_close[s, day, q]:
+                        _form(p, s, st, q, deterministic, out, r, day)
+                else:
+                    st.pool[f] += graduates
+            for v in range(len(st.reservoir)):
+                out.reservoir[r, day, v] = st.reservoir[v]
+        # 3. returns and replacements
+        force, active, strength, authorised = (
+            p.unit_force,
+            st.active,
+            st.strength,
+            st.authorised,
+        )
+        n_u = len(st.pos)
+        n_f = len(st.pool)
+        pool, cand = st.pool, st.cand
+        recovering = st.recovering
+        slots = recovering.shape[0]
+        if slots > 1:  # some wounded return: those due today
+            slot = day % slots
+            returned = out.flows[r, day, :, F_RETURNED]
+            due = recovering[slot]
+            for u in range(n_u):
+                back = due[u]
+                if back > 0.0:
+                    due[u] = 0.0
+                    f = force[u]
+                    st.in_recovery[f] -= back
+                    if active[u]:
+                        strength[u] += back
+                        returned[f] += back
+                    else:
+                        pool[f] += back
+        # One pass finds the units below authorised strength (in unit order) and each force's
+        # need; each force's pool then goes to its own candidates.
+        need, count = st.need, st.count
+        for f in range(n_f):
+            need[f] = 0.0
+            count[f] = 0
+        n_cand = 0
+        for u in range(n_u):
+            if active[u] and strength[u] < authorised[u]:
+                f = force[u]
+                cand[n_cand] = u
+                n_cand += 1
+                need[f] += authorised[u] - strength[u]
+                count[f] += 1
+        if n_cand > 0:  # some units are below authorised strength
+            any_enough = False
+            for f in range(n_f):
+                if pool[f] <= 0.0 or count[f] == 0:
+                    count[f] = 0  # nothing to deliver to this force's units
+                elif need[f] <= pool[f]:  # enough for every unit: the order does not matter
+                    count[f] = -1
+                    any_enough = True
+            delivered = st.delivered
+            if any_enough:
+                for f in range(n_f):
+                    delivered[f] = 0.0
+                for j in range(n_cand):
+                    u = cand[j]
+                    f = force[u]
+                    if count[f] < 0:
+                        delivered[f] += authorised[u] - strength[u]
+                        strength[u] = authorised[u]
+                for f in range(n_f):
+                    if count[f] < 0:
+                        pool[f] -= delivered[f]
+                        out.flows[r, day, f, F_REPLACED] = delivered[f]
+            for f in range(n_f):
+                if count[f] <= 0:
+                    continue
+                # Too few: units in the order of the force's rule, ties by unit number.
+                first = p.force_replacement_rule[f] == 1
+                order, key = st.order, st.sort_key
+                m = 0
+                for j in range(n_cand):
+                    u = cand[j]
+                    if force[u] == f:
+                        # Shares equal to 1e-9 count as ties (broken by unit number), so that
+                        # rounding noise in expected values cannot reorder identical units.
+                        share = round(strength[u] / authorised[u] * 1e9) / 1e9
+                        key[m] = share + (2.0 if first and not p.pos_deployed[st.pos[u]] else 0.0)
+                        order[m] = u
+                        m += 1
+                out.flows[r, day, f, F_REPLACED] = _serve(
+                    key, order, m, strength, authorised, pool, f, st.sort_key_tmp, st.order_tmp
+                )
+            # Unmet need, summed in unit order: every other active unit is at or above
+            # authorised strength, and those of a force that had enough now are too.
+            unmet = out.stocks[r, day, :, S_UNMET]
+            for f in range(n_f):
+                if count[f] == 0:
+                    unmet[f] = need[f]  # nothing delivered: the same sum, in the same order
+                elif count[f] > 0:
+                    for j in range(n_cand):
+                        u = cand[j]
+                        if force[u] == f:
+                            gap = authorised[u] - strength[u]
+                            if gap > 0.0:
+                                unmet[f] += gap
         any_on = False
         for d in range(n_d):
             st.demand_on[d] = p.demand_start[s, d] <= day < p.demand_end[s, d]
             any_on = any_on or st.demand_on[d]
-        if has_ready:  # 4. and 5., then pulls, then 6.
-            _units_day(
-                p,
-                s,
-                st,
-                day,
-                keys,
-                deterministic,
-                out,
-                r,
-                keep_units,
-                False,
-                any_on,
-                people,
-                units,
+        # 4. attrition and 5. rotation, unit by unit (a unit's attrition and rotation touch
+        # no other unit), and the units' part of 6. in the same pass when no unit is pulled.
+        census = not has_ready
+        # Local views of this sample's and this run-day's arrays: indexing through the tuples
+        # inside the loop costs several times the work itself.
+        hazard = p.hazard[s]
+        n_c = hazard.shape[0]
+        total, log_survive, cum, lost = st.total_hazard, st.log_survive, st.cum_hazard, st.lost
+        q0_row, q0_table = st.q0_row, st.q0_table
+        q0_width = q0_table.shape[1]
+        return_share = p.return_share[s]
+        recovery = p.recovery[s]
+        losses = out.losses[r, day]
+        into_recovery = out.flows[r, day, :, F_WOUNDED_RETURNING]
+        location, utype, force, ukey = p.pos_location, p.unit_type, p.unit_force, p.unit_key
+        active, t, posa, strength = st.active, st.t, st.pos, st.strength
+        recovering, in_recovery = st.recovering, st.in_recovery
+        slots = recovering.shape[0]
+        day_slot = day % slots
+        k_killed, k_wounded = keys[K_KILLED], keys[K_WOUNDED]
+        k_missing, k_deserted, k_returns = keys[K_MISSING], keys[K_DESERTED], keys[K_RETURNS]
+        # Rotation.
+        policy, authorised, assigned, pending = st.policy, st.authorised, st.assigned, st.pending
+        duration, nxt, deployed = p.pos_duration[s], p.pos_next, p.pos_deployed
+        below_of, recon_of = p.policy_reconstitute_below[s], p.policy_reconstitute_pos
+        release_to, terminal = p.pos_release, p.pos_terminal
+        start, end = p.demand_start[s], p.demand_end[s]
+        discharged = out.losses[r, day, :, 4]
+        # Census.
+        o_strength = out.strength[r, day]
+        # Units by position are kept only where asked (one scratch row per run otherwise).
+        o_positions = out.positions[r, day if out.positions.shape[1] > 1 else 0]
+        if out.positions.shape[1] <= 1:
+            o_positions[:] = 0
+        o_active = out.active[r, day]
+        o_deployed = out.deployed[r, day]
+        o_active_days = out.active_days[r]
+        o_deployed_days = out.deployed_days[r]
+        since, overlap = st.since, p.pos_overlap
+        if census and any_on:
+            people[:] = 0.0
+            units[:] = 0.0
+        for u in range(len(posa)):
+            if not active[u]:
+                if census and keep_units:
+                    out.unit_position[r, day, u] = -1
+                    out.unit_strength[r, day, u] = 0.0
+                continue
+            # 4. attrition, at the location of the previous census (units formed today wait).
+            f = force[u]
+            if t[u] >= 0:
+                loc = location[posa[u]]
+                y = utype[u]
+                total_p = total[loc, y]
+                if total_p > 0.0:
+                    n = strength[u]
+                    if deterministic:
+                        left = n
+                        for c in range(n_c):
+                            x = n * hazard[c, loc, y]
+                            losses[f, c] += x
+                            left -= x
+                        strength[u] = left
+                    else:
+                        v_u = _uniform(k_killed, day, ukey[u])
+                        # Bernoulli's inequality: (1 - p)^n >= 1 - n p, so nobody is lost when
+                        # v_u <= 1 - n p (the common case), with no transcendental work.
+                        if v_u > 1.0 - n * total_p:
+                            row = q0_row[loc, y]
+                            if total_p >= 1.0:
+                                k_lost = n
+                            elif (
+                                row >= 0
+                                and n < q0_width
+                                and n * total_p < SMALL_MEAN
+                                and (n == math.floor(n))
+                            ):  # (1 - p)^n from this run's table, computed once
+                                q0 = q0_table[row, int(n)]
+                                if q0 < 0.0:
+                                    q0 = math.exp(n * log_survive[loc, y])
+                                    q0_table[row, int(n)] = q0
+                                k_lost = binomial_inverse_small(n, total_p, q0, v_u)
+                            else:
+                                k_lost = binomial_inverse_q(n, total_p, log_survive[loc, y], v_u)
+                            if k_lost > 0.0:
+                                # Competing causes: the k_lost lost are shared among the causes in
+                                # proportion to their hazards (a multinomial split); a share of
+                                # the wounded will return.
+                                share = return_share[loc, y]
+                                back = 0.0
+                                if k_lost <= SPLIT_ONE_BY_ONE:
+                                    # One uniform per person for the cause, and the returns
+                                    # stream's next uniform for each wounded person's return.
+                                    # Counts in registers, without branches: c = 0 killed,
+                                    # 1 wounded, 2 missing, 3 deserted (CAUSE_HAZARDS).
+                                    c1 = c2 = c3 = 0
+                                    h0, h1, h2 = cum[loc, y, 0], cum[loc, y, 1], cum[loc, y, 2]
+                                    for j in range(int(k_lost)):
+                                        w = _uniform(k_wounded, day, ukey[u] + np.uint64(j + 1))
+                                        w *= total_p
+                                        # The first cause whose running hazard reaches w (the
+                                        # sums never decrease).
+                                        c = (w > h0) + (w > h1) + (w > h2)
+                                        x = _uniform(k_returns, day, ukey[u] + np.uint64(c1 + 1))
+                                        back += 1.0 if c == 1 and x < share else 0.0
+                                        c1 += c == 1
+                                        c2 += c == 2
+                                        c3 += c == 3
+                                    lost[1] = c1
+                                    lost[2] = c2
+                                    lost[3] = c3
+                                    lost[0] = k_lost - (c1 + c2 + c3)
+                                else:
+                                    l0, l1, l2, l3 = _split_by_binomials(
+                                        k_lost,
+                                        total_p,
+                                        hazard[0, loc, y],
+                                        hazard[1, loc, y],
+                                        hazard[2, loc, y],
+                                        k_missing,
+                                        k_deserted,
+                                        day,
+                                        ukey[u],
+                                    )
+                                    lost[0] = l0
+                                    lost[1] = l1
+                                    lost[2] = l2
+                                    lost[3] = l3
+                                    if share > 0.0:
+                                        back = _returning(lost[1], share, k_returns, day, ukey[u])
+                                for c in range(n_c):
+                                    losses[f, c] += lost[c]
+                                strength[u] = n - k_lost
+                                if back > 0.0:
+                                    i = day_slot + recovery[loc, y]
+                                    recovering[i - slots if i >= slots else i, u] += back
+                                    in_recovery[f] += back
+                                    into_recovery[f] += back
+                    if deterministic:
+                        wounded = n * hazard[1, loc, y]
+                        share = return_share[loc, y]
+                        if wounded > 0.0 and share > 0.0:
+                            back = wounded * share
+                            i = day_slot + recovery[loc, y]
+                            recovering[i - slots if i >= slots else i, u] += back
+                            in_recovery[f] += back
+                            into_recovery[f] += back
+            # 5. rotation.
+            t[u] += 1
+            pos = posa[u]
+            move = duration[pos] != OPEN and t[u] >= duration[pos]
+            new_pos = nxt[pos] if move else pos
+            below = below_of[policy[u]]
+            weak = False
+            if below >= 0.0:
+                recon = recon_of[policy[u]]
+                weak = strength[u] < below * authorised[u] and new_pos != recon and pos != recon
+                if weak:
+                    new_pos = recon
+            d = assigned[u]
+            release = (
+                d >= 0
+                and not move
+                and not weak
+                and deployed[new_pos]
+                and not (start[d] <= day < end[d])
             )
+            if release:
+                new_pos = release_to[pos]
+            if (
+                (move or weak or release)
+                and _move(deployed, posa, t, assigned, u, new_pos)
+                and pending[u] >= 0
+            ):  # a deferred policy change falls due as the unit leaves deployment
+                _switch(p, s, st, u, pending[u])
+                pending[u] = -1
+            pos = posa[u]
+            if terminal[pos]:
+                discharged[f] += strength[u]
+                active[u] = False
+                if census and keep_units:
+                    out.unit_position[r, day, u] = -1
+                    out.unit_strength[r, day, u] = 0.0
+                continue
+            # 6. census (its units' part).
+            if census:
+                # (written out, not a call: array arguments cost reference counting per unit)
+                o_strength[f, location[pos]] += strength[u]
+                o_positions[pos] += 1
+                o_active[f] += 1
+                o_active_days[u] += 1
+                dep_on = deployed[pos]  # without branches: units alternate unpredictably
+                o_deployed[f] += dep_on
+                o_deployed_days[u] += dep_on
+                since[u] = 0 if dep_on else since[u] + 1
+                if keep_units:
+                    out.unit_position[r, day, u] = pos
+                    out.unit_strength[r, day, u] = strength[u]
+                if any_on and not overlap[pos]:
+                    y = utype[u]
+                    people[f, y, location[pos]] += strength[u]
+                    units[f, y, location[pos]] += 1.0
+        if has_ready:  # pulls, then the units' part of 6.
             _pull(p, s, st, day, people, units)
             _census_units(p, st, day, out, r, keep_units, any_on, people, units)
-        else:  # 4., 5. and the units' part of 6. in one pass
-            _units_day(
-                p,
-                s,
-                st,
-                day,
-                keys,
-                deterministic,
-                out,
-                r,
-                keep_units,
-                True,
-                any_on,
-                people,
-                units,
-            )
         if any_on:
-            _census_demands(p, s, st, day, people, units, out, r)
+            # The rest of the census: people present allocated to demands; stocks.
+            on = st.demand_on
+            for d in range(p.demand_location.shape[0]):
+                if on[d]:
+                    st.cap_left[:] = p.demand_cap[s, d]
+                    out.filled[r, day, d] = _fill(
+                        p.demand_pool_force[d],
+                        p.demand_pool_type[d],
+                        p.demand_location[d],
+                        p.demand_units[d],
+                        people,
+                        units,
+                        p.demand_required[s, d],
+                        st.cap_left,
+                    )
+            for f in range(len(st.pool)):
+                out.stocks[r, day, f, S_IN_RECOVERY] = st.in_recovery[f]
+                out.stocks[r, day, f, S_POOL] = st.pool[f]
         else:
             for f in range(n_f):
                 out.stocks[r, day, f, S_IN_RECOVERY] = st.in_recovery[f]
