@@ -347,25 +347,23 @@ def test_binomial_inverse_monotone_in_p_where_the_search_method_changes():
 # -- memory layout --------------------------------------------------------------------------
 
 
-def test_default_records_are_aggregates_and_units_by_position_come_with_keep_units():
+def test_default_records_are_aggregates_and_unit_traces_come_with_keep_units():
     plain = run(runs=4, seed=2)
     kept = run(runs=4, seed=2, keep_units=True)
-    # By default: daily aggregates by force and location, not by position or unit.
-    assert "units_in_position" not in plain.data_vars
-    assert "unit_position" not in plain.data_vars
-    assert kept["units_in_position"].dims == ("run", "day", "position")
+    # By default: daily aggregates by force and location and by position, not by unit.
+    assert plain["units_in_position"].dims == ("run", "day", "position")
+    assert "unit_position" not in plain.data_vars and "unit_strength" not in plain.data_vars
+    assert kept["unit_position"].dims == ("run", "day", "unit")
     # Units by position add up to the units in the force, every run and day.
-    by_position = kept.units_in_position.sum("position").values
-    assert (by_position == kept.units_active.sum("force").values).all()
+    by_position = plain.units_in_position.sum("position").values
+    assert (by_position == plain.units_active.sum("force").values).all()
     # Everything else is the same, whether unit-level traces are kept or not.
     for name in plain.data_vars:
         assert np.array_equal(plain[name].values, kept[name].values), name
     # Counts of units are small integers; people are float32 in stochastic runs.
     assert plain.units_active.dtype == np.int16
+    assert plain.units_in_position.dtype == np.int16
     assert plain.strength.dtype == np.float32
-    # Deterministic runs keep units by position (one run: no memory to save).
-    det = run(deterministic=True)
-    assert det["units_in_position"].dims == ("run", "day", "position")
 
 
 def test_records_bytes_per_run_day_stay_small():

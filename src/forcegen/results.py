@@ -87,6 +87,11 @@ def build_dataset(
             required,
             {"long_name": "demand required", "units": "people or units (demand_measure)"},
         ),
+        "units_in_position": (
+            ("run", "day", "position"),
+            rec.positions,
+            {"long_name": "units in each position", "units": "units"},
+        ),
         "units_deployed": (
             ("run", "day", "force"),
             rec.deployed,
@@ -149,12 +154,6 @@ def build_dataset(
             {"long_name": "people at the start", "units": "people"},
         ),
     }
-    if rec.positions is not None:  # with unit-level traces, or in deterministic mode
-        data["units_in_position"] = (
-            ("run", "day", "position"),
-            rec.positions,
-            {"long_name": "units in each position", "units": "units"},
-        )
     if rec.unit_position is not None and rec.unit_strength is not None:
         data["unit_position"] = (
             ("run", "day", "unit"),

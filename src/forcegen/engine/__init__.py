@@ -48,7 +48,7 @@ class Records:
 
     strength: NDArray[np.float64]  # (R, T, F, L) people present
     filled: NDArray[np.float64]  # (R, T, D) people (units) allocated to each demand
-    positions: NDArray[np.integer] | None  # (R, T, P) units in each position, when kept
+    positions: NDArray[np.integer]  # (R, T, P) units in each position
     deployed: NDArray[np.integer]  # (R, T, F) units in deployed positions
     active: NDArray[np.integer]  # (R, T, F) units in the force
     losses: NDArray[np.float64]  # (R, T, F, CAUSES) people lost from units
@@ -67,9 +67,8 @@ class Records:
         exactly up to 16,777,216 (so every count of a stochastic run), halving memory;
         deterministic runs, whose expected values have fractions, keep float64. Reservoir
         levels (populations of millions) stay float64 in both. Counts of units take int16
-        when the plan has fewer than 32,768 units. Units by position are kept (``positions``)
-        with unit-level traces or in deterministic (uncompact) records; otherwise the kernel
-        gets one scratch row per run and ``positions`` ends as None."""
+        when the plan has fewer than 32,768 units, so units by position, an aggregate like
+        strength by force and location, cost two bytes per position and run-day."""
         r, t = runs, plan.horizon
         f, loc, d = len(plan.forces), len(plan.locations), len(plan.demands)
         p, u = len(plan.position_labels), plan.n_units
@@ -79,7 +78,7 @@ class Records:
         return cls(
             strength=np.zeros((r, t, f, loc), people),
             filled=np.zeros((r, t, d), people),
-            positions=np.zeros((r, t if keep_units or not compact else 1, p), count),
+            positions=np.zeros((r, t, p), count),
             deployed=np.zeros((r, t, f), count),
             active=np.zeros((r, t, f), count),
             losses=np.zeros((r, t, f, len(CAUSES)), people),
@@ -157,6 +156,4 @@ def simulate_plan(
     if not keep_units:
         rec.unit_position = None
         rec.unit_strength = None
-    if rec.positions is not None and rec.positions.shape[1] != plan.horizon:
-        rec.positions = None  # the kernel's scratch rows
     return rec

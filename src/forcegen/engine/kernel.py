@@ -144,7 +144,7 @@ class KOut(NamedTuple):
 
     strength: NDArray  # (R, T, F, L)
     filled: NDArray  # (R, T, D)
-    positions: NDArray  # (R, T, P) integers, or (R, 1, P) scratch when not kept
+    positions: NDArray  # (R, T, P) integers
     deployed: NDArray  # (R, T, F) integers
     active: NDArray  # (R, T, F) integers
     losses: NDArray  # (R, T, F, C + 1)
@@ -597,9 +597,7 @@ def _census_units(
     """The units' part of the census, on its own (after units were pulled)."""
     o_strength = out.strength[r, day]
     # Units by position are kept only where asked (one scratch row per run otherwise).
-    o_positions = out.positions[r, day if out.positions.shape[1] > 1 else 0]
-    if out.positions.shape[1] <= 1:
-        o_positions[:] = 0
+    o_positions = out.positions[r, day]
     o_active = out.active[r, day]
     o_deployed = out.deployed[r, day]
     o_active_days = out.active_days[r]
@@ -902,9 +900,7 @@ def _run(
         # Census.
         o_strength = out.strength[r, day]
         # Units by position are kept only where asked (one scratch row per run otherwise).
-        o_positions = out.positions[r, day if out.positions.shape[1] > 1 else 0]
-        if out.positions.shape[1] <= 1:
-            o_positions[:] = 0
+        o_positions = out.positions[r, day]
         o_active = out.active[r, day]
         o_deployed = out.deployed[r, day]
         o_active_days = out.active_days[r]
