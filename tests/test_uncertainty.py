@@ -246,3 +246,19 @@ def test_results_do_not_depend_on_threads_or_chunks_with_uncertainty():
     a = forcegen.simulate(sc, runs=24, seed=6, n_jobs=1).to_xarray()
     b = forcegen.simulate(sc, runs=24, seed=6, n_jobs=2).to_xarray()
     assert a.identical(b)
+
+
+def test_required_follows_an_uncertain_demand_and_is_shared_otherwise():
+    # Uncertain strength, certain demand: every run requires the same, held once.
+    res = forcegen.simulate(scenario(strength="{uniform: [400, 600]}"), runs=5, seed=1)
+    required = res.to_xarray().required
+    assert (required == 1000).all() and not required.values.flags.writeable
+    # An uncertain demand: each run requires what it sampled.
+    text = BASE.format(strength="500", killed="0.001", count="4", horizon="60d").replace(
+        "people: 1000", "people: {uniform: [800, 1200]}"
+    )
+    res = forcegen.simulate(loads(text, "u.yaml"), runs=5, seed=1)
+    ds = res.to_xarray()
+    sampled = ds.inputs.sel(input="demands[0].people").values
+    assert len(set(sampled.round(6))) == 5
+    np.testing.assert_allclose(ds.required.isel(day=0, demand=0).values, sampled, rtol=1e-6)

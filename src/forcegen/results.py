@@ -38,12 +38,14 @@ def build_dataset(
     runs = rec.strength.shape[0]
     days = np.arange(plan.horizon)
     sample = np.arange(runs) % plan.samples
-    # Required per sample, then per run: a read-only broadcast when every run shares one.
-    start = plan.demand_start[:, None, :]
-    end = plan.demand_end[:, None, :]
-    active = (start <= days[None, :, None]) & (days[None, :, None] < end)
-    required = (plan.demand_required[:, None, :] * active).astype(rec.filled.dtype)
-    if plan.samples == 1:
+    # Required per sample, then per run: a read-only broadcast when every sample requires
+    # the same (no demand is uncertain), however many other values the runs sampled.
+    spec = (plan.demand_start, plan.demand_end, plan.demand_required)
+    shared = plan.samples == 1 or all((a == a[:1]).all() for a in spec)
+    start, end, level = (a[:1] if shared else a for a in spec)
+    active = (start[:, None, :] <= days[None, :, None]) & (days[None, :, None] < end[:, None, :])
+    required = (level[:, None, :] * active).astype(rec.filled.dtype)
+    if shared:
         required = np.broadcast_to(required, (runs, *required.shape[1:]))
     else:
         required = required[sample]

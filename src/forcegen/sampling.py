@@ -124,8 +124,11 @@ def _factor(scenario: Scenario, value: Value) -> float:
     return max(scenario.uncertainty.factor(grades[c]) for c in value.cites if c in grades)
 
 
-def _uniforms(seed: int, runs: int, key: np.uint64, lhs: bool) -> NDArray[np.float64]:
-    keys = run_keys(seed, np.arange(runs, dtype=np.int64), Purpose.SAMPLING)
+def _uniforms(
+    seed: int, keys: NDArray[np.uint64], key: np.uint64, lhs: bool
+) -> NDArray[np.float64]:
+    """One uniform per run (``keys``: the runs' sampling keys) for one uncertain value."""
+    runs = len(keys)
     u = uniforms(keys, key)
     if lhs:
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(key),)))
@@ -160,6 +163,9 @@ def sample_scenario(
             uncertain.append((path, q))
     size = 1 if deterministic or not (uncertain or weighted) else runs
     sample = Sample(size=size)
+    keys = (
+        run_keys(seed, np.arange(runs, dtype=np.int64), Purpose.SAMPLING) if size > 1 else None
+    )
     for path, value in uncertain:
         factor = _factor(scenario, value)
         dist = widened(value.dist, factor)  # type: ignore[arg-type]
@@ -167,14 +173,14 @@ def sample_scenario(
         if size == 1:
             sample.values[id(value)] = np.array([central(dist)])
         else:
-            sample.values[id(value)] = quantiles(dist, _uniforms(seed, runs, _key(path), lhs))
+            sample.values[id(value)] = quantiles(dist, _uniforms(seed, keys, _key(path), lhs))
     for name, choice in weighted.items():
         if size == 1:
             continue
         names = list(choice.options)
         w = np.array([choice.weights[n] for n in names])  # type: ignore[index]
         edges = np.cumsum(w) / w.sum()
-        u = _uniforms(seed, runs, _key(f"choice:{name}"), lhs)
+        u = _uniforms(seed, keys, _key(f"choice:{name}"), lhs)
         picked = np.minimum(np.searchsorted(edges, u, side="right"), len(names) - 1)
         sample.picks[name] = np.array(names)[picked]
     for name, option in pinned.items():
