@@ -163,9 +163,7 @@ def sample_scenario(
             uncertain.append((path, q))
     size = 1 if deterministic or not (uncertain or weighted) else runs
     sample = Sample(size=size)
-    keys = (
-        run_keys(seed, np.arange(runs, dtype=np.int64), Purpose.SAMPLING) if size > 1 else None
-    )
+    keys = run_keys(seed, np.arange(runs, dtype=np.int64), Purpose.SAMPLING) if size > 1 else None
     for path, value in uncertain:
         factor = _factor(scenario, value)
         dist = widened(value.dist, factor)  # type: ignore[arg-type]

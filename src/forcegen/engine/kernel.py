@@ -596,7 +596,6 @@ def _census_units(
 ) -> None:
     """The units' part of the census, on its own (after units were pulled)."""
     o_strength = out.strength[r, day]
-    # Units by position are kept only where asked (one scratch row per run otherwise).
     o_positions = out.positions[r, day]
     o_active = out.active[r, day]
     o_deployed = out.deployed[r, day]
@@ -1073,7 +1072,7 @@ def _run(
             _pull(p, s, st, day, people, units)
             _census_units(p, st, day, out, r, keep_units, any_on, people, units)
         if any_on:
-            # The rest of the census: people present allocated to demands; stocks.
+            # The rest of the census: people present allocated to demands.
             on = st.demand_on
             for d in range(p.demand_location.shape[0]):
                 if on[d]:
@@ -1088,13 +1087,9 @@ def _run(
                         p.demand_required[s, d],
                         st.cap_left,
                     )
-            for f in range(len(st.pool)):
-                out.stocks[r, day, f, S_IN_RECOVERY] = st.in_recovery[f]
-                out.stocks[r, day, f, S_POOL] = st.pool[f]
-        else:
-            for f in range(n_f):
-                out.stocks[r, day, f, S_IN_RECOVERY] = st.in_recovery[f]
-                out.stocks[r, day, f, S_POOL] = st.pool[f]
+        for f in range(n_f):  # and the stocks
+            out.stocks[r, day, f, S_IN_RECOVERY] = st.in_recovery[f]
+            out.stocks[r, day, f, S_POOL] = st.pool[f]
 
 
 @numba.njit(cache=True, parallel=True)

@@ -24,6 +24,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import StrMethodFormatter
 
 from forcegen.report.folder import CompareFile, SensitivityFile
+from forcegen.results import Results
 
 WIDTH = 10.0
 """Width of every figure, in inches (at :data:`DPI`, about 1,100 pixels)."""
@@ -79,7 +80,7 @@ def _dates(ax: Axes, label: str = "date") -> None:
     ax.grid(alpha=0.3)
 
 
-def _band_label(levels: Sequence[float]) -> str:
+def band_label(levels: Sequence[float]) -> str:
     return f"{min(levels) * 100:g}–{max(levels) * 100:g}% of runs"
 
 
@@ -111,7 +112,7 @@ def _legend(ax: Axes, runs: int, levels: Sequence[float], **kwargs: object) -> N
     handles, labels = ax.get_legend_handles_labels()
     if runs > 1:
         handles.append(Patch(color="#999999", alpha=0.4))
-        labels.append(f"band: {_band_label(levels)}")
+        labels.append(f"band: {band_label(levels)}")
     ax.legend(handles, labels, fontsize="small", **kwargs)
 
 
@@ -173,18 +174,23 @@ def coverage_fans(ds: xr.Dataset, levels: Sequence[float]) -> list[Chart]:
         return []
     x = ds.date.values
     fig, axes = _panels(len(demands))
-    required = ds.required
+    results = Results(ds)  # coverage and full cover as the summary defines them
+    coverage, p_full = results.coverage(), results.p_fully_covered()
     for ax, d in zip(axes, demands, strict=True):
-        req = required.sel(demand=d).values
-        share = np.where(
-            req > 0, ds.filled.sel(demand=d).values / np.where(req > 0, req, 1), np.nan
+        req = ds.required.sel(demand=d).values
+        fan(
+            ax,
+            x,
+            100 * coverage.sel(demand=d).values,
+            levels=levels,
+            colour="#2166ac",
+            label="share filled",
         )
-        full = np.where(req > 0, ds.filled.sel(demand=d).values >= req - 1e-9, np.nan)
-        fan(ax, x, 100 * share, levels=levels, colour="#2166ac", label="share filled")
-        if share.shape[0] > 1:
+        if ds.sizes["run"] > 1:
+            active = (req > 0).any(axis=0)
             ax.plot(
                 x,
-                100 * np.nanmean(full, axis=0) if np.isfinite(full).any() else full[0],
+                np.where(active, 100 * p_full.sel(demand=d).values, np.nan),
                 color="#d6604d",
                 lw=1.0,
                 ls="--",

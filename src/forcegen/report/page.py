@@ -219,11 +219,6 @@ def _headline(summary: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _band_name(levels: Sequence[float] | None) -> str:
-    levels = list(levels or QUANTILES)
-    return f"{min(levels) * 100:g}–{max(levels) * 100:g}% of runs"
-
-
 def _compare_rows(folder: Folder) -> list[dict[str, Any]]:
     cf = folder.compare
     if cf is None:
@@ -271,13 +266,18 @@ def _sensitivity_rows(folder: Folder) -> tuple[list[str], list[dict[str, Any]]]:
     return columns, rows
 
 
+def _levels(folder: Folder) -> list[float]:
+    """The quantiles the run asked for (its bands), or the default ones."""
+    return (folder.summary or {}).get("run", {}).get("quantiles") or list(QUANTILES)
+
+
 def charts_of(folder: Folder) -> tuple[list[Chart], list[str]]:
     """Every chart the folder supports, and a note for each one it cannot draw."""
     charts: list[Chart] = []
     notes: list[str] = []
     ds = folder.results
     if ds is not None:
-        levels = (folder.summary or {}).get("run", {}).get("quantiles") or list(QUANTILES)
+        levels = _levels(folder)
         charts += figures.coverage_fans(ds, levels)
         charts += figures.strength_fans(ds, levels)
         charts += figures.rotation_positions(ds)
@@ -345,7 +345,7 @@ def render(folder: Folder, charts: Sequence[tuple[Chart, bytes]], notes: Sequenc
         "start": scenario.get("start"),
         "horizon": scenario.get("horizon_days"),
         "headline": _headline(folder.summary or {}),
-        "band": _band_name((folder.summary or {}).get("run", {}).get("quantiles")),
+        "band": figures.band_label(_levels(folder)),
         "brief": _brief(folder.scenario, choices) if folder.scenario else None,
         "claims": _claims(folder, meta),
         "assumptions": [readable(p, folder.scenario) for p in meta.get("assumptions", [])],
