@@ -185,10 +185,8 @@ class _State(NamedTuple):
     q0_row: NDArray[np.int64]  # (L, Y)
     q0_table: NDArray[np.float64]  # (rows, width)
     # Scratch space, reused every day.
-    lost: NDArray[np.float64]  # (C,)
-    causes: NDArray[np.float64]  # (C,)
     cand: NDArray[np.int64]  # (U,)
-    sort_key: NDArray[np.float64]  # (U,)
+    replacement_key: NDArray[np.int64]  # (U,)
     sort_key_int: NDArray[np.int64]  # (U,)
     cap_left: NDArray[np.float64]  # (F,)
     demand_on: NDArray[np.bool_]  # (D,)
@@ -196,8 +194,6 @@ class _State(NamedTuple):
     count: NDArray[np.int64]  # (F,)
     delivered: NDArray[np.float64]  # (F,)
     order: NDArray[np.int64]  # (U,)
-    order_tmp: NDArray[np.int64]  # (U,)
-    sort_key_tmp: NDArray[np.float64]  # (U,)
 
 
 @numba.njit(cache=True)
@@ -423,42 +419,55 @@ def _form(
     st.batch[q] = 0.0
 
 
-SELECT_FIRST = 8
-"""Units served by selection (one scan each) before the rest are sorted: a day's pool
-usually fills a few units of many."""
+SHARE_STEPS = 1_000_000_000
+"""Replacements compare units' shares of authorised strength in steps of 1/SHARE_STEPS, so
+that rounding noise in expected values cannot reorder identical units (ties go by unit
+number)."""
+SERVED_LATER = 1 << 30
+"""Added to the share steps of units a force's rule serves after the others (above any
+share: candidates are below authorised strength)."""
+SLOT_BITS = 31
+SLOT_MASK = (1 << SLOT_BITS) - 1
 
 
 @numba.njit(cache=True, inline="always")
-def _serve(key, order, m, strength, authorised, pool, f, key_tmp, order_tmp) -> float:
-    """Give force ``f``'s pool to the units ``order[:m]`` by increasing ``key`` (ties in list
-    order) until it runs out; returns the people given."""
+def _replacement_key(rank: int, slot: int) -> np.int64:
+    """One integer orders candidates by ``rank``, ties by ``slot`` (their order in the list)."""
+    return np.int64((rank << SLOT_BITS) | slot)
+
+
+@numba.njit(cache=True, inline="always")
+def _sift_down(heap: NDArray[np.int64], i: int, n: int) -> None:
+    x = heap[i]
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and heap[c + 1] < heap[c]:
+            c += 1
+        if heap[c] >= x:
+            break
+        heap[i] = heap[c]
+        i = c
+    heap[i] = x
+
+
+@numba.njit(cache=True)
+def _serve(heap, order, m, strength, authorised, pool, f) -> float:
+    """Give force ``f``'s pool to the units ``order[:m]`` until it runs out, in increasing
+    order of their keys ``heap[:m]`` (:func:`_replacement_key` of each unit's rank and place
+    in the list); returns the people given. A min-heap: building it takes one pass, and each
+    unit served a few steps, so a pool that fills a few units of many costs little and one
+    that fills many needs no sort."""
+    for i in range(m // 2 - 1, -1, -1):
+        _sift_down(heap, i, m)
     given = 0.0
-    picked = 0
-    while picked < m and pool[f] > 0.0:
-        if picked == SELECT_FIRST:  # many served: sort the rest once
-            n = 0
-            for j in range(m):
-                if key[j] != np.inf:
-                    key[n] = key[j]
-                    order[n] = order[j]
-                    n += 1
-            _stable_sort(key, order, n, key_tmp, order_tmp)
-            for j in range(n):
-                u = order[j]
-                give = min(authorised[u] - strength[u], pool[f])
-                if give <= 0.0:
-                    break
-                strength[u] += give
-                pool[f] -= give
-                given += give
-            return given
-        best = -1
-        for j in range(m):  # the first of the smallest keys
-            if key[j] != np.inf and (best < 0 or key[j] < key[best]):
-                best = j
-        u = order[best]
-        key[best] = np.inf
-        picked += 1
+    n = m
+    while n > 0 and pool[f] > 0.0:
+        u = order[heap[0] & SLOT_MASK]
+        n -= 1
+        heap[0] = heap[n]
+        _sift_down(heap, 0, n)
         give = min(authorised[u] - strength[u], pool[f])
         if give <= 0.0:
             break
@@ -466,63 +475,6 @@ def _serve(key, order, m, strength, authorised, pool, f, key_tmp, order_tmp) -> 
         pool[f] -= give
         given += give
     return given
-
-
-@numba.njit(cache=True)
-def _stable_sort(key: NDArray, item: NDArray, n: int, key_tmp: NDArray, item_tmp: NDArray):
-    """Sort ``item[:n]`` by ``key[:n]`` in place, equal keys keeping their order (a
-    merge sort on scratch space: no allocation)."""
-    if n < 2:
-        return
-    if n <= 24:  # insertion sort
-        for i in range(1, n):
-            k, it = key[i], item[i]
-            j = i - 1
-            while j >= 0 and key[j] > k:
-                key[j + 1] = key[j]
-                item[j + 1] = item[j]
-                j -= 1
-            key[j + 1] = k
-            item[j + 1] = it
-        return
-    src_k, src_i, dst_k, dst_i = key, item, key_tmp, item_tmp
-    width = 1
-    swapped = False
-    while width < n:
-        lo = 0
-        while lo < n:
-            mid = min(lo + width, n)
-            hi = min(lo + 2 * width, n)
-            a, b, o = lo, mid, lo
-            while a < mid and b < hi:
-                if src_k[b] < src_k[a]:
-                    dst_k[o] = src_k[b]
-                    dst_i[o] = src_i[b]
-                    b += 1
-                else:
-                    dst_k[o] = src_k[a]
-                    dst_i[o] = src_i[a]
-                    a += 1
-                o += 1
-            while a < mid:
-                dst_k[o] = src_k[a]
-                dst_i[o] = src_i[a]
-                a += 1
-                o += 1
-            while b < hi:
-                dst_k[o] = src_k[b]
-                dst_i[o] = src_i[b]
-                b += 1
-                o += 1
-            lo = hi
-        src_k, dst_k = dst_k, src_k
-        src_i, dst_i = dst_i, src_i
-        swapped = not swapped
-        width *= 2
-    if swapped:
-        for i in range(n):
-            key[i] = key_tmp[i]
-            item[i] = item_tmp[i]
 
 
 Q0_WIDTH = 4096
@@ -580,6 +532,48 @@ def _returning(wounded: float, share: float, k_returns: np.uint64, day: int, key
                 back += 1.0
         return back
     return binomial_inverse(wounded, share, _uniform(k_returns, day, key))
+
+
+@numba.njit(cache=True)
+def _store_sums(
+    losses,
+    in_recovery,
+    into_recovery,
+    active,
+    deployed,
+    f: int,
+    killed: float,
+    wounded: float,
+    missing: float,
+    deserted: float,
+    discharged: float,
+    recovering: float,
+    into: float,
+    n_active: int,
+    n_deployed: int,
+) -> None:
+    """Write back force ``f``'s sums of the day (called once per run of its units)."""
+    losses[f, 0] = killed
+    losses[f, 1] = wounded
+    losses[f, 2] = missing
+    losses[f, 3] = deserted
+    losses[f, 4] = discharged
+    in_recovery[f] = recovering
+    into_recovery[f] = into
+    active[f] = n_active
+    deployed[f] = n_deployed
+
+
+@numba.njit(cache=True)
+def _store_scan_sums(
+    need, count, in_recovery, returned, pool, f: int, a_need, a_count, a_in, a_returned, a_pool
+) -> None:
+    """Write back force ``f``'s sums of the pass over returns and candidates."""
+    need[f] = a_need
+    count[f] = a_count
+    in_recovery[f] = a_in
+    returned[f] = a_returned
+    pool[f] = a_pool
 
 
 @numba.njit(cache=True, inline="always")
@@ -696,10 +690,8 @@ def _run(
         cum,
         q0_row,
         q0_table,
-        np.zeros(n_c),
-        np.zeros(n_c),
         np.zeros(n_u, np.int64),
-        np.zeros(n_u),
+        np.zeros(n_u, np.int64),
         np.zeros(n_u, np.int64),
         np.zeros(n_f),
         np.zeros(p.demand_location.shape[0], np.bool_),
@@ -707,8 +699,6 @@ def _run(
         np.zeros(n_f, np.int64),
         np.zeros(n_f),
         np.zeros(n_u, np.int64),
-        np.zeros(n_u, np.int64),
-        np.zeros(n_u),
     )
     people = np.zeros((n_f, n_y, n_l))
     units = np.zeros((n_f, n_y, n_l))
@@ -781,35 +771,52 @@ def _run(
         pool, cand = st.pool, st.cand
         recovering = st.recovering
         slots = recovering.shape[0]
-        if slots > 1:  # some wounded return: those due today
-            slot = day % slots
-            returned = out.flows[r, day, :, F_RETURNED]
-            due = recovering[slot]
-            for u in range(n_u):
-                back = due[u]
-                if back > 0.0:
-                    due[u] = 0.0
-                    f = force[u]
-                    st.in_recovery[f] -= back
-                    if active[u]:
-                        strength[u] += back
-                        returned[f] += back
-                    else:
-                        pool[f] += back
-        # One pass finds the units below authorised strength (in unit order) and each force's
-        # need; each force's pool then goes to its own candidates.
-        need, count = st.need, st.count
+        some_return = slots > 1  # some wounded return
+        returned = out.flows[r, day, :, F_RETURNED]
+        due = recovering[day % slots]
+        # One pass takes back the wounded due today, then finds the units below authorised
+        # strength (in unit order) and each force's need; each force's pool then goes to its
+        # own candidates.
+        # Without branches (whether a unit has wounded due or is below strength follows no
+        # pattern a branch predictor could learn; adding zero changes no sum), and with each
+        # force's sums in registers while its units pass, as in the pass of steps 4 to 6.
+        need, count, in_recovery = st.need, st.count, st.in_recovery
         for f in range(n_f):
             need[f] = 0.0
             count[f] = 0
         n_cand = 0
+        cur = -1
+        a_need = a_in_recovery = a_returned = a_pool = 0.0
+        a_count = 0
         for u in range(n_u):
-            if active[u] and strength[u] < authorised[u]:
-                f = force[u]
-                cand[n_cand] = u
-                n_cand += 1
-                need[f] += authorised[u] - strength[u]
-                count[f] += 1
+            f = force[u]
+            if f != cur:
+                if cur >= 0:
+                    _store_scan_sums(
+                        need, count, in_recovery, returned, pool, cur,
+                        a_need, a_count, a_in_recovery, a_returned, a_pool,
+                    )  # fmt: skip
+                cur = f
+                a_need, a_count, a_in_recovery = need[f], count[f], in_recovery[f]
+                a_returned, a_pool = returned[f], pool[f]
+            on = active[u]
+            if some_return:
+                back = due[u]
+                due[u] = 0.0
+                a_in_recovery -= back
+                strength[u] += back if on else 0.0
+                a_returned += back if on else 0.0
+                a_pool += 0.0 if on else back
+            below = on and strength[u] < authorised[u]
+            cand[n_cand] = u
+            n_cand += below
+            a_need += authorised[u] - strength[u] if below else 0.0
+            a_count += below
+        if cur >= 0:
+            _store_scan_sums(
+                need, count, in_recovery, returned, pool, cur,
+                a_need, a_count, a_in_recovery, a_returned, a_pool,
+            )  # fmt: skip
         if n_cand > 0:  # some units are below authorised strength
             any_enough = False
             for f in range(n_f):
@@ -837,19 +844,19 @@ def _run(
                     continue
                 # Too few: units in the order of the force's rule, ties by unit number.
                 first = p.force_replacement_rule[f] == 1
-                order, key = st.order, st.sort_key
+                order, key = st.order, st.replacement_key
                 m = 0
                 for j in range(n_cand):
                     u = cand[j]
                     if force[u] == f:
-                        # Shares equal to 1e-9 count as ties (broken by unit number), so that
-                        # rounding noise in expected values cannot reorder identical units.
-                        share = round(strength[u] / authorised[u] * 1e9) / 1e9
-                        key[m] = share + (2.0 if first and not p.pos_deployed[st.pos[u]] else 0.0)
+                        rank = int(round(strength[u] / authorised[u] * SHARE_STEPS))
+                        if first and not p.pos_deployed[st.pos[u]]:
+                            rank += SERVED_LATER
+                        key[m] = _replacement_key(rank, m)
                         order[m] = u
                         m += 1
                 out.flows[r, day, f, F_REPLACED] = _serve(
-                    key, order, m, strength, authorised, pool, f, st.sort_key_tmp, st.order_tmp
+                    key, order, m, strength, authorised, pool, f
                 )
             # Unmet need, summed in unit order: every other active unit is at or above
             # authorised strength, and those of a force that had enough now are too.
@@ -875,7 +882,7 @@ def _run(
         # inside the loop costs several times the work itself.
         hazard = p.hazard[s]
         n_c = hazard.shape[0]
-        total, log_survive, cum, lost = st.total_hazard, st.log_survive, st.cum_hazard, st.lost
+        total, log_survive, cum = st.total_hazard, st.log_survive, st.cum_hazard
         q0_row, q0_table = st.q0_row, st.q0_table
         q0_width = q0_table.shape[1]
         return_share = p.return_share[s]
@@ -895,7 +902,6 @@ def _run(
         below_of, recon_of = p.policy_reconstitute_below[s], p.policy_reconstitute_pos
         release_to, terminal = p.pos_release, p.pos_terminal
         start, end = p.demand_start[s], p.demand_end[s]
-        discharged = out.losses[r, day, :, 4]
         # Census.
         o_strength = out.strength[r, day]
         # Units by position are kept only where asked (one scratch row per run otherwise).
@@ -908,6 +914,14 @@ def _run(
         if census and any_on:
             people[:] = 0.0
             units[:] = 0.0
+        # A force's sums of the day, kept in registers while its units pass (units come in
+        # runs of one force) and written back when the force changes: through memory, each
+        # sum would be a chain of loads and stores from unit to unit. Each starts from the
+        # stored value, so the additions, and their rounding, are those of the records.
+        cur = -1
+        a_killed = a_wounded = a_missing = a_deserted = a_discharged = 0.0
+        a_in_recovery = a_into_recovery = 0.0
+        a_active = a_deployed = 0
         for u in range(len(posa)):
             if not active[u]:
                 if census and keep_units:
@@ -916,6 +930,30 @@ def _run(
                 continue
             # 4. attrition, at the location of the previous census (units formed today wait).
             f = force[u]
+            if f != cur:
+                if cur >= 0:
+                    _store_sums(
+                        losses,
+                        in_recovery,
+                        into_recovery,
+                        o_active,
+                        o_deployed,
+                        cur,
+                        a_killed,
+                        a_wounded,
+                        a_missing,
+                        a_deserted,
+                        a_discharged,
+                        a_in_recovery,
+                        a_into_recovery,
+                        a_active,
+                        a_deployed,
+                    )
+                cur = f
+                a_killed, a_wounded = losses[f, 0], losses[f, 1]
+                a_missing, a_deserted, a_discharged = losses[f, 2], losses[f, 3], losses[f, 4]
+                a_in_recovery, a_into_recovery = in_recovery[f], into_recovery[f]
+                a_active, a_deployed = o_active[f], o_deployed[f]
             if t[u] >= 0:
                 loc = location[posa[u]]
                 y = utype[u]
@@ -923,12 +961,15 @@ def _run(
                 if total_p > 0.0:
                     n = strength[u]
                     if deterministic:
-                        left = n
-                        for c in range(n_c):
-                            x = n * hazard[c, loc, y]
-                            losses[f, c] += x
-                            left -= x
-                        strength[u] = left
+                        x0 = n * hazard[0, loc, y]
+                        x1 = n * hazard[1, loc, y]
+                        x2 = n * hazard[2, loc, y]
+                        x3 = n * hazard[3, loc, y]
+                        a_killed += x0
+                        a_wounded += x1
+                        a_missing += x2
+                        a_deserted += x3
+                        strength[u] = n - x0 - x1 - x2 - x3
                     else:
                         v_u = _uniform(k_killed, day, ukey[u])
                         # Bernoulli's inequality: (1 - p)^n >= 1 - n p, so nobody is lost when
@@ -974,10 +1015,10 @@ def _run(
                                         c1 += c == 1
                                         c2 += c == 2
                                         c3 += c == 3
-                                    lost[1] = c1
-                                    lost[2] = c2
-                                    lost[3] = c3
-                                    lost[0] = k_lost - (c1 + c2 + c3)
+                                    a_killed += k_lost - (c1 + c2 + c3)
+                                    a_wounded += c1
+                                    a_missing += c2
+                                    a_deserted += c3
                                 else:
                                     l0, l1, l2, l3 = _split_by_binomials(
                                         k_lost,
@@ -990,20 +1031,18 @@ def _run(
                                         day,
                                         ukey[u],
                                     )
-                                    lost[0] = l0
-                                    lost[1] = l1
-                                    lost[2] = l2
-                                    lost[3] = l3
+                                    a_killed += l0
+                                    a_wounded += l1
+                                    a_missing += l2
+                                    a_deserted += l3
                                     if share > 0.0:
-                                        back = _returning(lost[1], share, k_returns, day, ukey[u])
-                                for c in range(n_c):
-                                    losses[f, c] += lost[c]
+                                        back = _returning(l1, share, k_returns, day, ukey[u])
                                 strength[u] = n - k_lost
                                 if back > 0.0:
                                     i = day_slot + recovery[loc, y]
                                     recovering[i - slots if i >= slots else i, u] += back
-                                    in_recovery[f] += back
-                                    into_recovery[f] += back
+                                    a_in_recovery += back
+                                    a_into_recovery += back
                     if deterministic:
                         wounded = n * hazard[1, loc, y]
                         share = return_share[loc, y]
@@ -1011,8 +1050,8 @@ def _run(
                             back = wounded * share
                             i = day_slot + recovery[loc, y]
                             recovering[i - slots if i >= slots else i, u] += back
-                            in_recovery[f] += back
-                            into_recovery[f] += back
+                            a_in_recovery += back
+                            a_into_recovery += back
             # 5. rotation.
             t[u] += 1
             pos = posa[u]
@@ -1044,7 +1083,7 @@ def _run(
                 pending[u] = -1
             pos = posa[u]
             if terminal[pos]:
-                discharged[f] += strength[u]
+                a_discharged += strength[u]
                 active[u] = False
                 if census and keep_units:
                     out.unit_position[r, day, u] = -1
@@ -1055,10 +1094,10 @@ def _run(
                 # (written out, not a call: array arguments cost reference counting per unit)
                 o_strength[f, location[pos]] += strength[u]
                 o_positions[pos] += 1
-                o_active[f] += 1
+                a_active += 1
                 o_active_days[u] += 1
                 dep_on = deployed[pos]  # without branches: units alternate unpredictably
-                o_deployed[f] += dep_on
+                a_deployed += dep_on
                 o_deployed_days[u] += dep_on
                 since[u] = 0 if dep_on else since[u] + 1
                 if keep_units:
@@ -1068,6 +1107,24 @@ def _run(
                     y = utype[u]
                     people[f, y, location[pos]] += strength[u]
                     units[f, y, location[pos]] += 1.0
+        if cur >= 0:
+            _store_sums(
+                losses,
+                in_recovery,
+                into_recovery,
+                o_active,
+                o_deployed,
+                cur,
+                a_killed,
+                a_wounded,
+                a_missing,
+                a_deserted,
+                a_discharged,
+                a_in_recovery,
+                a_into_recovery,
+                a_active,
+                a_deployed,
+            )
         if has_ready:  # pulls, then the units' part of 6.
             _pull(p, s, st, day, people, units)
             _census_units(p, st, day, out, r, keep_units, any_on, people, units)
