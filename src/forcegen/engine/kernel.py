@@ -565,6 +565,20 @@ def _store_sums(
 
 
 @numba.njit(cache=True)
+def _store_census(
+    people_at, units_at, people_free, units_free, location, f: int, y: int, pos: int,
+    a_people_at, a_units_at, a_people_free, a_units_free,
+) -> None:  # fmt: skip
+    """Write back the census's sums of a run of units of force ``f`` and type ``y`` in
+    position ``pos``."""
+    loc = location[pos]
+    people_at[f, loc] = a_people_at
+    units_at[pos] = a_units_at
+    people_free[f, y, loc] = a_people_free
+    units_free[f, y, loc] = a_units_free
+
+
+@numba.njit(cache=True)
 def _store_scan_sums(
     need, count, in_recovery, returned, pool, f: int, a_need, a_count, a_in, a_returned, a_pool
 ) -> None:
@@ -922,6 +936,12 @@ def _run(
         a_killed = a_wounded = a_missing = a_deserted = a_discharged = 0.0
         a_in_recovery = a_into_recovery = 0.0
         a_active = a_deployed = 0
+        # Likewise the census's sums for the current run of units of one force, type and
+        # position (a group's units pass through its positions in runs): people and units
+        # there, and people and units available to demands.
+        c_pos = c_f = c_y = -1
+        a_people_at = a_people_free = a_units_free = 0.0
+        a_units_at = 0
         for u in range(len(posa)):
             if not active[u]:
                 if census and keep_units:
@@ -1092,8 +1112,19 @@ def _run(
             # 6. census (its units' part).
             if census:
                 # (written out, not a call: array arguments cost reference counting per unit)
-                o_strength[f, location[pos]] += strength[u]
-                o_positions[pos] += 1
+                y = utype[u]
+                if pos != c_pos or f != c_f or y != c_y:
+                    if c_pos >= 0:
+                        _store_census(
+                            o_strength, o_positions, people, units, location, c_f, c_y, c_pos,
+                            a_people_at, a_units_at, a_people_free, a_units_free,
+                        )  # fmt: skip
+                    c_pos, c_f, c_y = pos, f, y
+                    loc = location[pos]
+                    a_people_at, a_units_at = o_strength[f, loc], o_positions[pos]
+                    a_people_free, a_units_free = people[f, y, loc], units[f, y, loc]
+                a_people_at += strength[u]
+                a_units_at += 1
                 a_active += 1
                 o_active_days[u] += 1
                 dep_on = deployed[pos]  # without branches: units alternate unpredictably
@@ -1104,9 +1135,13 @@ def _run(
                     out.unit_position[r, day, u] = pos
                     out.unit_strength[r, day, u] = strength[u]
                 if any_on and not overlap[pos]:
-                    y = utype[u]
-                    people[f, y, location[pos]] += strength[u]
-                    units[f, y, location[pos]] += 1.0
+                    a_people_free += strength[u]
+                    a_units_free += 1.0
+        if c_pos >= 0:
+            _store_census(
+                o_strength, o_positions, people, units, location, c_f, c_y, c_pos,
+                a_people_at, a_units_at, a_people_free, a_units_free,
+            )  # fmt: skip
         if cur >= 0:
             _store_sums(
                 losses,
