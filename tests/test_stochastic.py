@@ -250,6 +250,10 @@ EXACT_CASES = [
     (10000, 0.005),
     (3, 0.999),
     (250, 0.02),
+    # quantiles of 0 to 3, found without the search loop (n of 4 and more)
+    (4, 0.5),
+    (600, 0.0032),
+    (2000, 1e-300),
 ]
 LARGE_CASES = [(1000, 0.5), (10000, 0.3), (50000, 0.01), (2_000_000, 0.0001), (100_000_000, 0.2)]
 """Means of 30 and more: the inversion starts from the mode."""

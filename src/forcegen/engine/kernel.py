@@ -59,8 +59,8 @@ from numpy.typing import NDArray
 from forcegen.engine.random import (
     SMALL_MEAN,
     binomial_inverse,
+    binomial_inverse_odds,
     binomial_inverse_q,
-    binomial_inverse_small,
     poisson_inverse,
 )
 from forcegen.streams import _uniform
@@ -179,6 +179,7 @@ class _State(NamedTuple):
     # microseconds each in compiled code, more than the loop's own work.
     total_hazard: NDArray[np.float64]  # (L, Y) daily probability of any loss
     log_survive: NDArray[np.float64]  # (L, Y) log(1 - total_hazard)
+    odds: NDArray[np.float64]  # (L, Y) total_hazard / (1 - total_hazard)
     cum_hazard: NDArray[np.float64]  # (L, Y, C) running sums of the hazards, in cause order
     # (1 - total_hazard)^n for whole n below the table's width, filled as needed (-1: not
     # yet), one row per (location, type) with a hazard (q0_row; -1: none).
@@ -660,6 +661,7 @@ def _run(
     n_d = p.demand_location.shape[0]
     total = np.zeros((n_l, n_y))
     log_survive = np.zeros((n_l, n_y))
+    odds = np.zeros((n_l, n_y))
     cum = np.zeros((n_l, n_y, n_c))  # running sums of the hazards, in cause order
     for i in range(n_l):
         for y in range(n_y):
@@ -668,6 +670,7 @@ def _run(
                 total[i, y] += h
                 cum[i, y, c] = h if c == 0 else cum[i, y, c - 1] + h
             log_survive[i, y] = math.log1p(-min(total[i, y], 1.0 - 1e-16))
+            odds[i, y] = total[i, y] / (1.0 - total[i, y]) if total[i, y] < 1.0 else np.inf
     q0_row = np.full((n_l, n_y), -1, np.int64)
     rows = 0
     if not deterministic:
@@ -701,6 +704,7 @@ def _run(
         np.zeros(n_f),
         total,
         log_survive,
+        odds,
         cum,
         q0_row,
         q0_table,
@@ -896,7 +900,7 @@ def _run(
         # inside the loop costs several times the work itself.
         hazard = p.hazard[s]
         n_c = hazard.shape[0]
-        total, log_survive, cum = st.total_hazard, st.log_survive, st.cum_hazard
+        total, log_survive, odds, cum = st.total_hazard, st.log_survive, st.odds, st.cum_hazard
         q0_row, q0_table = st.q0_row, st.q0_table
         q0_width = q0_table.shape[1]
         return_share = p.return_share[s]
@@ -1008,7 +1012,7 @@ def _run(
                                 if q0 < 0.0:
                                     q0 = math.exp(n * log_survive[loc, y])
                                     q0_table[row, int(n)] = q0
-                                k_lost = binomial_inverse_small(n, total_p, q0, v_u)
+                                k_lost = binomial_inverse_odds(n, odds[loc, y], q0, v_u)
                             else:
                                 k_lost = binomial_inverse_q(n, total_p, log_survive[loc, y], v_u)
                             if k_lost > 0.0:

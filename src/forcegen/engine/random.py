@@ -88,7 +88,27 @@ SMALL_MEAN = 30.0
 def binomial_inverse_small(n: float, p: float, pmf0: float, u: float) -> float:
     """:func:`binomial_inverse` for 0 < p < 1 and a mean ``n p`` below SMALL_MEAN, with
     ``pmf0 = exp(n log(1 - p))``, the probability of 0, given (callers may keep it)."""
-    ratio = p / (1.0 - p)
+    return binomial_inverse_odds(n, p / (1.0 - p), pmf0, u)
+
+
+@numba.njit(cache=True)
+def binomial_inverse_odds(n: float, odds: float, pmf0: float, u: float) -> float:
+    """:func:`binomial_inverse_small` with ``odds = p / (1 - p)`` given (callers that draw
+    many counts with one probability compute it once).
+
+    The CDF up to 3 is computed first without a branch: where the quantile is at most 3 (a
+    small mean's common case) this avoids the mispredicted exit of the search loop, which
+    costs more than the three steps. They are the loop's own steps, in its order, so every
+    quantile is the same."""
+    if n >= 4.0:
+        pmf1 = pmf0 * (odds * n / 1.0)
+        pmf2 = pmf1 * (odds * (n - 1.0) / 2.0)
+        pmf3 = pmf2 * (odds * (n - 2.0) / 3.0)
+        cdf1 = pmf0 + pmf1
+        cdf2 = cdf1 + pmf2
+        if cdf2 + pmf3 >= u and pmf3 > 0.0:
+            return float((pmf0 < u) + (cdf1 < u) + (cdf2 < u))
+    ratio = odds
     pmf = pmf0
     cdf = pmf
     k = 0.0
