@@ -17,7 +17,7 @@ import pytest
 
 import forcegen
 from forcegen.results import Results
-from forcegen.scenario.claims import NOT_CLAIMS, choices_of, iter_quantities
+from forcegen.scenario.claims import NOT_CLAIMS, choices_of, iter_quantities, quantities
 from forcegen.scenario.loader import load, loads
 from forcegen.scenario.model import Scenario
 from forcegen.scenario.quantities import Choice, Value, resolve
@@ -106,6 +106,18 @@ def test_every_choice_option_runs(path: Path):
         for option in options:
             ds = run(path.name, **{name: option}).to_xarray()
             assert np.isfinite(ds.filled.values).all()
+
+
+def test_a_scenarios_quantities_are_walked_once_per_object():
+    text = (SCENARIOS / BELARUS).read_text(encoding="utf-8")
+    first = loads(text, "a.yaml")
+    walk = quantities(first)
+    assert walk == tuple(iter_quantities(first))
+    assert quantities(first) is walk  # kept, not walked again
+    changed = loads(text.replace("horizon: 365d", "horizon: 30d"), "b.yaml")
+    other = quantities(changed)
+    assert other is not walk and other == tuple(iter_quantities(changed))
+    assert dict(other)[("horizon",)] != dict(walk)[("horizon",)]
 
 
 def test_readme_example_loads():

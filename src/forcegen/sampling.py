@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
-from forcegen.scenario.claims import iter_quantities
+from forcegen.scenario.claims import quantities
 from forcegen.scenario.model import Scenario
 from forcegen.scenario.quantities import Z90, Choice, Dist, Quantity, Value, central
 from forcegen.scenario.yamlio import format_loc
@@ -110,7 +110,7 @@ class Sample:
     def table(self, scenario: Scenario) -> dict[str, NDArray]:
         """Field path → value per run, for every uncertain number and weighted choice."""
         out: dict[str, NDArray] = {f"choice:{k}": v for k, v in self.picks.items()}
-        for loc, q in iter_quantities(scenario):
+        for loc, q in quantities(scenario):
             values = [q] if isinstance(q, Value) else list(q.options.values())
             if any(id(v) in self.values for v in values):
                 out[format_loc(loc)] = self.of(q)
@@ -149,7 +149,7 @@ def sample_scenario(
     pinned = dict(choices or {})
     uncertain: list[tuple[str, Value]] = []
     weighted: dict[str, Choice] = {}
-    for loc, q in iter_quantities(scenario):
+    for loc, q in quantities(scenario):
         path = format_loc(loc)
         if isinstance(q, Choice):
             if q.weights is not None and q.choose not in pinned:

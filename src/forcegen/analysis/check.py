@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from forcegen.scenario.claims import iter_quantities
+from forcegen.scenario.claims import quantities
 from forcegen.scenario.model import Scenario
 from forcegen.scenario.quantities import Choice, Quantity, resolve
 from forcegen.scenario.references import resolve_policies
@@ -50,7 +50,7 @@ class _Numbers:
 
     def __init__(self, scenario: Scenario, choices: Mapping[str, str] | None) -> None:
         self.choices = dict(choices or {})
-        self.paths = {id(q): format_loc(loc) for loc, q in iter_quantities(scenario)}
+        self.paths = {id(q): format_loc(loc) for loc, q in quantities(scenario)}
 
     def value(self, q: Quantity | None, default: float = 0.0) -> float:
         return default if q is None else resolve(q, self.choices).value
@@ -227,7 +227,7 @@ def _contracts(scenario: Scenario, n: _Numbers) -> list[Finding]:
 def _disagreements(scenario: Scenario) -> list[Finding]:
     out = []
     seen: set[str] = set()
-    for loc, q in iter_quantities(scenario):
+    for loc, q in quantities(scenario):
         if not isinstance(q, Choice) or q.choose in seen:
             continue
         values = {k: v.value for k, v in q.options.items()}

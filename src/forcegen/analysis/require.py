@@ -24,7 +24,7 @@ import numpy as np
 
 from forcegen.api import simulate
 from forcegen.errors import ScenarioError, UsageError
-from forcegen.scenario.claims import iter_quantities
+from forcegen.scenario.claims import quantities
 from forcegen.scenario.model import Scenario
 from forcegen.scenario.quantities import Choice, Value
 from forcegen.scenario.yamlio import format_loc
@@ -70,7 +70,7 @@ def _path(text: str) -> list[str | int]:
 
 def with_value(scenario: Scenario, path: str, value: float) -> Scenario:
     """A copy of the scenario with the number at ``path`` set to ``value`` (canonical units)."""
-    found = {format_loc(loc): q for loc, q in iter_quantities(scenario)}
+    found = {format_loc(loc): q for loc, q in quantities(scenario)}
     if path not in found:
         raise UsageError(
             f"{path!r} is not a number written in this scenario; numbers are, "
@@ -127,7 +127,7 @@ def require(
             f"unknown demand {demand!r}: this scenario has "
             f"{', '.join(d.id for d in scenario.demands) or 'none'}"
         )
-    q = {format_loc(loc): q for loc, q in iter_quantities(scenario)}.get(field_path)
+    q = {format_loc(loc): q for loc, q in quantities(scenario)}.get(field_path)
     whole = isinstance(q, Value) and float(q.value).is_integer()
     integer = whole and float(low).is_integer() and float(high).is_integer()
     trail: list[dict[str, float]] = []

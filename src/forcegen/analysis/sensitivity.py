@@ -30,7 +30,7 @@ from forcegen.engine import simulate_plan
 from forcegen.errors import UsageError
 from forcegen.results import Results, build_dataset
 from forcegen.sampling import Sample, quantiles, widened
-from forcegen.scenario.claims import iter_quantities
+from forcegen.scenario.claims import quantities
 from forcegen.scenario.model import Scenario
 from forcegen.scenario.quantities import Value
 from forcegen.scenario.yamlio import format_loc
@@ -71,7 +71,7 @@ class Sensitivity:
 def _inputs(scenario: Scenario) -> list[tuple[str, Value]]:
     return [
         (format_loc(loc), q)
-        for loc, q in iter_quantities(scenario)
+        for loc, q in quantities(scenario)
         if isinstance(q, Value) and q.dist is not None
     ]
 

@@ -6,6 +6,7 @@ claim is used and which numbers nobody sourced.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -35,6 +36,21 @@ def iter_quantities(node: object, loc: Loc = ()) -> Iterator[tuple[Loc, Quantity
             yield from iter_quantities(item, (*loc, key))
 
 
+_WALKED: dict[int, tuple[weakref.ref[BaseModel], tuple[tuple[Loc, Quantity], ...]]] = {}
+
+
+def quantities(scenario: BaseModel) -> tuple[tuple[Loc, Quantity], ...]:
+    """:func:`iter_quantities` of a whole scenario, walked once per scenario object (models
+    are frozen, so the walk cannot change): a simulation asks for it several times."""
+    key = id(scenario)
+    hit = _WALKED.get(key)
+    if hit is not None and hit[0]() is scenario:
+        return hit[1]
+    walk = tuple(iter_quantities(scenario))
+    _WALKED[key] = (weakref.ref(scenario, lambda _, key=key: _WALKED.pop(key, None)), walk)
+    return walk
+
+
 @dataclass(frozen=True)
 class Sourcing:
     """How the numbers of a scenario, under one selection of choices, are sourced."""
@@ -50,7 +66,7 @@ class Sourcing:
 def choices_of(scenario: BaseModel) -> dict[str, tuple[str, tuple[str, ...]]]:
     """Choice name → (default option, the options offered), over the whole scenario."""
     out: dict[str, tuple[str, tuple[str, ...]]] = {}
-    for _, q in iter_quantities(scenario):
+    for _, q in quantities(scenario):
         if isinstance(q, Choice) and q.choose not in out:
             out[q.choose] = (q.default, tuple(q.options))
     return out
@@ -62,7 +78,7 @@ def sourcing(scenario: BaseModel, choices: Mapping[str, str] | None = None) -> S
     assumptions: list[str] = []
     taken = {name: default for name, (default, _) in choices_of(scenario).items()}
     taken.update(choices or {})
-    for loc, q in iter_quantities(scenario):
+    for loc, q in quantities(scenario):
         if loc in NOT_CLAIMS:
             continue
         r = resolve(q, taken)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from forcegen.scenario.claims import Loc, choices_of, iter_quantities
+from forcegen.scenario.claims import Loc, choices_of, quantities
 from forcegen.scenario.model import Attrition, Policy, Position, Scenario
 from forcegen.scenario.quantities import Choice, resolve
 
@@ -326,7 +326,7 @@ def check_references(scenario: Scenario) -> list[Finding]:
 
     offered = choices_of(scenario)
     options: dict[str, tuple[str, ...]] = {n: o for n, (_, o) in offered.items()}
-    for loc, q in iter_quantities(scenario):
+    for loc, q in quantities(scenario):
         cited: list[tuple[Loc, tuple[str, ...]]] = []
         if isinstance(q, Choice):
             if q.default != offered[q.choose][0] and q.default in options[q.choose]:
