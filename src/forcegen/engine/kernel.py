@@ -794,10 +794,9 @@ def _run(
         due = recovering[day % slots]
         # One pass takes back the wounded due today, then finds the units below authorised
         # strength (in unit order) and each force's need; each force's pool then goes to its
-        # own candidates.
-        # Without branches (whether a unit has wounded due or is below strength follows no
-        # pattern a branch predictor could learn; adding zero changes no sum), and with each
-        # force's sums in registers while its units pass, as in the pass of steps 4 to 6.
+        # own candidates. The pass has no branches (which units have wounded due or are below
+        # strength follows no pattern a branch predictor could learn, and adding zero changes
+        # no sum) and keeps each force's sums in registers, as the pass of steps 4 to 6 does.
         need, count, in_recovery = st.need, st.count, st.in_recovery
         for f in range(n_f):
             need[f] = 0.0
@@ -957,22 +956,10 @@ def _run(
             if f != cur:
                 if cur >= 0:
                     _store_sums(
-                        losses,
-                        in_recovery,
-                        into_recovery,
-                        o_active,
-                        o_deployed,
-                        cur,
-                        a_killed,
-                        a_wounded,
-                        a_missing,
-                        a_deserted,
-                        a_discharged,
-                        a_in_recovery,
-                        a_into_recovery,
-                        a_active,
-                        a_deployed,
-                    )
+                        losses, in_recovery, into_recovery, o_active, o_deployed, cur,
+                        a_killed, a_wounded, a_missing, a_deserted, a_discharged,
+                        a_in_recovery, a_into_recovery, a_active, a_deployed,
+                    )  # fmt: skip
                 cur = f
                 a_killed, a_wounded = losses[f, 0], losses[f, 1]
                 a_missing, a_deserted, a_discharged = losses[f, 2], losses[f, 3], losses[f, 4]
@@ -1148,22 +1135,10 @@ def _run(
             )  # fmt: skip
         if cur >= 0:
             _store_sums(
-                losses,
-                in_recovery,
-                into_recovery,
-                o_active,
-                o_deployed,
-                cur,
-                a_killed,
-                a_wounded,
-                a_missing,
-                a_deserted,
-                a_discharged,
-                a_in_recovery,
-                a_into_recovery,
-                a_active,
-                a_deployed,
-            )
+                losses, in_recovery, into_recovery, o_active, o_deployed, cur,
+                a_killed, a_wounded, a_missing, a_deserted, a_discharged,
+                a_in_recovery, a_into_recovery, a_active, a_deployed,
+            )  # fmt: skip
         if has_ready:  # pulls, then the units' part of 6.
             _pull(p, s, st, day, people, units)
             _census_units(p, st, day, out, r, keep_units, any_on, people, units)
