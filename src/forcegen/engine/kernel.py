@@ -195,6 +195,10 @@ class _State(NamedTuple):
     count: NDArray[np.int64]  # (F,)
     delivered: NDArray[np.float64]  # (F,)
     order: NDArray[np.int64]  # (U,)
+    limit_left: NDArray[np.float64]  # (F,) pulls: room under each force's limit
+    taken_w: NDArray[np.float64]  # (F,) pulls: people or units taken for a demand
+    taken_s: NDArray[np.float64]  # (F,) pulls: people taken for a demand
+    stopped: NDArray[np.bool_]  # (F,) pulls: the force has reached its cap or limit
 
 
 @numba.njit(cache=True)
@@ -271,7 +275,7 @@ def _count_present(active, pos, strength, overlap, location, force, utype, peopl
             units[f, y, loc] += 1.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _fill_one(
     p: KPlan, d: int, people: NDArray, units: NDArray, need: float, cap_left: NDArray
 ) -> float:
@@ -309,18 +313,20 @@ def _fill(
     return filled
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _pull(p: KPlan, s: int, st: _State, day: int, people: NDArray, units: NDArray) -> None:
+    """Pull ready units to the demands they would fill that are short. ``people`` and
+    ``units`` hold what is present (:func:`_presence`) when a demand is on."""
     n_d = p.demand_location.shape[0]
     n_u = len(st.pos)
     n_f = p.demand_force_rank.shape[1]
-    _presence(p, st, people, units)
     for d in range(n_d):
         if not _demand_on(p, s, d, day):
             continue
         loc = p.demand_location[d]
         need = p.demand_required[s, d]
-        cap_left = p.demand_cap[s, d].copy()
+        cap_left = st.cap_left
+        cap_left[:] = p.demand_cap[s, d]
         short = need - _fill_one(p, d, people, units, need, cap_left)
         if short <= EPS:
             continue
@@ -350,15 +356,14 @@ def _pull(p: KPlan, s: int, st: _State, day: int, people: NDArray, units: NDArra
         if n_c == 0:
             continue
         order = np.argsort(keys[:n_c], kind="mergesort")
-        limit_left = np.empty(n_f)
+        limit_left, stopped, taken_w, taken_s = st.limit_left, st.stopped, st.taken_w, st.taken_s
         for f in range(n_f):
             limit_left[f] = p.force_limit[s, f, loc]
+            stopped[f] = False
+            taken_w[f] = taken_s[f] = 0.0
         for u in range(n_u):
             if st.active[u] and p.pos_location[st.pos[u]] == loc:
                 limit_left[p.unit_force[u]] -= st.strength[u]
-        stopped = np.zeros(n_f, np.bool_)
-        taken_w = np.zeros(n_f)
-        taken_s = np.zeros(n_f)
         total = 0.0
         took = False
         for j in range(n_c):
@@ -388,9 +393,8 @@ def _pull(p: KPlan, s: int, st: _State, day: int, people: NDArray, units: NDArra
             _presence(p, st, people, units)
             for e in range(d + 1):
                 if _demand_on(p, s, e, day):
-                    _fill_one(
-                        p, e, people, units, p.demand_required[s, e], p.demand_cap[s, e].copy()
-                    )
+                    cap_left[:] = p.demand_cap[s, e]
+                    _fill_one(p, e, people, units, p.demand_required[s, e], cap_left)
 
 
 @numba.njit(cache=True, inline="always")
@@ -616,6 +620,11 @@ def _census_units(
     if any_on:
         people[:] = 0.0
         units[:] = 0.0
+    # The sums of each run of units of one force, type and position in registers, as in the
+    # main pass (the counts of active and deployed units too: a new force starts a new run).
+    c_pos = c_f = c_y = -1
+    a_people_at = a_people_free = a_units_free = 0.0
+    a_units_at = a_active = a_deployed = 0
     for u in range(len(posa)):
         if not active[u]:
             if keep_units:
@@ -624,22 +633,42 @@ def _census_units(
             continue
         pos = posa[u]
         f = force[u]
+        y = utype[u]
+        if pos != c_pos or f != c_f or y != c_y:
+            if c_pos >= 0:
+                _store_census(
+                    o_strength, o_positions, people, units, location, c_f, c_y, c_pos,
+                    a_people_at, a_units_at, a_people_free, a_units_free,
+                )  # fmt: skip
+                o_active[c_f] = a_active
+                o_deployed[c_f] = a_deployed
+            c_pos, c_f, c_y = pos, f, y
+            loc = location[pos]
+            a_people_at, a_units_at = o_strength[f, loc], o_positions[pos]
+            a_people_free, a_units_free = people[f, y, loc], units[f, y, loc]
+            a_active, a_deployed = o_active[f], o_deployed[f]
         # (written out, not a call: array arguments cost reference counting per unit)
-        o_strength[f, location[pos]] += strength[u]
-        o_positions[pos] += 1
-        o_active[f] += 1
+        a_people_at += strength[u]
+        a_units_at += 1
+        a_active += 1
         o_active_days[u] += 1
         on = deployed[pos]  # without branches: units alternate unpredictably
-        o_deployed[f] += on
+        a_deployed += on
         o_deployed_days[u] += on
         since[u] = 0 if on else since[u] + 1
         if keep_units:
             out.unit_position[r, day, u] = pos
             out.unit_strength[r, day, u] = strength[u]
         if any_on and not overlap[pos]:
-            y = utype[u]
-            people[f, y, location[pos]] += strength[u]
-            units[f, y, location[pos]] += 1.0
+            a_people_free += strength[u]
+            a_units_free += 1.0
+    if c_pos >= 0:
+        _store_census(
+            o_strength, o_positions, people, units, location, c_f, c_y, c_pos,
+            a_people_at, a_units_at, a_people_free, a_units_free,
+        )  # fmt: skip
+        o_active[c_f] = a_active
+        o_deployed[c_f] = a_deployed
 
 
 @numba.njit(cache=True)
@@ -717,6 +746,10 @@ def _run(
         np.zeros(n_f, np.int64),
         np.zeros(n_f),
         np.zeros(n_u, np.int64),
+        np.zeros(n_f),
+        np.zeros(n_f),
+        np.zeros(n_f),
+        np.zeros(n_f, np.bool_),
     )
     people = np.zeros((n_f, n_y, n_l))
     units = np.zeros((n_f, n_y, n_l))
@@ -893,7 +926,8 @@ def _run(
             st.demand_on[d] = p.demand_start[s, d] <= day < p.demand_end[s, d]
             any_on = any_on or st.demand_on[d]
         # 4. attrition and 5. rotation, unit by unit (a unit's attrition and rotation touch
-        # no other unit), and the units' part of 6. in the same pass when no unit is pulled.
+        # no other unit), and the units' part of 6. in the same pass when no unit is pulled
+        # (else what is present for the pulls).
         census = not has_ready
         # Local views of this sample's and this run-day's arrays: indexing through the tuples
         # inside the loop costs several times the work itself.
@@ -928,7 +962,7 @@ def _run(
         o_active_days = out.active_days[r]
         o_deployed_days = out.deployed_days[r]
         since, overlap = st.since, p.pos_overlap
-        if census and any_on:
+        if any_on:
             people[:] = 0.0
             units[:] = 0.0
         # A force's sums of the day, kept in registers while its units pass (units come in
@@ -1100,8 +1134,10 @@ def _run(
                     out.unit_position[r, day, u] = -1
                     out.unit_strength[r, day, u] = 0.0
                 continue
-            # 6. census (its units' part).
-            if census:
+            # 6. census (its units' part). Where units are pulled, the census follows the
+            # pulls, and this pass counts only the people and units present that pulls
+            # allocate (the sums of the records are then written back unchanged).
+            if census or any_on:
                 # (written out, not a call: array arguments cost reference counting per unit)
                 y = utype[u]
                 if pos != c_pos or f != c_f or y != c_y:
@@ -1114,17 +1150,18 @@ def _run(
                     loc = location[pos]
                     a_people_at, a_units_at = o_strength[f, loc], o_positions[pos]
                     a_people_free, a_units_free = people[f, y, loc], units[f, y, loc]
-                a_people_at += strength[u]
-                a_units_at += 1
-                a_active += 1
-                o_active_days[u] += 1
-                dep_on = deployed[pos]  # without branches: units alternate unpredictably
-                a_deployed += dep_on
-                o_deployed_days[u] += dep_on
-                since[u] = 0 if dep_on else since[u] + 1
-                if keep_units:
-                    out.unit_position[r, day, u] = pos
-                    out.unit_strength[r, day, u] = strength[u]
+                if census:
+                    a_people_at += strength[u]
+                    a_units_at += 1
+                    a_active += 1
+                    o_active_days[u] += 1
+                    dep_on = deployed[pos]  # without branches: units alternate unpredictably
+                    a_deployed += dep_on
+                    o_deployed_days[u] += dep_on
+                    since[u] = 0 if dep_on else since[u] + 1
+                    if keep_units:
+                        out.unit_position[r, day, u] = pos
+                        out.unit_strength[r, day, u] = strength[u]
                 if any_on and not overlap[pos]:
                     a_people_free += strength[u]
                     a_units_free += 1.0
