@@ -1042,13 +1042,18 @@ def _run(
                                 # the wounded will return.
                                 share = return_share[loc, y]
                                 back = 0.0
-                                if k_lost <= SPLIT_ONE_BY_ONE:
+                                h0 = cum[loc, y, 0]
+                                if h0 >= total_p:
+                                    # Killed is the only cause: each person's draw of the
+                                    # cause (below) would find w <= total_p = h0, so killed.
+                                    a_killed += k_lost
+                                elif k_lost <= SPLIT_ONE_BY_ONE:
                                     # One uniform per person for the cause, and the returns
                                     # stream's next uniform for each wounded person's return.
                                     # Counts in registers, without branches: c = 0 killed,
                                     # 1 wounded, 2 missing, 3 deserted (CAUSE_HAZARDS).
                                     c1 = c2 = c3 = 0
-                                    h0, h1, h2 = cum[loc, y, 0], cum[loc, y, 1], cum[loc, y, 2]
+                                    h1, h2 = cum[loc, y, 1], cum[loc, y, 2]
                                     for j in range(int(k_lost)):
                                         w = _uniform(k_wounded, day, ukey[u] + np.uint64(j + 1))
                                         w *= total_p
