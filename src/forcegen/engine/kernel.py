@@ -583,6 +583,25 @@ def _store_census(
     units_free[f, y, loc] = a_units_free
 
 
+@numba.njit(cache=True, inline="always")
+def _load_census(
+    people_at, units_at, people_free, units_free, location, f: int, y: int, pos: int
+) -> tuple[float, int, float, float]:
+    """The census's sums so far for units of force ``f`` and type ``y`` in position ``pos``
+    (what :func:`_store_census` writes back)."""
+    loc = location[pos]
+    return people_at[f, loc], units_at[pos], people_free[f, y, loc], units_free[f, y, loc]
+
+
+@numba.njit(cache=True, inline="always")
+def _count_days(u: int, on: bool, active_days, deployed_days, since) -> None:
+    """A unit's day at the census: one more day active, deployed if ``on``, and days since
+    it was last deployed."""
+    active_days[u] += 1
+    deployed_days[u] += on
+    since[u] = 0 if on else since[u] + 1
+
+
 @numba.njit(cache=True)
 def _store_scan_sums(
     need, count, in_recovery, returned, pool, f: int, a_need, a_count, a_in, a_returned, a_pool
@@ -643,19 +662,16 @@ def _census_units(
                 o_active[c_f] = a_active
                 o_deployed[c_f] = a_deployed
             c_pos, c_f, c_y = pos, f, y
-            loc = location[pos]
-            a_people_at, a_units_at = o_strength[f, loc], o_positions[pos]
-            a_people_free, a_units_free = people[f, y, loc], units[f, y, loc]
+            a_people_at, a_units_at, a_people_free, a_units_free = _load_census(
+                o_strength, o_positions, people, units, location, f, y, pos
+            )
             a_active, a_deployed = o_active[f], o_deployed[f]
-        # (written out, not a call: array arguments cost reference counting per unit)
         a_people_at += strength[u]
         a_units_at += 1
         a_active += 1
-        o_active_days[u] += 1
         on = deployed[pos]  # without branches: units alternate unpredictably
         a_deployed += on
-        o_deployed_days[u] += on
-        since[u] = 0 if on else since[u] + 1
+        _count_days(u, on, o_active_days, o_deployed_days, since)
         if keep_units:
             out.unit_position[r, day, u] = pos
             out.unit_strength[r, day, u] = strength[u]
@@ -1143,7 +1159,6 @@ def _run(
             # pulls, and this pass counts only the people and units present that pulls
             # allocate (the sums of the records are then written back unchanged).
             if census or any_on:
-                # (written out, not a call: array arguments cost reference counting per unit)
                 y = utype[u]
                 if pos != c_pos or f != c_f or y != c_y:
                     if c_pos >= 0:
@@ -1152,18 +1167,16 @@ def _run(
                             a_people_at, a_units_at, a_people_free, a_units_free,
                         )  # fmt: skip
                     c_pos, c_f, c_y = pos, f, y
-                    loc = location[pos]
-                    a_people_at, a_units_at = o_strength[f, loc], o_positions[pos]
-                    a_people_free, a_units_free = people[f, y, loc], units[f, y, loc]
+                    a_people_at, a_units_at, a_people_free, a_units_free = _load_census(
+                        o_strength, o_positions, people, units, location, f, y, pos
+                    )
                 if census:
                     a_people_at += strength[u]
                     a_units_at += 1
                     a_active += 1
-                    o_active_days[u] += 1
                     dep_on = deployed[pos]  # without branches: units alternate unpredictably
                     a_deployed += dep_on
-                    o_deployed_days[u] += dep_on
-                    since[u] = 0 if dep_on else since[u] + 1
+                    _count_days(u, dep_on, o_active_days, o_deployed_days, since)
                     if keep_units:
                         out.unit_position[r, day, u] = pos
                         out.unit_strength[r, day, u] = strength[u]
