@@ -138,6 +138,29 @@ def test_contract_cohort_is_discharged_on_day_180_with_predicted_survivors():
     assert np.all(discharged[: formed + 180] == 0)
 
 
+@pytest.mark.parametrize("deterministic", [True, False])
+def test_days_active_and_deployed_match_each_units_daily_trace(deterministic):
+    # Batches formed every 20 days serve 50 days: units are formed and discharged inside the
+    # horizon, and the last ones are still serving at its end. Units present from the start
+    # rotate in and out of deployment.
+    sc = scenario(
+        front="killed: 3%/mo",
+        contract="50d",
+        horizon="130d",
+        pipelines=cohort_pipeline(rate="40", every="20d"),
+        units="  - {id: old, force: WG, type: assault, count: 3, strength: 100, policy: cycle}",
+    )
+    ds = run(sc, deterministic=deterministic, runs=3, keep_units=True)
+    position = ds.unit_position.values  # (run, day, unit); -1: not in the force
+    present = position >= 0
+    deployed = present & ds.position_deployed.values[np.where(present, position, 0)]
+    active_days = present.sum(axis=1)
+    assert set(active_days[0]) > {50, 130}  # served out, served from the start, and between
+    assert 0 < deployed.sum() < present.sum()
+    assert np.array_equal(ds.active_days.values, active_days)
+    assert np.array_equal(ds.deployed_days.values, deployed.sum(axis=1))
+
+
 def test_wounded_return_exactly_after_recovery():
     sc = scenario(
         front="wounded: 3%/mo, return_share: 0.4, recovery: 45d",

@@ -420,6 +420,7 @@ def _form(
         st.active[u] = True
         st.t[u] = -1
         st.since[u] = RESTED
+        out.active_days[r, u] = -day  # first counted at the census of today
     out.flows[r, day, p.pipe_force[q], F_FORMED] += people
     st.batch[q] = 0.0
 
@@ -593,15 +594,6 @@ def _load_census(
     return people_at[f, loc], units_at[pos], people_free[f, y, loc], units_free[f, y, loc]
 
 
-@numba.njit(cache=True, inline="always")
-def _count_days(u: int, on: bool, active_days, deployed_days, since) -> None:
-    """A unit's day at the census: one more day active, deployed if ``on``, and days since
-    it was last deployed."""
-    active_days[u] += 1
-    deployed_days[u] += on
-    since[u] = 0 if on else since[u] + 1
-
-
 @numba.njit(cache=True)
 def _store_scan_sums(
     need, count, in_recovery, returned, pool, f: int, a_need, a_count, a_in, a_returned, a_pool
@@ -631,7 +623,6 @@ def _census_units(
     o_positions = out.positions[r, day]
     o_active = out.active[r, day]
     o_deployed = out.deployed[r, day]
-    o_active_days = out.active_days[r]
     o_deployed_days = out.deployed_days[r]
     active, posa, strength, since = st.active, st.pos, st.strength, st.since
     force, location, deployed, overlap = p.unit_force, p.pos_location, p.pos_deployed, p.pos_overlap
@@ -671,7 +662,8 @@ def _census_units(
         a_active += 1
         on = deployed[pos]  # without branches: units alternate unpredictably
         a_deployed += on
-        _count_days(u, on, o_active_days, o_deployed_days, since)
+        o_deployed_days[u] += on
+        since[u] = 0 if on else since[u] + 1  # read by tomorrow's pulls
         if keep_units:
             out.unit_position[r, day, u] = pos
             out.unit_strength[r, day, u] = strength[u]
@@ -977,7 +969,7 @@ def _run(
         o_deployed = out.deployed[r, day]
         o_active_days = out.active_days[r]
         o_deployed_days = out.deployed_days[r]
-        since, overlap = st.since, p.pos_overlap
+        overlap = p.pos_overlap
         if any_on:
             people[:] = 0.0
             units[:] = 0.0
@@ -1151,6 +1143,7 @@ def _run(
             if terminal[pos]:
                 a_discharged += strength[u]
                 active[u] = False
+                o_active_days[u] += day  # census days from its first to day - 1
                 if census and keep_units:
                     out.unit_position[r, day, u] = -1
                     out.unit_strength[r, day, u] = 0.0
@@ -1176,7 +1169,7 @@ def _run(
                     a_active += 1
                     dep_on = deployed[pos]  # without branches: units alternate unpredictably
                     a_deployed += dep_on
-                    _count_days(u, dep_on, o_active_days, o_deployed_days, since)
+                    o_deployed_days[u] += dep_on
                     if keep_units:
                         out.unit_position[r, day, u] = pos
                         out.unit_strength[r, day, u] = strength[u]
@@ -1216,6 +1209,12 @@ def _run(
         for f in range(n_f):  # and the stocks
             out.stocks[r, day, f, S_IN_RECOVERY] = st.in_recovery[f]
             out.stocks[r, day, f, S_POOL] = st.pool[f]
+    # Days active are counted by events, not every day: minus the day a unit is formed (0 for
+    # units present from the start), plus the day it is discharged or the horizon.
+    n_days = p.pipe_rate.shape[1]
+    for u in range(len(st.active)):
+        if st.active[u]:
+            out.active_days[r, u] += n_days
 
 
 @numba.njit(cache=True, parallel=True)
