@@ -217,6 +217,40 @@ def test_replacements_go_to_units_by_the_force_rule():
     assert ds.stocks.sel(force="RU", stock="unmet_need").isel(run=0, day=0) == 3 * 200 - 250
 
 
+@pytest.mark.parametrize("people", [100_000, 200, 0])
+def test_replacements_every_day_go_to_every_unit_below_strength(people):
+    # Units lose people at the front every day and no wounded return; a stream of
+    # replacements is plenty (every unit is topped up every day), too small, or none.
+    daily = 1 - 0.9 ** (1 / 30)
+    units = "  - {id: b, force: RU, type: bn, count: 6, strength: 500, policy: cycle}"
+    wave = (
+        f"  - {{id: mob, force: RU, waves: [{{from: 0d, people: {people}, over: 100d}}],"
+        " into: replacements}"
+        if people
+        else "  []"
+    )
+    sc = scenario(front="killed: 10%/mo", units=units, pipelines=wave, horizon="100d")
+    ds = run(sc, deterministic=True, keep_units=True)
+    strength = ds.unit_strength.isel(run=0).values.astype(float)  # (day, unit)
+    at_front = ds.position.values[ds.unit_position.isel(run=0).values] == "cycle/front"
+    replaced = ds.flows.sel(force="RU", flow="replaced").isel(run=0).values
+    unmet = ds.stocks.sel(force="RU", stock="unmet_need").isel(run=0).values
+    # What units lack before a day's replacements is what they lacked at the last census.
+    gap = (500 - strength[:-1]).sum(axis=1)
+    assert np.allclose(replaced[1:] + unmet[1:], gap, rtol=0, atol=1e-3)
+    assert gap.min() > 0
+    if people > 6 * 500:
+        assert np.all(unmet == 0)
+        # Topped up each morning, a unit then loses a day's share if it spent it at the front.
+        expect = np.where(at_front[:-1], 500 * (1 - daily), 500.0)
+        assert np.allclose(strength[1:], expect, rtol=0, atol=1e-3)
+    elif people == 0:  # nothing to deliver: the need is all unmet
+        assert np.all(replaced == 0)
+    else:  # 2 a day against about 3.5 lost: from day 3 each day's 2 go, and need is left
+        assert np.allclose(replaced[3:], 2, rtol=0, atol=1e-9)
+        assert np.all(unmet[3:] > 0)
+
+
 def test_deployed_first_prefers_deployed_units():
     units = "  - {id: b, force: RU, type: bn, count: 3, strength: 500, policy: cycle, current: 60%}"
     wave = (
