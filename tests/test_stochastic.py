@@ -8,7 +8,7 @@ workers or chunking, and a unit's draws must not depend on which other units exi
 from __future__ import annotations
 
 import math
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import numpy as np
 import pytest
@@ -179,6 +179,17 @@ def test_chunk_size_does_not_change_records():
     for other in parts[1:]:
         for f in fields(Records):
             assert np.array_equal(getattr(parts[0], f.name), getattr(other, f.name)), f.name
+
+
+def test_kernel_refuses_a_plan_with_a_negative_index():
+    # The kernel takes a unit's force, type, position and policy as unsigned indices; a
+    # negative one (a bug upstream) must stop it rather than wrap around.
+    scenario = loads(MIXED)
+    plan = compile_plan(scenario, sample_scenario(scenario, runs=1, seed=0, deterministic=True))
+    force = plan.unit_force.copy()
+    force[0] = -1
+    with pytest.raises(ValueError, match="unit_force has a negative index"):
+        simulate_plan(replace(plan, unit_force=force), runs=1, seed=0, deterministic=True)
 
 
 # -- common random numbers ------------------------------------------------------------------

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from forcegen.compile import CAUSE_HAZARDS, Plan
-from forcegen.engine.kernel import KOut, KPlan, simulate_runs
+from forcegen.engine.kernel import UNSIGNED, KOut, KPlan, simulate_runs
 from forcegen.streams import Purpose, run_keys
 
 CAUSES = (*CAUSE_HAZARDS, "discharged")
@@ -112,7 +112,12 @@ def kernel_plan(plan: Plan) -> KPlan:
     """The plan's arrays in the form the compiled kernel takes."""
     if plan.hazard.shape[1] != 4:  # the kernel's split among causes is written for four
         raise ValueError(f"the kernel draws 4 causes of loss, not {plan.hazard.shape[1]}")
-    return KPlan(**{name: np.ascontiguousarray(getattr(plan, name)) for name in KPlan._fields})
+    arrays = {name: np.ascontiguousarray(getattr(plan, name)) for name in KPlan._fields}
+    for name in UNSIGNED:
+        if arrays[name].size and arrays[name].min() < 0:
+            raise ValueError(f"the plan's {name} has a negative index")
+        arrays[name] = arrays[name].astype(np.uint32)
+    return KPlan(**arrays)
 
 
 def simulate_plan(
