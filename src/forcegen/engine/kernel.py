@@ -173,7 +173,7 @@ class _State(NamedTuple):
     pending: NDArray[np.int32]
     strength: NDArray[np.float64]
     authorised: NDArray[np.float64]
-    since: NDArray[np.int32]
+    since: NDArray[np.int32]  # days since last deployed: kept only where units are pulled
     assigned: NDArray[np.int32]
     active: NDArray[np.bool_]
     recovering: NDArray[np.float64]  # (slots, U): a day's returns are one contiguous row
