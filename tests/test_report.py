@@ -27,8 +27,9 @@ from forcegen.export import COMPARE_NAME, SENSITIVITY_NAME, write_json, write_re
 from forcegen.report import write_report
 from forcegen.report.figures import Chart, _periods
 from forcegen.report.folder import read_folder
-from forcegen.report.page import charts_of, readable
+from forcegen.report.page import charts_of
 from forcegen.scenario.loader import loads
+from forcegen.scenario.paths import readable
 
 TEXT = """\
 forcegen: 1

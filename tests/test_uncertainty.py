@@ -9,9 +9,9 @@ from scipy import stats
 
 import forcegen
 from forcegen.errors import ScenarioError
-from forcegen.sampling import sample_scenario, widened
+from forcegen.sampling import sample_scenario
+from forcegen.scenario.distributions import Lognormal, Pert, Triangular, Uniform
 from forcegen.scenario.loader import loads
-from forcegen.scenario.quantities import Dist, central
 
 BASE = """\
 forcegen: 1
@@ -76,11 +76,11 @@ def test_samples_match_each_distribution(text, frozen):
 
 
 def test_central_values_follow_the_documented_means():
-    assert central(Dist(shape="pert", low=1, mode=2, high=9)) == pytest.approx(3.0)
-    assert central(Dist(shape="triangular", low=1, mode=2, high=9)) == pytest.approx(4.0)
-    assert central(Dist(shape="uniform", low=1, high=9)) == pytest.approx(5.0)
+    assert Pert(low=1, mode=2, high=9).central() == pytest.approx(3.0)
+    assert Triangular(low=1, mode=2, high=9).central() == pytest.approx(4.0)
+    assert Uniform(low=1, high=9).central() == pytest.approx(5.0)
     sigma = np.log(3.0) / 1.2815515655446004
-    assert central(Dist(shape="lognormal", median=1, p90=3)) == pytest.approx(np.exp(sigma**2 / 2))
+    assert Lognormal(median=1, p90=3).central() == pytest.approx(np.exp(sigma**2 / 2))
 
 
 def test_latin_hypercube_hits_every_stratum_once():
@@ -125,10 +125,10 @@ def test_grade_widens_the_spread_of_values_citing_weak_claims():
     spread_good = np.std(g.of(good.units[0].strength))
     spread_weak = np.std(w.of(weak.units[0].strength))
     assert spread_weak / spread_good == pytest.approx(1.875, rel=0.08)
-    d = widened(Dist(shape="pert", low=400, mode=500, high=600, integer=True), 1.875)
+    d = Pert(low=400, mode=500, high=600, integer=True).widened(1.875)
     assert (d.low, d.mode, d.high) == (312.5, 500, 687.5)
     # Kept within the kind's range: a hazard never goes below 0.
-    h = widened(Dist(shape="uniform", low=0.0, high=0.002, upper=1.0), 3.0)
+    h = Uniform(low=0.0, high=0.002, upper=1.0).widened(3.0)
     assert h.low == 0.0 and h.high == pytest.approx(0.004)
 
 

@@ -11,7 +11,6 @@ from forcegen.errors import Problem, ScenarioError
 from forcegen.scenario import yamlio
 from forcegen.scenario.yamlio import (
     MAX_BYTES,
-    format_loc,
     position_of,
     read_yaml,
     read_yaml_text,
@@ -116,12 +115,6 @@ def test_position_of_falls_back_to_the_parent() -> None:
     assert position_of(positions, ("units", 9, "policy")) == (5, 3)
     assert position_of(positions, ("nowhere",)) == (2, 1)
     assert position_of({}, ("units", 0)) == (None, None)
-
-
-def test_format_loc() -> None:
-    assert format_loc(("units", 2, "policy")) == "units[2].policy"
-    assert format_loc(("a", "b", 0, 1)) == "a.b[0][1]"
-    assert format_loc(()) == ""
 
 
 def test_byte_order_mark_and_bytes_input() -> None:

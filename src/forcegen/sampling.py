@@ -17,17 +17,16 @@ that carries that choice's name.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from forcegen.scenario.claims import quantities
 from forcegen.scenario.model import Scenario
-from forcegen.scenario.quantities import Z90, Choice, Dist, Quantity, Value, central
-from forcegen.scenario.yamlio import format_loc
+from forcegen.scenario.paths import format_loc
+from forcegen.scenario.quantities import Choice, Quantity, Value
 from forcegen.streams import Purpose, run_keys, uniforms
 
 
@@ -35,42 +34,6 @@ def _key(text: str) -> np.uint64:
     return np.uint64(
         int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
     )
-
-
-def widened(dist: Dist, factor: float) -> Dist:
-    """A distribution with its spread multiplied by ``factor``, kept in its allowed range."""
-    if factor == 1.0:
-        return dist
-    upper = np.inf if dist.upper is None else dist.upper
-    if dist.shape == "lognormal":
-        sigma = np.log(dist.p90 / dist.median) * factor  # type: ignore[operator]
-        return dist.model_copy(update={"p90": float(dist.median * np.exp(sigma))})
-    centre = dist.mode if dist.mode is not None else (dist.low + dist.high) / 2  # type: ignore[operator]
-    low = max(dist.lower, centre - factor * (centre - dist.low))  # type: ignore[operator]
-    high = min(upper, centre + factor * (dist.high - centre))  # type: ignore[operator]
-    return dist.model_copy(update={"low": float(low), "high": float(high)})
-
-
-def quantiles(dist: Dist, u: NDArray[np.float64]) -> NDArray[np.float64]:
-    """The ``u``-quantiles of a distribution, rounded and bounded as its kind requires."""
-    if dist.shape == "lognormal":
-        sigma = np.log(dist.p90 / dist.median) / Z90  # type: ignore[operator]
-        x = dist.median * np.exp(sigma * stats.norm.ppf(u))  # type: ignore[operator]
-    else:
-        low, high = dist.low, dist.high
-        span = high - low  # type: ignore[operator]
-        if dist.shape == "uniform":
-            x = low + span * u  # type: ignore[operator]
-        elif dist.shape == "triangular":
-            x = stats.triang.ppf(u, (dist.mode - low) / span, loc=low, scale=span)  # type: ignore[operator]
-        else:  # PERT: a beta on [low, high] with shape 4 (Malcolm et al. 1959)
-            a = 1 + 4 * (dist.mode - low) / span  # type: ignore[operator]
-            b = 1 + 4 * (high - dist.mode) / span  # type: ignore[operator]
-            x = low + span * stats.beta.ppf(u, a, b)  # type: ignore[operator]
-    x = np.maximum(x, dist.lower)
-    if dist.upper is not None:
-        x = np.minimum(x, dist.upper)
-    return np.rint(x) if dist.integer else np.asarray(x, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -117,11 +80,32 @@ class Sample:
         return out
 
 
-def _factor(scenario: Scenario, value: Value) -> float:
+def widening_factor(scenario: Scenario, value: Value) -> float:
+    """The factor the grades of a value's claims widen its spread by (1: not widened).
+
+    The largest factor among the claims it cites, if the scenario widens by grade and the
+    value allows it (see :class:`forcegen.scenario.model.Uncertainty`).
+    """
     if not (scenario.uncertainty.widen_by_grade and value.widen and value.cites):
         return 1.0
     grades = {c.id: c.grade for c in scenario.claims}
     return max(scenario.uncertainty.factor(grades[c]) for c in value.cites if c in grades)
+
+
+def sample_at(scenario: Scenario, values: Sequence[Value], u: NDArray[np.float64]) -> Sample:
+    """A sample that puts each value at given probabilities, one row of ``u`` per run.
+
+    Column ``j`` of ``u`` holds the probabilities (in (0, 1)) of ``values[j]``; each is
+    mapped through the quantiles of the value's distribution, widened by grade as in
+    :func:`sample_scenario`. Used by designs that choose their own points, such as
+    sensitivity analysis.
+    """
+    sample = Sample(size=len(u))
+    for j, value in enumerate(values):
+        factor = widening_factor(scenario, value)
+        sample.widening[id(value)] = factor
+        sample.values[id(value)] = value.dist.widened(factor).quantiles(u[:, j])  # type: ignore[union-attr]
+    return sample
 
 
 def _uniforms(
@@ -165,13 +149,13 @@ def sample_scenario(
     sample = Sample(size=size)
     keys = run_keys(seed, np.arange(runs, dtype=np.int64), Purpose.SAMPLING) if size > 1 else None
     for path, value in uncertain:
-        factor = _factor(scenario, value)
-        dist = widened(value.dist, factor)  # type: ignore[arg-type]
+        factor = widening_factor(scenario, value)
+        dist = value.dist.widened(factor)  # type: ignore[union-attr]
         sample.widening[id(value)] = factor
         if size == 1:
-            sample.values[id(value)] = np.array([central(dist)])
+            sample.values[id(value)] = np.array([dist.central()])
         else:
-            sample.values[id(value)] = quantiles(dist, _uniforms(seed, keys, _key(path), lhs))
+            sample.values[id(value)] = dist.quantiles(_uniforms(seed, keys, _key(path), lhs))
     for name, choice in weighted.items():
         if size == 1:
             continue

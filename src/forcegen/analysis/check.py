@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 
 from forcegen.scenario.claims import quantities
 from forcegen.scenario.model import Scenario
+from forcegen.scenario.paths import format_loc
 from forcegen.scenario.quantities import Choice, Quantity, resolve
 from forcegen.scenario.references import resolve_policies
-from forcegen.scenario.yamlio import format_loc
 
 DISAGREEMENT = 3.0
 """Ratio between the options of a choice above which they are reported as disagreeing."""

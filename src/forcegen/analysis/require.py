@@ -15,7 +15,6 @@ number and both bounds are whole, the search runs over whole numbers; otherwise 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,10 +25,8 @@ from forcegen.api import simulate
 from forcegen.errors import ScenarioError, UsageError
 from forcegen.scenario.claims import quantities
 from forcegen.scenario.model import Scenario
+from forcegen.scenario.paths import format_loc, parse_path, walk
 from forcegen.scenario.quantities import Choice, Value
-from forcegen.scenario.yamlio import format_loc
-
-_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
 
 @dataclass(frozen=True)
@@ -59,15 +56,6 @@ class Requirement:
         }
 
 
-def _path(text: str) -> list[str | int]:
-    parts: list[str | int] = []
-    for name, index in _PART.findall(text):
-        parts.append(int(index) if index else name)
-    if not parts or format_loc(tuple(parts)) != text:
-        raise UsageError(f"expected a field path such as units[0].count; found {text!r}")
-    return parts
-
-
 def with_value(scenario: Scenario, path: str, value: float) -> Scenario:
     """A copy of the scenario with the number at ``path`` set to ``value`` (canonical units)."""
     found = {format_loc(loc): q for loc, q in quantities(scenario)}
@@ -82,12 +70,10 @@ def with_value(scenario: Scenario, path: str, value: float) -> Scenario:
             "--choose instead of searching over it"
         )
     data = scenario.model_dump(by_alias=True, exclude_unset=True)
-    node: Any = data
-    parts = _path(path)
-    for part in parts[:-1]:
-        node = node[part]
-    old = node[parts[-1]]
-    node[parts[-1]] = {
+    loc = parse_path(path)
+    node = walk(data, loc[:-1])
+    old = node[loc[-1]]
+    node[loc[-1]] = {
         "value": value,
         "cites": list(old.get("cites", ())),
         "note": f"set by a requirements search (was {old['value']:g})",

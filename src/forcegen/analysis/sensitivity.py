@@ -29,11 +29,12 @@ from forcegen.compile import compile_plan
 from forcegen.engine import simulate_plan
 from forcegen.errors import UsageError
 from forcegen.results import Results, build_dataset
-from forcegen.sampling import Sample, quantiles, widened
+from forcegen.sampling import sample_at
 from forcegen.scenario.claims import quantities
+from forcegen.scenario.distributions import shape_names
 from forcegen.scenario.model import Scenario
+from forcegen.scenario.paths import format_loc
 from forcegen.scenario.quantities import Value
-from forcegen.scenario.yamlio import format_loc
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,7 @@ def sensitivity(
     inputs = _inputs(scenario)
     if not inputs:
         raise UsageError(
-            "sensitivity needs uncertain values (pert, triangular, uniform, "
-            "lognormal); this scenario has none"
+            f"sensitivity needs uncertain values ({shape_names()}); this scenario has none"
         )
     if method not in ("sobol", "morris"):
         raise UsageError(f"method must be 'sobol' or 'morris'; got {method!r}")
@@ -104,12 +104,7 @@ def sensitivity(
     else:
         design = morris_sample.sample(problem, n, num_levels=4, seed=seed)
     claims = {c.id: c for c in scenario.claims}
-    sample = Sample(size=len(design))
-    for j, (_, value) in enumerate(inputs):
-        factor = 1.0
-        if scenario.uncertainty.widen_by_grade and value.widen and value.cites:
-            factor = max(scenario.uncertainty.factor(claims[c].grade) for c in value.cites)
-        sample.values[id(value)] = quantiles(widened(value.dist, factor), design[:, j])
+    sample = sample_at(scenario, [value for _, value in inputs], design)
     plan = compile_plan(scenario, sample)
     records = simulate_plan(plan, runs=len(design), seed=seed, deterministic=True)
     results = Results(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -28,8 +27,10 @@ from forcegen.report.figures import Chart
 from forcegen.report.folder import Folder, read_folder
 from forcegen.results import QUANTILES
 from forcegen.scenario.model import Scenario
+from forcegen.scenario.paths import readable
 from forcegen.scenario.quantities import Choice, Quantity, Value, resolve
 from forcegen.scenario.references import resolve_policies
+from forcegen.scenario.units import format_number as _value
 
 REPORT_NAME = "report.html"
 FIGURES_DIR = "figures"
@@ -41,13 +42,6 @@ def _number(x: float | None, digits: int = 0) -> str:
 
 def _pct(x: float | None, digits: int = 1) -> str:
     return "–" if x is None else f"{100 * x:.{digits}f}%"
-
-
-def _value(x: float) -> str:
-    """A scenario's number for reading: whole numbers with separators, others to 4 digits."""
-    if x == int(x) and abs(x) < 1e15:
-        return f"{int(x):,}"
-    return f"{x:,.4g}" if abs(x) >= 1e-3 else f"{x:.3g}"
 
 
 def _quantity(q: Quantity | None, choices: Mapping[str, str], unit: str = "") -> str:
@@ -65,42 +59,8 @@ def _quantity(q: Quantity | None, choices: Mapping[str, str], unit: str = "") ->
         )
     assert isinstance(q, Value)
     if q.dist is not None:
-        d = q.dist
-        if d.shape == "lognormal":
-            spread = f"lognormal, median {_value(d.median)}, p90 {_value(d.p90)}"
-        elif d.shape == "uniform":
-            spread = f"uniform {_value(d.low)} to {_value(d.high)}"
-        else:
-            spread = f"{d.shape} {_value(d.low)} / {_value(d.mode)} / {_value(d.high)}"
-        return f"{_value(q.value)}{suffix} (mean of {spread})"
+        return f"{_value(q.value)}{suffix} (mean of {q.dist.describe()})"
     return f"{_value(q.value)}{suffix}"
-
-
-_INDEXED = re.compile(r"([A-Za-z_]+)\[(\d+)\]")
-
-
-def readable(path: str, scenario: Scenario | None) -> str:
-    """A field path with list indices replaced by the ids (or names) of the items, where the
-    scenario gives them: ``units[0].count`` becomes ``units[ru-bn].count``."""
-    if scenario is None:
-        return path
-    node: object = scenario
-    parts = []
-    for part in path.split("."):
-        m = _INDEXED.fullmatch(part)
-        field, index = (m.group(1), int(m.group(2))) if m else (part, None)
-        node = (
-            getattr(node, field, None) if not isinstance(node, Mapping) else node.get(field)  # type: ignore[union-attr]
-        )
-        if index is not None and isinstance(node, list) and index < len(node):
-            node = node[index]
-            label = getattr(node, "id", None) or getattr(node, "name", None)
-            parts.append(f"{field}[{label}]" if isinstance(label, str) else part)
-        else:
-            parts.append(part)
-            if index is not None:
-                node = None
-    return ".".join(parts)
 
 
 def _brief(scenario: Scenario, choices: Mapping[str, str]) -> dict[str, Any]:

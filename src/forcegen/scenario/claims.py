@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from forcegen.scenario.paths import Loc, format_loc
 from forcegen.scenario.quantities import Choice, Quantity, Value, resolve
-from forcegen.scenario.yamlio import Loc, format_loc
 
 NOT_CLAIMS: frozenset[Loc] = frozenset({("horizon",)})
 """Numbers that are settings of the analysis, not statements about the world."""

@@ -18,9 +18,10 @@ from pydantic import BaseModel, ValidationError
 from forcegen.errors import Problem, ScenarioError
 from forcegen.scenario.claims import Loc
 from forcegen.scenario.model import Scenario
+from forcegen.scenario.paths import format_loc
 from forcegen.scenario.quantities import Choice, Value
 from forcegen.scenario.references import check_references
-from forcegen.scenario.yamlio import Positions, format_loc, position_of, read_yaml, read_yaml_text
+from forcegen.scenario.yamlio import Positions, position_of, read_yaml, read_yaml_text
 
 _CUSTOM = {"count", "duration", "hazard", "fraction", "quantity", "date", "grade", "choice_default"}
 

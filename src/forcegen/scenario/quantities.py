@@ -27,19 +27,17 @@ A choice may carry ``weights``: each stochastic run then draws one option.
 
 A quantity that cites no claim is an *assumption*; results list every assumption by field.
 
-Values are converted to canonical units as they are read: durations to whole days
-(``d``, ``w`` = 7 d, ``mo`` = 30 d, ``y`` = 365 d), hazards to a daily probability. A hazard
-given per period is converted so that the probability of the event over the whole period is
-the one stated: ``p_day = 1 - (1 - p_period) ** (1 / days_in_period)``.
+Values are converted to canonical units as they are read (durations to whole days, hazards
+to a daily probability; see :mod:`forcegen.scenario.units`). Distributions are defined in
+:mod:`forcegen.scenario.distributions`.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -51,18 +49,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-DAYS_PER = {"d": 1, "w": 7, "mo": 30, "y": 365}
-"""Days in each duration unit. A month is 30 days and a year 365, by convention."""
-
-_NUMBER = r"[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?"
-_DURATION_RE = re.compile(rf"^\s*({_NUMBER})\s*(d|w|mo|y)?\s*$")
-_RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*(?:/\s*(d|w|mo|y))?\s*$")
-_HAZARD_RE = re.compile(rf"^\s*({_NUMBER})\s*(%)?\s*(?:/\s*(d|w|mo|y))?\s*$")
-
-
-def _found(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+from forcegen.scenario import units
+from forcegen.scenario.distributions import SHAPES, AnyDist, dist_error, parse_dist
+from forcegen.scenario.units import quoted as _found
 
 
 def _is_number(value: object) -> bool:
@@ -149,10 +138,9 @@ class Duration(Kind):
 
     def parse(self, raw: object) -> float:
         if isinstance(raw, str):
-            match = _DURATION_RE.match(raw)
-            if not match:
+            value = units.duration_days(raw)
+            if value is None:
                 raise self.error(raw)
-            value = float(match.group(1)) * DAYS_PER[match.group(2) or "d"]
             return self.check(value, raw)
         return super().parse(raw)
 
@@ -180,14 +168,10 @@ class Hazard(Kind):
 
     def parse(self, raw: object) -> float:
         if isinstance(raw, str):
-            match = _HAZARD_RE.match(raw)
-            if not match:
+            value = units.hazard_per_day(raw)
+            if value is None:
                 raise self.error(raw)
-            p = float(match.group(1)) / (100 if match.group(2) else 1)
-            if not 0 <= p <= 1:
-                raise self.error(raw)
-            days = DAYS_PER[match.group(3) or "d"]
-            return 1.0 - (1.0 - p) ** (1.0 / days)
+            return value
         return super().parse(raw)
 
     def check(self, value: float, raw: object) -> float:
@@ -210,10 +194,10 @@ class Rate(Kind):
 
     def parse(self, raw: object) -> float:
         if isinstance(raw, str):
-            match = _RATE_RE.match(raw)
-            if not match:
+            value = units.rate_per_day(raw)
+            if value is None:
                 raise self.error(raw)
-            return float(match.group(1)) / DAYS_PER[match.group(2) or "d"]
+            return value
         return super().parse(raw)
 
     def check(self, value: float, raw: object) -> float:
@@ -235,28 +219,6 @@ class Positive(Kind):
         return value
 
 
-class Dist(BaseModel):
-    """An uncertain value: the distribution each run samples it from (canonical units).
-
-    ``pert`` and ``triangular`` take (low, mode, high); ``uniform`` takes (low, high);
-    ``lognormal`` takes the median and the 90th percentile. ``integer`` (counts, durations)
-    rounds samples to whole numbers; samples are kept within [``lower``, ``upper``], the
-    range the kind of number allows.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    shape: Literal["pert", "triangular", "uniform", "lognormal"]
-    low: float | None = None
-    mode: float | None = None
-    high: float | None = None
-    median: float | None = None
-    p90: float | None = None
-    integer: bool = False
-    lower: float = 0.0
-    upper: float | None = None
-
-
 class Value(BaseModel):
     """A value (in canonical units) with the claims it cites; uncertain if ``dist`` is set.
 
@@ -269,7 +231,7 @@ class Value(BaseModel):
     value: float
     cites: tuple[str, ...] = ()
     note: str | None = None
-    dist: Dist | None = None
+    dist: AnyDist | None = None
     widen: bool = True
 
 
@@ -317,92 +279,14 @@ class Choice(BaseModel):
 
 Quantity = Value | Choice
 
-SHAPES = {"pert": 3, "triangular": 3, "uniform": 2, "lognormal": 0}
-"""Distribution shapes and how many points each takes as a list (lognormal: a mapping)."""
 
-Z90 = 1.2815515655446004
-"""The 90th percentile of the standard normal distribution."""
-
-
-def central(dist: Dist) -> float:
-    """The mean of a distribution: the value deterministic runs use."""
-    if dist.shape == "pert":
-        mean = (dist.low + 4 * dist.mode + dist.high) / 6  # type: ignore[operator]
-    elif dist.shape == "triangular":
-        mean = (dist.low + dist.mode + dist.high) / 3  # type: ignore[operator]
-    elif dist.shape == "uniform":
-        mean = (dist.low + dist.high) / 2  # type: ignore[operator]
-    else:
-        sigma = math.log(dist.p90 / dist.median) / Z90  # type: ignore[operator]
-        mean = dist.median * math.exp(sigma**2 / 2)  # type: ignore[operator]
-    return float(round(mean)) if dist.integer else mean
-
-
-def _dist_error(kind: Kind, text: str, **ctx: object) -> PydanticCustomError:
-    return PydanticCustomError("quantity", text, {"expected": kind.expected, **ctx})
-
-
-def _parse_dist(kind: Kind, raw: Mapping[str, Any]) -> dict[str, Any]:
-    shapes = [k for k in SHAPES if k in raw]
-    if len(shapes) != 1:
-        raise _dist_error(
-            kind,
-            "expected exactly one distribution shape (pert, triangular, "
-            "uniform or lognormal); found {found}",
-            found=", ".join(shapes),
-        )
-    shape = shapes[0]
-    spec = raw[shape]
-    bounds = {
+def _bounds(kind: Kind) -> dict[str, Any]:
+    """The range samples of a kind of number are kept in, and whether they are whole."""
+    return {
         "integer": isinstance(kind, Count | Duration),
         "lower": 0.0,
         "upper": 1.0 if isinstance(kind, Hazard | Fraction) else None,
     }
-    if shape == "lognormal":
-        if not isinstance(spec, Mapping) or set(spec) != {"median", "p90"}:
-            raise _dist_error(
-                kind,
-                "expected lognormal: {{median: ..., p90: ...}}, each {expected}; found {found}",
-                found=_found(spec),
-            )
-        median, p90 = kind.parse(spec["median"]), kind.parse(spec["p90"])
-        if not 0 < median < p90:
-            raise _dist_error(
-                kind,
-                "expected 0 < median < p90 for a lognormal; found median "
-                "{median:g} and p90 {p90:g}",
-                median=median,
-                p90=p90,
-            )
-        dist = Dist(shape=shape, median=median, p90=p90, **bounds)
-    else:
-        n = SHAPES[shape]
-        names = "[low, mode, high]" if n == 3 else "[low, high]"
-        if not isinstance(spec, list | tuple) or len(spec) != n:
-            raise _dist_error(
-                kind,
-                f"expected {shape}: {names}, each {{expected}}; found {{found}}",
-                found=_found(spec),
-            )
-        points = [kind.parse(x) for x in spec]
-        if n == 2:
-            low, high = points
-            mode = None
-            ok = low < high
-        else:
-            low, mode, high = points
-            ok = low <= mode <= high and low < high
-        if not ok:
-            raise _dist_error(
-                kind,
-                f"expected {names} in increasing order with low < high; found {{found}}",
-                found=_found(list(spec)),
-            )
-        dist = Dist(shape=shape, low=low, mode=mode, high=high, **bounds)
-    out = {k: v for k, v in raw.items() if k != shape}
-    out["value"] = central(dist)
-    out["dist"] = dist
-    return out
 
 
 def normaliser(kind: Kind):
@@ -410,13 +294,13 @@ def normaliser(kind: Kind):
         if isinstance(raw, Mapping):
             if any(k in raw for k in SHAPES):
                 if "value" in raw:
-                    raise _dist_error(kind, "expected either 'value' or a distribution, not both")
-                return _parse_dist(kind, raw)
+                    raise dist_error(kind, "expected either 'value' or a distribution, not both")
+                return parse_dist(kind, raw, _bounds(kind))
             if "value" not in raw:
                 raise PydanticCustomError(
                     "quantity",
                     "expected {expected}, or a mapping with 'value' and 'cites' (or a "
-                    "distribution: pert, triangular, uniform, lognormal); found a mapping "
+                    f"distribution: {', '.join(SHAPES)}); found a mapping "
                     "without 'value'",
                     {"expected": kind.expected},
                 )
@@ -461,7 +345,6 @@ def _quantity_type(kind: Kind) -> Any:
             },
         },
     }
-    points = {"type": "array", "items": kind.json_schema}
     common = {
         "cites": {"type": "array", "items": {"type": "string"}},
         "note": {"type": "string"},
@@ -470,25 +353,11 @@ def _quantity_type(kind: Kind) -> Any:
     dist_forms = [
         {
             "type": "object",
-            "required": [shape],
+            "required": [name],
             "additionalProperties": False,
-            "properties": {shape: points, **common},
+            "properties": {name: shape.json_form(kind.json_schema), **common},
         }
-        for shape in ("pert", "triangular", "uniform")
-    ] + [
-        {
-            "type": "object",
-            "required": ["lognormal"],
-            "additionalProperties": False,
-            "properties": {
-                "lognormal": {
-                    "type": "object",
-                    "required": ["median", "p90"],
-                    "properties": {"median": kind.json_schema, "p90": kind.json_schema},
-                },
-                **common,
-            },
-        }
+        for name, shape in SHAPES.items()
     ]
     choice_form["properties"]["weights"] = {
         "type": "object",

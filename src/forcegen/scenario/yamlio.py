@@ -34,9 +34,7 @@ from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.reader import ReaderError
 
 from forcegen.errors import Problem, ScenarioError
-
-Loc = tuple[str | int, ...]
-"""A path into the document, such as ``("units", 2, "policy")``; ``()`` is the root."""
+from forcegen.scenario.paths import Loc, format_loc
 
 Positions = dict[Loc, tuple[int, int]]
 """The 1-based ``(line, column)`` where each node's value starts, by path."""
@@ -164,25 +162,6 @@ def position_of(positions: Positions, loc: Loc) -> tuple[int | None, int | None]
         if found is not None:
             return found
     return None, None
-
-
-def format_loc(loc: Loc) -> str:
-    """Write a path as users read it: ``("units", 2, "policy")`` → ``"units[2].policy"``.
-
-    Parameters
-    ----------
-    loc
-        A path into the document; ``()`` gives ``""``.
-
-    Returns
-    -------
-    str
-        Keys joined by ``.``, list indices in brackets.
-    """
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 @dataclass
