@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -88,3 +89,38 @@ def test_cli_sensitivity(tmp_path):
     assert data["inputs"][0]["input"] == "locations[0].attrition.killed"
     bad = runner.invoke(app, ["sensitivity", str(path), "--output", "x", "--n", "8"])
     assert bad.exit_code == 2 and "unknown output" in bad.stderr
+
+
+def test_indices_are_those_computed_before_sensitivity_used_the_api():
+    # Pinned from the version that compiled and ran the plan itself (before issue 12):
+    # going through forcegen.simulate(sample=...) must not change a single bit.
+    text = TEXT.replace("horizon: 90d", "horizon: 60d\nuncertainty: {widen_by_grade: true}")
+    sobol = sensitivity(loads(text), output="lost:blue:killed", n=8, seed=3)
+    assert sobol.runs == 32
+    assert list(
+        sobol.table.loc["locations[0].attrition.killed", ["S1", "S1_conf", "ST", "ST_conf"]]
+    ) == [0.7225801337474276, 0.842280874022158, 0.554636964460717, 0.5924477954133164]
+    assert list(sobol.table.loc["locations[1].attrition.killed", ["S1", "ST"]]) == [0.0, 0.0]
+    morris = sensitivity(loads(text), output="lost:blue:killed", method="morris", n=4, seed=3)
+    assert morris.runs == 12
+    assert list(
+        morris.table.loc["locations[0].attrition.killed", ["mu_star", "mu_star_conf", "sigma"]]
+    ) == [120.54610532999044, 0.0, 0.0]
+
+
+def test_simulate_takes_a_prepared_sample():
+    from forcegen import simulate
+    from forcegen.sampling import sample_at
+
+    sc = loads(TEXT)
+    front = sc.locations[0].attrition.killed
+    sample = sample_at(sc, [front], np.array([[0.1], [0.5], [0.9]]))
+    res = simulate(sc, deterministic=True, sample=sample)
+    table = res.per_run()
+    assert len(table) == 3
+    killed = table["lost:blue:killed"].to_numpy()
+    assert killed[0] < killed[1] < killed[2]
+    with pytest.raises(UsageError, match="must equal the size of the sample"):
+        simulate(sc, runs=5, sample=sample)
+    with pytest.raises(UsageError, match="lhs applies to sampling"):
+        simulate(sc, lhs=True, sample=sample)

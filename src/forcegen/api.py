@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Mapping
+
+import numpy as np
 
 from forcegen import __version__
 from forcegen.compile import compile_plan
 from forcegen.engine import Records, simulate_plan
 from forcegen.errors import UsageError
 from forcegen.results import Results, build_dataset
-from forcegen.sampling import sample_scenario
+from forcegen.sampling import Sample, sample_scenario
 from forcegen.scenario.claims import choices_of, sourcing
 from forcegen.scenario.loader import load
 from forcegen.scenario.model import Scenario
 
-__all__ = ["load", "simulate"]
+__all__ = ["check_choices", "load", "simulate"]
 
 MAX_RUNS = 1_000_000
 
 
-def _check_choices(scenario: Scenario, choices: Mapping[str, str] | None) -> dict[str, str]:
+def check_choices(scenario: Scenario, choices: Mapping[str, str] | None) -> dict[str, str]:
+    """The selection of choices as a dict, each named choice and option checked to exist.
+
+    Raises
+    ------
+    UsageError
+        If the scenario offers no choice of a given name, or the choice no such option.
+    """
     offered = choices_of(scenario)
     for name, option in (choices or {}).items():
         if name not in offered:
@@ -59,7 +69,7 @@ def _check_memory(plan, runs: int, keep_units: bool, deterministic: bool) -> Non
 def simulate(
     scenario: Scenario | str | os.PathLike[str],
     *,
-    runs: int = 100,
+    runs: int | None = None,
     seed: int = 0,
     deterministic: bool = False,
     choices: Mapping[str, str] | None = None,
@@ -67,6 +77,7 @@ def simulate(
     lhs: bool = False,
     n_jobs: int = 1,
     progress: Callable[[int], None] | None = None,
+    sample: Sample | None = None,
 ) -> Results:
     """Simulate a scenario.
 
@@ -75,7 +86,8 @@ def simulate(
     scenario
         A loaded :class:`Scenario`, or the path of a scenario file.
     runs
-        Number of runs (realisations). Deterministic mode always makes one.
+        Number of runs (realisations), 100 if not given. Deterministic mode makes one,
+        unless ``sample`` gives more.
     seed
         Seed of every random stream; the same seed gives the same results.
     deterministic
@@ -91,21 +103,43 @@ def simulate(
         Threads to share the runs. Results do not depend on it.
     progress
         Called with the number of run-days just completed.
+    sample
+        Values prepared by the caller for the uncertain numbers, instead of sampling them
+        from ``seed``: a :class:`forcegen.sampling.Sample` with one row per run (built, for
+        example, by :func:`forcegen.sampling.sample_at` from a design of probabilities).
+        Its size is the number of runs, in deterministic mode too, so that a design can be
+        run without the noise of daily draws; ``runs``, if given, must equal it, and
+        ``lhs`` does not apply. A choice the sample picks no option for takes the one in
+        ``choices``, or its default.
     """
     if not isinstance(scenario, Scenario):
         scenario = load(scenario)
+    if sample is not None:
+        if runs is not None and runs != sample.size:
+            raise UsageError(
+                f"runs ({runs!r}) must equal the size of the sample given ({sample.size:,})"
+            )
+        if lhs:
+            raise UsageError("lhs applies to sampling; a prepared sample was given")
+        runs = sample.size
+    elif runs is None:
+        runs = 100
     if isinstance(runs, bool) or not isinstance(runs, int) or not 1 <= runs <= MAX_RUNS:
         raise UsageError(f"runs must be a whole number from 1 to {MAX_RUNS:,}; got {runs!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise UsageError(f"seed must be a whole number >= 0; got {seed!r}")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
         raise UsageError(f"n_jobs must be a whole number >= 1; got {n_jobs!r}")
-    picked = _check_choices(scenario, choices)
-    if deterministic:
-        runs = 1
-    sample = sample_scenario(
-        scenario, runs=runs, seed=seed, deterministic=deterministic, lhs=lhs, choices=picked
-    )
+    picked = check_choices(scenario, choices)
+    if sample is None:
+        if deterministic:
+            runs = 1
+        sample = sample_scenario(
+            scenario, runs=runs, seed=seed, deterministic=deterministic, lhs=lhs, choices=picked
+        )
+    else:
+        pinned = {k: np.full(sample.size, v) for k, v in picked.items() if k not in sample.picks}
+        sample = dataclasses.replace(sample, picks={**sample.picks, **pinned})
     plan = compile_plan(scenario, sample)
     _check_memory(plan, runs, keep_units, deterministic)
     records = simulate_plan(

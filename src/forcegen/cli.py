@@ -26,8 +26,7 @@ from forcegen.analysis.compare import compare
 from forcegen.analysis.require import require
 from forcegen.analysis.rules import rotation_rules
 from forcegen.analysis.sensitivity import describe, sensitivity
-from forcegen.api import _check_choices as check_choices
-from forcegen.api import simulate
+from forcegen.api import check_choices, simulate
 from forcegen.errors import ScenarioError, UsageError
 from forcegen.export import (
     COMPARE_NAME,

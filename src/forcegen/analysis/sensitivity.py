@@ -25,10 +25,8 @@ from SALib.analyze import sobol as sobol_analyze
 from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 
-from forcegen.compile import compile_plan
-from forcegen.engine import simulate_plan
+from forcegen.api import simulate
 from forcegen.errors import UsageError
-from forcegen.results import Results, build_dataset
 from forcegen.sampling import sample_at
 from forcegen.scenario.claims import quantities
 from forcegen.scenario.distributions import shape_names
@@ -105,11 +103,7 @@ def sensitivity(
         design = morris_sample.sample(problem, n, num_levels=4, seed=seed)
     claims = {c.id: c for c in scenario.claims}
     sample = sample_at(scenario, [value for _, value in inputs], design)
-    plan = compile_plan(scenario, sample)
-    records = simulate_plan(plan, runs=len(design), seed=seed, deterministic=True)
-    results = Results(
-        build_dataset(plan, records, sample.table(scenario), attrs={"forcegen_meta": "{}"})
-    )
+    results = simulate(scenario, seed=seed, deterministic=True, sample=sample)
     table = results.per_run()
     if output not in table.columns:
         known = ", ".join(c for c in table.columns if not c.startswith(("input:", "choice:")))
