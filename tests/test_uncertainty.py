@@ -10,7 +10,7 @@ from scipy import stats
 import forcegen
 from forcegen.errors import ScenarioError
 from forcegen.sampling import sample_scenario
-from forcegen.scenario.distributions import Lognormal, Pert, Triangular, Uniform
+from forcegen.scenario.distributions import SHAPES, Lognormal, Pert, Triangular, Uniform
 from forcegen.scenario.loader import loads
 
 BASE = """\
@@ -262,3 +262,51 @@ def test_required_follows_an_uncertain_demand_and_is_shared_otherwise():
     sampled = ds.inputs.sel(input="demands[0].people").values
     assert len(set(sampled.round(6))) == 5
     np.testing.assert_allclose(ds.required.isel(day=0, demand=0).values, sampled, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        (
+            "{pert: [1, 2]}",
+            "expected pert: [low, mode, high], each a whole number >= 0; found [1, 2]",
+        ),
+        (
+            "{uniform: [3, 3]}",
+            "expected [low, high] in increasing order with low < high; found [3, 3]",
+        ),
+        (
+            "{lognormal: [1, 2]}",
+            "expected lognormal: {{median: ..., p90: ...}}, each a whole number >= 0; found [1, 2]",
+        ),
+        (
+            "{pert: [1, 2, 3], uniform: [1, 2]}",
+            "expected exactly one distribution shape (pert, triangular, uniform or "
+            "lognormal); found pert, uniform",
+        ),
+        (
+            "{cites: []}",
+            "expected a whole number >= 0, or a mapping with 'value' and 'cites' (or a "
+            "distribution: pert, triangular, uniform, lognormal); found a mapping without "
+            "'value'",
+        ),
+    ],
+)
+def test_distribution_error_messages_are_unchanged(written, message):
+    # The texts as they were before distributions moved into a registry (issue 12).
+    with pytest.raises(ScenarioError) as info:
+        scenario(strength=written)
+    assert [p.message for p in info.value.problems] == [message]
+
+
+def test_every_shape_is_registered_and_describes_itself():
+    assert list(SHAPES) == ["pert", "triangular", "uniform", "lognormal"]
+    assert Pert(low=400, mode=500, high=650).describe() == "pert 400 / 500 / 650"
+    assert Triangular(low=1, mode=2, high=3).describe() == "triangular 1 / 2 / 3"
+    assert Uniform(low=400, high=650).describe() == "uniform 400 to 650"
+    assert Lognormal(median=0.001, p90=0.002).describe() == "lognormal, median 0.001, p90 0.002"
+    sc = scenario(strength="{triangular: [400, 500, 650]}")
+    assert isinstance(sc.units[0].strength.dist, Triangular)
+    # A scenario dumped and read back keeps each shape (as requirements searches do).
+    again = type(sc).model_validate(sc.model_dump(by_alias=True, exclude_unset=True))
+    assert again.units[0].strength.dist == sc.units[0].strength.dist
