@@ -23,11 +23,11 @@ from forcegen.analysis import compare, sensitivity
 from forcegen.api import simulate
 from forcegen.cli import app
 from forcegen.errors import UsageError
-from forcegen.export import COMPARE_NAME, SENSITIVITY_NAME, write_json, write_results
+from forcegen.export import write_json
 from forcegen.report import write_report
 from forcegen.report.figures import Chart, _periods
-from forcegen.report.folder import read_folder
 from forcegen.report.page import charts_of, readable
+from forcegen.results_folder import COMPARE_NAME, SENSITIVITY_NAME, read_folder, write_results
 from forcegen.scenario.loader import loads
 
 TEXT = """\

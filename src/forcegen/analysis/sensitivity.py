@@ -15,7 +15,6 @@ assumption.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +28,7 @@ from forcegen.compile import compile_plan
 from forcegen.engine import simulate_plan
 from forcegen.errors import UsageError
 from forcegen.results import Results, build_dataset
+from forcegen.results_folder import SensitivityFile, SensitivityRow, records
 from forcegen.sampling import Sample, quantiles, widened
 from forcegen.scenario.claims import quantities
 from forcegen.scenario.model import Scenario
@@ -48,24 +48,16 @@ class Sensitivity:
     """Name of the scenario analysed."""
 
     def summary(self) -> dict[str, Any]:
-        """The indices as plain data (for JSON; ``forcegen sensitivity --out``)."""
-        rows = [
-            {
-                k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                for k, v in r.items()
-            }
-            for r in self.table.reset_index().to_dict(orient="records")
-        ]
-        return {
-            "format": "forcegen-sensitivity",
-            "version": 1,
-            "scenario": self.scenario,
-            "output": self.output,
-            "method": self.method,
-            "runs": self.runs,
-            "description": describe(self),
-            "inputs": rows,
-        }
+        """The indices as plain data: what ``--format json`` prints and ``sensitivity.json``
+        holds (:class:`~forcegen.results_folder.SensitivityFile`)."""
+        return SensitivityFile(
+            scenario=self.scenario,
+            output=self.output,
+            method=self.method,  # type: ignore[arg-type]
+            runs=self.runs,
+            description=describe(self),
+            inputs=[SensitivityRow.model_validate(r) for r in records(self.table)],
+        ).plain()
 
 
 def _inputs(scenario: Scenario) -> list[tuple[str, Value]]:
