@@ -124,6 +124,6 @@ def test_cli_check(tmp_path):
     assert result.exit_code == 0
     assert "force-overcommitted" in result.stdout and "2 findings" in result.stderr
     as_json = runner.invoke(app, ["check", str(path), "-f", "json"])
-    assert json.loads(as_json.stdout)[0]["kind"] == "force-overcommitted"
+    assert json.loads(as_json.stdout)["findings"][0]["kind"] == "force-overcommitted"
     bad = runner.invoke(app, ["check", str(path), "--choose", "nope=x"])
     assert bad.exit_code == 2 and "unknown choice" in bad.stderr

@@ -516,3 +516,22 @@ def test_a_run_too_big_for_memory_is_refused_before_it_starts(
     assert result.exit_code == 2
     assert "GiB for their records" in result.stderr and "fewer runs" in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_shared_options_have_one_limit_and_one_help_everywhere() -> None:
+    import typer
+
+    from forcegen.api import MAX_RUNS
+
+    group = typer.main.get_command(app)
+    seen: dict[str, tuple[object, object, str | None]] = {}
+    for name, cmd in group.commands.items():  # type: ignore[attr-defined]
+        for param in cmd.params:
+            if param.name == "help" or not param.opts[0].startswith("--"):
+                continue
+            assert param.help, f"{name} {param.opts[0]} has no help text"
+            if param.opts[0] in ("--runs", "--seed", "--choose", "--jobs", "--format"):
+                limits = (getattr(param, "min", None), getattr(param, "max", None))
+                got = (*limits, param.help)
+                assert seen.setdefault(param.opts[0], got) == got, (name, param.opts[0])
+    assert seen["--runs"][1] == MAX_RUNS

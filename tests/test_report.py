@@ -23,11 +23,11 @@ from forcegen.analysis import compare, sensitivity
 from forcegen.api import simulate
 from forcegen.cli import app
 from forcegen.errors import UsageError
-from forcegen.export import COMPARE_NAME, SENSITIVITY_NAME, write_json, write_results
+from forcegen.export import write_json
 from forcegen.report import write_report
 from forcegen.report.figures import Chart, _periods
-from forcegen.report.folder import read_folder
 from forcegen.report.page import charts_of
+from forcegen.results_folder import COMPARE_NAME, SENSITIVITY_NAME, read_folder, write_results
 from forcegen.scenario.loader import loads
 from forcegen.scenario.paths import readable
 
@@ -440,3 +440,40 @@ def test_results_without_a_scenario_copy_still_make_a_report(folder: Path, tmp_p
     assert 'id="headline"' in html and 'id="claims"' in html
     assert 'id="scenario"' not in html and 'id="check"' not in html
     assert "<code>units[0].count</code>" in html  # the claims the run used, by path
+
+
+def test_require_and_rules_files_have_their_sections(tmp_path: Path) -> None:
+    from forcegen.analysis import require, rotation_rules
+    from forcegen.results_folder import write_summary
+
+    scenario = loads(TEXT.replace("policy: p\n", "policy: p\n    # <i>rules</i>\n"))
+    found = require(
+        scenario,
+        field_path="units[0].strength",
+        demand="front-line",
+        low=100,
+        high=2000,
+        runs=1,
+        deterministic=True,
+        probability=1.0,
+        days=0.5,
+    )
+    write_summary(found.summary(), tmp_path)
+    results = simulate(scenario, runs=2, keep_units=True)
+    write_summary(rotation_rules(results, None).summary(), tmp_path)
+    read = read_folder(tmp_path)
+    assert read.require is not None and read.require.value == found.value
+    assert read.rules is not None and len(read.rules.units) == 6
+    html = write_report(tmp_path).read_text(encoding="utf-8")
+    assert 'id="requirement"' in html and 'id="rules"' in html
+    assert f"smallest value: {found.value:g}" in html
+    assert "none breaks the rules" in html
+    assert "Report test &lt;b&gt;bold&lt;/b&gt;" in html  # the name, from require.json
+
+
+def test_a_damaged_require_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "require.json").write_text(
+        json.dumps({"format": "forcegen-requirement", "version": 1, "field": "x"})
+    )
+    message = bad_report(tmp_path)
+    assert "require.json: field demand: field required" in message

@@ -4,7 +4,7 @@ Compare scenarios, check claims for consistency, search for requirements, check 
 rules, and measure global sensitivity traced to claims.
 """
 
-from forcegen.analysis.check import Finding, check
+from forcegen.analysis.check import Finding, Findings, check
 from forcegen.analysis.compare import Comparison, compare
 from forcegen.analysis.require import Requirement, require
 from forcegen.analysis.rules import RuleCheck, rotation_rules
@@ -13,6 +13,7 @@ from forcegen.analysis.sensitivity import Sensitivity, sensitivity
 __all__ = [
     "Comparison",
     "Finding",
+    "Findings",
     "Requirement",
     "RuleCheck",
     "Sensitivity",

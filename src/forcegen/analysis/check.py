@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from forcegen.results_folder import CheckFile, FindingRow
 from forcegen.scenario.claims import quantities
 from forcegen.scenario.model import Scenario
 from forcegen.scenario.paths import format_loc
@@ -43,6 +45,29 @@ class Finding:
     def __str__(self) -> str:
         cited = f" [claims: {', '.join(self.claims)}]" if self.claims else " [no claim cited]"
         return f"{self.kind}: {self.message}{cited}"
+
+
+@dataclass(frozen=True)
+class Findings:
+    """The findings of :func:`check` on one scenario under one selection of choices."""
+
+    scenario: str
+    choices: Mapping[str, str]
+    findings: list[Finding]
+
+    def summary(self) -> dict[str, Any]:
+        """The findings as plain data: what ``forcegen check --format json`` prints
+        (:class:`~forcegen.results_folder.CheckFile`)."""
+        return CheckFile(
+            scenario=self.scenario,
+            choices=dict(self.choices),
+            findings=[
+                FindingRow(
+                    kind=f.kind, message=f.message, fields=list(f.fields), claims=list(f.claims)
+                )
+                for f in self.findings
+            ],
+        ).plain()
 
 
 class _Numbers:

@@ -24,6 +24,7 @@ import pandas as pd
 from forcegen.api import simulate
 from forcegen.errors import UsageError
 from forcegen.results import QUANTILES, Results
+from forcegen.results_folder import CompareFile, CompareRow, records
 from forcegen.scenario.claims import choices_of
 from forcegen.scenario.loader import load
 from forcegen.scenario.model import Scenario
@@ -45,23 +46,15 @@ class Comparison:
     quantiles: tuple[float, ...]
 
     def summary(self) -> dict[str, Any]:
-        """The comparison as plain data (for JSON)."""
-        rows = [
-            {
-                k: (None if isinstance(v, float) and not np.isfinite(v) else v)
-                for k, v in row.items()
-            }
-            for row in self.table.reset_index().to_dict(orient="records")
-        ]
-        return {
-            "format": "forcegen-comparison",
-            "version": 1,
-            "baseline": self.names[0],
-            "variants": list(self.names[1:]),
-            "quantiles": list(self.quantiles),
-            "runs": int(self.results[0].to_xarray().sizes["run"]),
-            "rows": rows,
-        }
+        """The comparison as plain data: what ``--format json`` prints and ``compare.json``
+        holds (:class:`~forcegen.results_folder.CompareFile`)."""
+        return CompareFile(
+            baseline=self.names[0],
+            variants=list(self.names[1:]),
+            quantiles=list(self.quantiles),
+            runs=int(self.results[0].to_xarray().sizes["run"]),
+            rows=[CompareRow.model_validate(r) for r in records(self.table)],
+        ).plain()
 
 
 def compare(

@@ -23,6 +23,7 @@ import numpy as np
 
 from forcegen.api import simulate
 from forcegen.errors import ScenarioError, UsageError
+from forcegen.results_folder import Evaluation, RequireFile
 from forcegen.scenario.claims import quantities
 from forcegen.scenario.model import Scenario
 from forcegen.scenario.paths import format_loc, parse_path, walk
@@ -42,18 +43,35 @@ class Requirement:
     met: bool
     evaluations: list[dict[str, float]] = field(default_factory=list)
     """Each value tried, with the share of runs that met the target at it."""
+    scenario: str = ""
+    """Name of the scenario searched."""
+    days: float = 1.0
+    """Share of the demand's active days that must be fully covered."""
+    probability: float = 0.9
+    """Share of runs in which that must hold."""
+    low: float | None = None
+    high: float | None = None
+    """The bracket searched."""
+    runs: int = 0
+    """Runs at each value tried (1 when deterministic)."""
 
     def summary(self) -> dict[str, Any]:
-        return {
-            "format": "forcegen-requirement",
-            "version": 1,
-            "field": self.field,
-            "demand": self.demand,
-            "direction": self.direction,
-            "value": self.value,
-            "met": self.met,
-            "evaluations": self.evaluations,
-        }
+        """The answer as plain data: what ``--format json`` prints and ``require.json``
+        holds (:class:`~forcegen.results_folder.RequireFile`)."""
+        return RequireFile(
+            scenario=self.scenario,
+            field=self.field,
+            demand=self.demand,
+            direction=self.direction,  # type: ignore[arg-type]
+            value=self.value,
+            met=self.met,
+            days=self.days,
+            probability=self.probability,
+            low=self.low,
+            high=self.high,
+            runs=self.runs,
+            evaluations=[Evaluation.model_validate(e) for e in self.evaluations],
+        ).plain()
 
 
 def with_value(scenario: Scenario, path: str, value: float) -> Scenario:
@@ -138,11 +156,27 @@ def require(
         trail.append({"value": x, "share_of_runs_meeting_target": p})
         return p >= probability - 1e-12
 
+    def answer(value: float | None) -> Requirement:
+        return Requirement(
+            field_path,
+            demand,
+            direction,
+            value,
+            value is not None,
+            trail,
+            scenario=scenario.name,
+            days=days,
+            probability=probability,
+            low=low,
+            high=high,
+            runs=1 if deterministic else runs,
+        )
+
     good, bad = (high, low) if direction == "least" else (low, high)
     if not meets(good):
-        return Requirement(field_path, demand, direction, None, False, trail)
+        return answer(None)
     if meets(bad):
-        return Requirement(field_path, demand, direction, bad, True, trail)
+        return answer(bad)
     step = 1.0 if integer else tolerance
     while abs(good - bad) > step:
         mid = (good + bad) / 2
@@ -154,4 +188,4 @@ def require(
             good = mid
         else:
             bad = mid
-    return Requirement(field_path, demand, direction, good, True, trail)
+    return answer(good)

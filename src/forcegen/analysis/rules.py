@@ -9,12 +9,14 @@ that break them are listed, with the share of runs in which they do.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from forcegen.errors import UsageError
 from forcegen.results import Results
+from forcegen.results_folder import Breach, RulesFile, RuleUnit, records
 from forcegen.scenario.model import RotationRules
 from forcegen.scenario.quantities import resolve
 
@@ -24,7 +26,23 @@ class RuleCheck:
     """Per-unit rotation figures (means over runs) and the breaches of the rules."""
 
     units: pd.DataFrame
+    """One row per unit: its force and its figures, means over runs."""
     breaches: pd.DataFrame
+    """One row per (unit, rule) broken in some run: the limit, the worst value over runs and
+    the share of runs in which the unit breaks it."""
+    runs: int = 0
+    scenario: str = ""
+    """Name of the scenario checked."""
+
+    def summary(self) -> dict[str, Any]:
+        """The figures and breaches as plain data: what ``--format json`` prints and
+        ``rules.json`` holds (:class:`~forcegen.results_folder.RulesFile`)."""
+        return RulesFile(
+            scenario=self.scenario,
+            runs=self.runs,
+            units=[RuleUnit.model_validate(r) for r in records(self.units)],
+            breaches=[Breach.model_validate(r) for r in records(self.breaches)],
+        ).plain()
 
 
 def _longest_run(flags: np.ndarray) -> np.ndarray:
@@ -104,5 +122,8 @@ def rotation_rules(results: Results, rules: RotationRules | None = None) -> Rule
                     }
                 )
     return RuleCheck(
-        units, pd.DataFrame(breaches, columns=["unit", "rule", "limit", "worst", "share_of_runs"])
+        units,
+        pd.DataFrame(breaches, columns=["unit", "rule", "limit", "worst", "share_of_runs"]),
+        runs=int(ds.sizes["run"]),
+        scenario=str(results.meta.get("scenario", {}).get("name", "")),
     )

@@ -15,7 +15,6 @@ assumption.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +26,7 @@ from SALib.sample import sobol as sobol_sample
 
 from forcegen.api import simulate
 from forcegen.errors import UsageError
+from forcegen.results_folder import SensitivityFile, SensitivityRow, records
 from forcegen.sampling import sample_at
 from forcegen.scenario.claims import quantities
 from forcegen.scenario.distributions import shape_names
@@ -47,24 +47,16 @@ class Sensitivity:
     """Name of the scenario analysed."""
 
     def summary(self) -> dict[str, Any]:
-        """The indices as plain data (for JSON; ``forcegen sensitivity --out``)."""
-        rows = [
-            {
-                k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                for k, v in r.items()
-            }
-            for r in self.table.reset_index().to_dict(orient="records")
-        ]
-        return {
-            "format": "forcegen-sensitivity",
-            "version": 1,
-            "scenario": self.scenario,
-            "output": self.output,
-            "method": self.method,
-            "runs": self.runs,
-            "description": describe(self),
-            "inputs": rows,
-        }
+        """The indices as plain data: what ``--format json`` prints and ``sensitivity.json``
+        holds (:class:`~forcegen.results_folder.SensitivityFile`)."""
+        return SensitivityFile(
+            scenario=self.scenario,
+            output=self.output,
+            method=self.method,  # type: ignore[arg-type]
+            runs=self.runs,
+            description=describe(self),
+            inputs=[SensitivityRow.model_validate(r) for r in records(self.table)],
+        ).plain()
 
 
 def _inputs(scenario: Scenario) -> list[tuple[str, Value]]:

@@ -23,8 +23,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import StrMethodFormatter
 
-from forcegen.report.folder import CompareFile, SensitivityFile
 from forcegen.results import Results
+from forcegen.results_folder import CompareFile, SensitivityFile
 
 WIDTH = 10.0
 """Width of every figure, in inches (at :data:`DPI`, about 1,100 pixels)."""

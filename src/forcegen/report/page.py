@@ -21,11 +21,11 @@ import jinja2
 from forcegen import __version__
 from forcegen.analysis.check import check
 from forcegen.errors import UsageError
-from forcegen.export import prepare_dir, write_bytes, write_text
+from forcegen.export import write_bytes, write_text
 from forcegen.report import figures
 from forcegen.report.figures import Chart
-from forcegen.report.folder import Folder, read_folder
 from forcegen.results import QUANTILES
+from forcegen.results_folder import SENSITIVITY_INDICES, Folder, prepare_dir, read_folder
 from forcegen.scenario.model import Scenario
 from forcegen.scenario.paths import readable
 from forcegen.scenario.quantities import Choice, Quantity, Value, resolve
@@ -209,11 +209,7 @@ def _sensitivity_rows(folder: Folder) -> tuple[list[str], list[dict[str, Any]]]:
     sf = folder.sensitivity
     if sf is None:
         return [], []
-    columns = (
-        ["S1", "S1_conf", "ST", "ST_conf"]
-        if sf.method == "sobol"
-        else ["mu_star", "mu_star_conf", "sigma"]
-    )
+    columns = list(SENSITIVITY_INDICES[sf.method])
     rows = [
         {
             "input": r.input,
@@ -224,6 +220,44 @@ def _sensitivity_rows(folder: Folder) -> tuple[list[str], list[dict[str, Any]]]:
         for r in sf.inputs
     ]
     return columns, rows
+
+
+def _requirement(folder: Folder) -> dict[str, Any] | None:
+    """The answer of ``require.json`` in words, for its section of the page."""
+    rf = folder.require
+    if rf is None:
+        return None
+    word = "largest" if rf.direction == "most" else "smallest"
+    bracket = "" if rf.low is None or rf.high is None else f" in [{rf.low:g}, {rf.high:g}]"
+    return {
+        "field": rf.field,
+        "demand": rf.demand,
+        "target": f"fully covered on {rf.days:.0%} of its days in {rf.probability:.0%} of "
+        f"{rf.runs} run(s)",
+        "answer": f"{word} value: {rf.value:g}" if rf.value is not None else "none",
+        "bracket": bracket,
+        "met": rf.met,
+        "evaluations": [
+            {"value": f"{e.value:g}", "share": _pct(e.share_of_runs_meeting_target, 0)}
+            for e in rf.evaluations
+        ],
+    }
+
+
+def _breaches(folder: Folder) -> list[dict[str, str]]:
+    """The rows of ``rules.json``'s breaches, formatted for the page."""
+    if folder.rules is None:
+        return []
+    return [
+        {
+            "unit": b.unit,
+            "rule": b.rule,
+            "limit": _number(b.limit, 2),
+            "worst": _number(b.worst, 2),
+            "share": _pct(b.share_of_runs, 0),
+        }
+        for b in folder.rules.breaches
+    ]
 
 
 def _levels(folder: Folder) -> list[float]:
@@ -280,6 +314,10 @@ def render(folder: Folder, charts: Sequence[tuple[Chart, bytes]], notes: Sequenc
         if folder.compare
         else folder.sensitivity.scenario
         if folder.sensitivity
+        else folder.require.scenario
+        if folder.require and folder.require.scenario
+        else folder.rules.scenario
+        if folder.rules and folder.rules.scenario
         else str(folder.path)
     )
     findings = []
@@ -317,6 +355,9 @@ def render(folder: Folder, charts: Sequence[tuple[Chart, bytes]], notes: Sequenc
         "sensitivity": folder.sensitivity,
         "sensitivity_columns": columns,
         "sensitivity_rows": sens_rows,
+        "requirement": _requirement(folder),
+        "rules": folder.rules,
+        "breaches": _breaches(folder),
         "charts": [
             {
                 "name": chart.name,
