@@ -25,152 +25,15 @@ Conventions fixed here, documented once:
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import NDArray
 
+from forcegen.engine.plan import CAUSE_HAZARDS, OPEN, RESTED, Plan
+from forcegen.engine.streams import stable_key
 from forcegen.sampling import Sample
 from forcegen.scenario.model import Demand, Position, Scenario
 from forcegen.scenario.quantities import Choice, Quantity, Value
 from forcegen.scenario.references import resolve_policies
-
-CAUSE_HAZARDS = ("killed", "wounded", "missing", "deserted")
-"""Causes of loss that are daily hazards, in the order they are drawn."""
-
-OPEN = -1
-"""Duration of a position that holds units until something moves them (ready, terminal)."""
-
-RESTED = 100_000
-"""Days since last deployment credited to every unit at the start: all count as rested."""
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Everything the engine needs, as arrays. Index tables name every axis.
-
-    Shapes: S samples, P positions, K policies, U units, F forces, L locations, Y unit types,
-    C hazard causes, D demands, V reservoirs, Q pipelines, T days, H scheduled changes.
-    """
-
-    horizon: int
-    start: np.datetime64
-    forces: tuple[str, ...]
-    locations: tuple[str, ...]
-    unit_types: tuple[str, ...]
-    policies: tuple[str, ...]
-    position_labels: tuple[str, ...]
-    """``policy/position`` for each position index."""
-    demands: tuple[str, ...]
-    unit_ids: tuple[str, ...]
-    """``group#member`` for each unit index (``pipeline#batch.unit`` for cohort units)."""
-    groups: tuple[str, ...]
-    """Unit groups, then pipelines (the groups of cohort units)."""
-    reservoirs: tuple[str, ...]
-    pipelines: tuple[str, ...]
-
-    # positions
-    pos_policy: NDArray[np.int32]  # (P,)
-    pos_location: NDArray[np.int32]  # (P,)
-    pos_duration: NDArray[np.int32]  # (S, P); OPEN where the position waits
-    pos_next: NDArray[np.int32]  # (P,)
-    pos_deployed: NDArray[np.bool_]  # (P,)
-    pos_ready: NDArray[np.bool_]  # (P,)
-    pos_overlap: NDArray[np.bool_]  # (P,)
-    pos_terminal: NDArray[np.bool_]  # (P,)
-    pos_pull_to: NDArray[np.int32]  # (P,) -1 where not ready
-    pos_release: NDArray[np.int32]
-    """(P,) for a deployed position: where a unit goes when its demand ends early."""
-    pos_cycle_start: NDArray[np.int32]
-    """(S, P) day of its policy's cycle on which a position starts; -1 outside the cycle."""
-    policy_cycle_pos: NDArray[np.int32]
-    """(K, M) positions of each policy's fixed-length cycle in order, -1 padded."""
-    policy_cycle_n: NDArray[np.int32]
-    """(K,) number of positions in each policy's fixed-length cycle."""
-    policy_cycle_starts: NDArray[np.int64]
-    """(S, K, M + 1) day each of those positions starts; entry n is the cycle length."""
-    policy_min_dwell: NDArray[np.int32]  # (S, K)
-    policy_reconstitute_below: NDArray[np.float64]
-    """(S, K) share of authorised strength under which a unit is withdrawn; -1: never."""
-    policy_reconstitute_pos: NDArray[np.int32]  # (K,) -1 where none
-
-    # units
-    unit_group: NDArray[np.int32]  # (U,)
-    unit_force: NDArray[np.int32]  # (U,)
-    unit_type: NDArray[np.int32]  # (U,)
-    unit_key: NDArray[np.uint64]  # (U,)
-    unit_policy0: NDArray[np.int32]  # (U,)
-    unit_pos0: NDArray[np.int32]  # (S, U)
-    unit_t0: NDArray[np.int32]  # (S, U)
-    unit_since0: NDArray[np.int32]  # (S, U)
-    unit_present0: NDArray[np.bool_]  # (S, U) False for cohort slots and absent members
-    unit_authorised: NDArray[np.float64]  # (S, U)
-    unit_strength0: NDArray[np.float64]  # (S, U)
-    force_replacement_rule: NDArray[np.int32]
-    """(F,) 0: most depleted first, 1: deployed first."""
-
-    # attrition
-    hazard: NDArray[np.float64]  # (S, C, L, Y) daily probability
-    return_share: NDArray[np.float64]  # (S, L, Y)
-    recovery: NDArray[np.int32]  # (S, L, Y) days
-
-    # demands, in fill order
-    demand_location: NDArray[np.int32]  # (D,)
-    demand_units: NDArray[np.bool_]
-    """(D,) True where the demand counts units rather than people."""
-    demand_priority: NDArray[np.int32]  # (D,)
-    demand_start: NDArray[np.int32]  # (S, D)
-    demand_end: NDArray[np.int32]  # (S, D) first day after the window
-    demand_required: NDArray[np.float64]  # (S, D)
-    demand_type_rank: NDArray[np.int32]
-    """(D, Y) preference rank of each unit type, -1 where the type may not fill."""
-    demand_force_rank: NDArray[np.int32]
-    """(D, F) order in which forces fill, -1 where the force may not fill."""
-    demand_cap: NDArray[np.float64]
-    """(S, D, F) most people (units) of a force that count toward the demand; inf: no cap."""
-    demand_pool_force: NDArray[np.int32]
-    """(D, F*Y) the (force, type) pools a demand fills from, in fill order; -1 padded."""
-    demand_pool_type: NDArray[np.int32]  # (D, F*Y)
-    force_limit: NDArray[np.float64]
-    """(S, F, L) most people of a force that pulls may bring to a location; inf: none."""
-
-    # scheduled policy changes
-    change_day: NDArray[np.int32]  # (S, H)
-    change_units: NDArray[np.bool_]  # (H, U)
-    change_policy: NDArray[np.int32]  # (H,)
-    change_position_map: NDArray[np.int32]
-    """(H, P) position of the same name in the new policy (its first if none): where a unit
-    goes when its position lies outside the fixed-length cycle of either policy."""
-
-    # manpower
-    reservoir_size0: NDArray[np.float64]  # (S, V)
-    reservoir_refill: NDArray[np.float64]  # (S, V) people per day
-    pipe_force: NDArray[np.int32]  # (Q,)
-    pipe_key: NDArray[np.uint64]  # (Q,) stable random key of each pipeline
-    pipe_reservoir: NDArray[np.int32]  # (Q,) -1 for an unlimited supply
-    pipe_proportional: NDArray[np.bool_]  # (Q,)
-    pipe_rate: NDArray[np.float64]
-    """(S, T, Q) intake rate, people per day, before any shrinking by the reservoir."""
-    pipe_training: NDArray[np.int32]  # (S, Q)
-    pipe_cohort: NDArray[np.bool_]  # (Q,)
-    cohort_close: NDArray[np.bool_]
-    """(S, T, Q) days on which a pipeline's batch closes and forms units."""
-    cohort_slots: NDArray[np.int32]
-    """(Q, B, N) unit indices of the units batch b of a pipeline forms; -1 padded."""
-
-    @property
-    def n_units(self) -> int:
-        return len(self.unit_ids)
-
-    @property
-    def samples(self) -> int:
-        return int(self.pos_duration.shape[0])
-
-
-def _stable_key(text: str) -> np.uint64:
-    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
-    return np.uint64(int.from_bytes(digest, "little"))
 
 
 def _cycle_from(positions: tuple[Position, ...], start: int) -> list[int]:
@@ -500,7 +363,7 @@ def compile_plan(scenario: Scenario, sample: Sample) -> Plan:
         unit_group=unit_group,
         unit_force=np.array(cols["force"], np.int32),
         unit_type=np.array(cols["type"], np.int32),
-        unit_key=np.array([_stable_key(u) for u in unit_ids], np.uint64),
+        unit_key=np.array([stable_key(u) for u in unit_ids], np.uint64),
         unit_policy0=np.array(cols["policy"], np.int32),
         unit_pos0=stacked("pos", np.int32),
         unit_t0=stacked("t", np.int32),
@@ -535,7 +398,7 @@ def compile_plan(scenario: Scenario, sample: Sample) -> Plan:
         reservoir_size0=size0,
         reservoir_refill=refill,
         pipe_force=np.array([force_ix[p.force] for p in scenario.pipelines], np.int32),
-        pipe_key=np.array([_stable_key("pipeline:" + p.id) for p in scenario.pipelines], np.uint64),
+        pipe_key=np.array([stable_key("pipeline:" + p.id) for p in scenario.pipelines], np.uint64),
         pipe_reservoir=np.array(
             [-1 if p.reservoir is None else res_ix[p.reservoir] for p in scenario.pipelines],
             np.int32,
