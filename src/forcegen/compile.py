@@ -25,152 +25,121 @@ Conventions fixed here, documented once:
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from forcegen.engine.plan import CAUSE_HAZARDS, OPEN, RESTED, Plan
+from forcegen.engine.streams import stable_key
 from forcegen.sampling import Sample
 from forcegen.scenario.model import Demand, Position, Scenario
 from forcegen.scenario.quantities import Choice, Quantity, Value
 from forcegen.scenario.references import resolve_policies
 
-CAUSE_HAZARDS = ("killed", "wounded", "missing", "deserted")
-"""Causes of loss that are daily hazards, in the order they are drawn."""
+Part = dict[str, Any]
+"""Some of a plan's fields by name: what each step of :func:`compile_plan` returns."""
 
-OPEN = -1
-"""Duration of a position that holds units until something moves them (ready, terminal)."""
 
-RESTED = 100_000
-"""Days since last deployment credited to every unit at the start: all count as rested."""
+def compile_plan(scenario: Scenario, sample: Sample) -> Plan:
+    """Turn a validated scenario and the values its runs take into a plan.
+
+    Each step returns its part of the plan; a field given twice or not at all is an error.
+    """
+    tb = _tables(scenario, sample)
+    positions = _positions(tb)
+    pos_duration = positions["pos_duration"]
+    members = _members(tb, pos_duration)
+    cohorts, slots = _cohorts(tb, first=len(members.ids))
+    units = _units(tb, members.then(slots))
+    return Plan(
+        **_labels(tb),
+        **positions,
+        **_cycles(tb, pos_duration),
+        **_policies(tb),
+        **units,
+        **_attrition(tb),
+        **_demands(tb),
+        **_forces(tb),
+        **_changes(tb, units["unit_group"]),
+        **_manpower(tb),
+        **cohorts,
+    )
 
 
 @dataclass(frozen=True)
-class Plan:
-    """Everything the engine needs, as arrays. Index tables name every axis.
+class _Tables:
+    """What every step shares: the scenario, the values its runs take, its horizon and the
+    index tables of its names."""
 
-    Shapes: S samples, P positions, K policies, U units, F forces, L locations, Y unit types,
-    C hazard causes, D demands, V reservoirs, Q pipelines, T days, H scheduled changes.
-    """
-
+    scenario: Scenario
+    sample: Sample
     horizon: int
-    start: np.datetime64
     forces: tuple[str, ...]
     locations: tuple[str, ...]
     unit_types: tuple[str, ...]
     policies: tuple[str, ...]
-    position_labels: tuple[str, ...]
-    """``policy/position`` for each position index."""
-    demands: tuple[str, ...]
-    unit_ids: tuple[str, ...]
-    """``group#member`` for each unit index (``pipeline#batch.unit`` for cohort units)."""
     groups: tuple[str, ...]
     """Unit groups, then pipelines (the groups of cohort units)."""
-    reservoirs: tuple[str, ...]
-    pipelines: tuple[str, ...]
-
-    # positions
-    pos_policy: NDArray[np.int32]  # (P,)
-    pos_location: NDArray[np.int32]  # (P,)
-    pos_duration: NDArray[np.int32]  # (S, P); OPEN where the position waits
-    pos_next: NDArray[np.int32]  # (P,)
-    pos_deployed: NDArray[np.bool_]  # (P,)
-    pos_ready: NDArray[np.bool_]  # (P,)
-    pos_overlap: NDArray[np.bool_]  # (P,)
-    pos_terminal: NDArray[np.bool_]  # (P,)
-    pos_pull_to: NDArray[np.int32]  # (P,) -1 where not ready
-    pos_release: NDArray[np.int32]
-    """(P,) for a deployed position: where a unit goes when its demand ends early."""
-    pos_cycle_start: NDArray[np.int32]
-    """(S, P) day of its policy's cycle on which a position starts; -1 outside the cycle."""
-    policy_cycle_pos: NDArray[np.int32]
-    """(K, M) positions of each policy's fixed-length cycle in order, -1 padded."""
-    policy_cycle_n: NDArray[np.int32]
-    """(K,) number of positions in each policy's fixed-length cycle."""
-    policy_cycle_starts: NDArray[np.int64]
-    """(S, K, M + 1) day each of those positions starts; entry n is the cycle length."""
-    policy_min_dwell: NDArray[np.int32]  # (S, K)
-    policy_reconstitute_below: NDArray[np.float64]
-    """(S, K) share of authorised strength under which a unit is withdrawn; -1: never."""
-    policy_reconstitute_pos: NDArray[np.int32]  # (K,) -1 where none
-
-    # units
-    unit_group: NDArray[np.int32]  # (U,)
-    unit_force: NDArray[np.int32]  # (U,)
-    unit_type: NDArray[np.int32]  # (U,)
-    unit_key: NDArray[np.uint64]  # (U,)
-    unit_policy0: NDArray[np.int32]  # (U,)
-    unit_pos0: NDArray[np.int32]  # (S, U)
-    unit_t0: NDArray[np.int32]  # (S, U)
-    unit_since0: NDArray[np.int32]  # (S, U)
-    unit_present0: NDArray[np.bool_]  # (S, U) False for cohort slots and absent members
-    unit_authorised: NDArray[np.float64]  # (S, U)
-    unit_strength0: NDArray[np.float64]  # (S, U)
-    force_replacement_rule: NDArray[np.int32]
-    """(F,) 0: most depleted first, 1: deployed first."""
-
-    # attrition
-    hazard: NDArray[np.float64]  # (S, C, L, Y) daily probability
-    return_share: NDArray[np.float64]  # (S, L, Y)
-    recovery: NDArray[np.int32]  # (S, L, Y) days
-
-    # demands, in fill order
-    demand_location: NDArray[np.int32]  # (D,)
-    demand_units: NDArray[np.bool_]
-    """(D,) True where the demand counts units rather than people."""
-    demand_priority: NDArray[np.int32]  # (D,)
-    demand_start: NDArray[np.int32]  # (S, D)
-    demand_end: NDArray[np.int32]  # (S, D) first day after the window
-    demand_required: NDArray[np.float64]  # (S, D)
-    demand_type_rank: NDArray[np.int32]
-    """(D, Y) preference rank of each unit type, -1 where the type may not fill."""
-    demand_force_rank: NDArray[np.int32]
-    """(D, F) order in which forces fill, -1 where the force may not fill."""
-    demand_cap: NDArray[np.float64]
-    """(S, D, F) most people (units) of a force that count toward the demand; inf: no cap."""
-    demand_pool_force: NDArray[np.int32]
-    """(D, F*Y) the (force, type) pools a demand fills from, in fill order; -1 padded."""
-    demand_pool_type: NDArray[np.int32]  # (D, F*Y)
-    force_limit: NDArray[np.float64]
-    """(S, F, L) most people of a force that pulls may bring to a location; inf: none."""
-
-    # scheduled policy changes
-    change_day: NDArray[np.int32]  # (S, H)
-    change_units: NDArray[np.bool_]  # (H, U)
-    change_policy: NDArray[np.int32]  # (H,)
-    change_position_map: NDArray[np.int32]
-    """(H, P) position of the same name in the new policy (its first if none): where a unit
-    goes when its position lies outside the fixed-length cycle of either policy."""
-
-    # manpower
-    reservoir_size0: NDArray[np.float64]  # (S, V)
-    reservoir_refill: NDArray[np.float64]  # (S, V) people per day
-    pipe_force: NDArray[np.int32]  # (Q,)
-    pipe_key: NDArray[np.uint64]  # (Q,) stable random key of each pipeline
-    pipe_reservoir: NDArray[np.int32]  # (Q,) -1 for an unlimited supply
-    pipe_proportional: NDArray[np.bool_]  # (Q,)
-    pipe_rate: NDArray[np.float64]
-    """(S, T, Q) intake rate, people per day, before any shrinking by the reservoir."""
-    pipe_training: NDArray[np.int32]  # (S, Q)
-    pipe_cohort: NDArray[np.bool_]  # (Q,)
-    cohort_close: NDArray[np.bool_]
-    """(S, T, Q) days on which a pipeline's batch closes and forms units."""
-    cohort_slots: NDArray[np.int32]
-    """(Q, B, N) unit indices of the units batch b of a pipeline forms; -1 padded."""
+    force_ix: dict[str, int]
+    loc_ix: dict[str, int]
+    type_ix: dict[str, int]
+    resolved: dict[str, tuple[Position, ...]]
+    """Each policy's positions, templates expanded."""
+    rows: list[tuple[int, Position]]
+    """(policy index, position) of each position of the one table of positions."""
+    first_pos: dict[str, int]
+    """Policy → index of its first position."""
+    pos_index: dict[tuple[str, str], int]
+    """(policy, position name) → position index."""
 
     @property
-    def n_units(self) -> int:
-        return len(self.unit_ids)
+    def n_s(self) -> int:
+        return self.sample.size
 
-    @property
-    def samples(self) -> int:
-        return int(self.pos_duration.shape[0])
+    def value(self, q: Quantity | None, default: float = 0.0) -> NDArray[np.float64]:
+        return self.sample.of(q, default)
+
+    def day(self, when: Quantity | dt.date) -> NDArray[np.int64]:
+        if isinstance(when, Value | Choice):
+            return _days(self.value(when))
+        return np.full(self.n_s, self.scenario.day_of(when), np.int64)
 
 
-def _stable_key(text: str) -> np.uint64:
-    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
-    return np.uint64(int.from_bytes(digest, "little"))
+def _tables(scenario: Scenario, sample: Sample) -> _Tables:
+    forces = tuple(f.id for f in scenario.forces)
+    locations = tuple(loc.id for loc in scenario.locations)
+    unit_types = tuple(t.id for t in scenario.unit_types)
+    # Positions, all policies in one table.
+    resolved = resolve_policies(scenario)
+    policies = tuple(p.id for p in scenario.policies)
+    first_pos: dict[str, int] = {}
+    pos_index: dict[tuple[str, str], int] = {}
+    rows: list[tuple[int, Position]] = []
+    for k, pid in enumerate(policies):
+        first_pos[pid] = len(rows)
+        for pos in resolved[pid]:
+            pos_index[(pid, pos.name)] = len(rows)
+            rows.append((k, pos))
+    return _Tables(
+        scenario=scenario,
+        sample=sample,
+        horizon=int(_days(sample.of(scenario.horizon))[0]),
+        forces=forces,
+        locations=locations,
+        unit_types=unit_types,
+        policies=policies,
+        groups=tuple(u.id for u in scenario.units) + tuple(p.id for p in scenario.pipelines),
+        force_ix={f: i for i, f in enumerate(forces)},
+        loc_ix={loc: i for i, loc in enumerate(locations)},
+        type_ix={t: i for i, t in enumerate(unit_types)},
+        resolved=resolved,
+        rows=rows,
+        first_pos=first_pos,
+        pos_index=pos_index,
+    )
 
 
 def _cycle_from(positions: tuple[Position, ...], start: int) -> list[int]:
@@ -191,45 +160,34 @@ def _days(a: NDArray[np.float64]) -> NDArray[np.int64]:
     return np.rint(a).astype(np.int64)
 
 
-def compile_plan(scenario: Scenario, sample: Sample) -> Plan:
-    """Turn a validated scenario and the values its runs take into a plan."""
-    n_s = sample.size
+def _labels(tb: _Tables) -> Part:
+    """The horizon, the start and the names along the plan's axes (but for demands and units,
+    whose order their steps set)."""
+    scenario = tb.scenario
+    return {
+        "horizon": tb.horizon,
+        "start": np.datetime64(scenario.start, "D"),
+        "forces": tb.forces,
+        "locations": tb.locations,
+        "unit_types": tb.unit_types,
+        "policies": tb.policies,
+        "position_labels": tuple(f"{tb.policies[k]}/{p.name}" for k, p in tb.rows),
+        "groups": tb.groups,
+        "reservoirs": tuple(r.id for r in scenario.reservoirs),
+        "pipelines": tuple(p.id for p in scenario.pipelines),
+    }
 
-    def value(q: Quantity | None, default: float = 0.0) -> NDArray[np.float64]:
-        return sample.of(q, default)
 
-    def day(when) -> NDArray[np.int64]:
-        if isinstance(when, Value | Choice):
-            return _days(value(when))
-        return np.full(n_s, scenario.day_of(when), np.int64)
-
-    forces = tuple(f.id for f in scenario.forces)
-    locations = tuple(loc.id for loc in scenario.locations)
-    unit_types = tuple(t.id for t in scenario.unit_types)
-    force_ix = {f: i for i, f in enumerate(forces)}
-    loc_ix = {loc: i for i, loc in enumerate(locations)}
-    type_ix = {t: i for i, t in enumerate(unit_types)}
-    horizon = int(_days(value(scenario.horizon))[0])
-    n_f, n_l, n_y = len(forces), len(locations), len(unit_types)
-
-    # Positions, all policies in one table.
-    resolved = resolve_policies(scenario)
-    policies = tuple(p.id for p in scenario.policies)
-    first_pos: dict[str, int] = {}
-    pos_index: dict[tuple[str, str], int] = {}
-    rows: list[tuple[int, Position]] = []
-    for k, pid in enumerate(policies):
-        first_pos[pid] = len(rows)
-        for pos in resolved[pid]:
-            pos_index[(pid, pos.name)] = len(rows)
-            rows.append((k, pos))
-    n_pos = len(rows)
+def _positions(tb: _Tables) -> Part:
+    """The table of positions: where each is, how long it holds a unit, where it leads."""
+    rows, policies, pos_index = tb.rows, tb.policies, tb.pos_index
+    n_s, n_pos = tb.n_s, len(rows)
     pos_duration = (
         np.stack(
             [
                 np.full(n_s, OPEN)
                 if p.duration is None
-                else np.maximum(_days(value(p.duration)), 1)
+                else np.maximum(_days(tb.value(p.duration)), 1)
                 for _, p in rows
             ],
             axis=1,
@@ -248,9 +206,24 @@ def compile_plan(scenario: Scenario, sample: Sample) -> Plan:
         while pos_deployed[target] and steps <= n_pos:
             target, steps = pos_next[target], steps + 1
         pos_release[j] = target
+    return {
+        "pos_policy": np.array([k for k, _ in rows], np.int32),
+        "pos_location": np.array([tb.loc_ix[p.location] for _, p in rows], np.int32),
+        "pos_duration": pos_duration,
+        "pos_next": pos_next,
+        "pos_deployed": pos_deployed,
+        "pos_ready": np.array([p.ready for _, p in rows], bool),
+        "pos_overlap": np.array([p.overlap for _, p in rows], bool),
+        "pos_terminal": np.array([p.terminal for _, p in rows], bool),
+        "pos_pull_to": pos_pull_to,
+        "pos_release": pos_release,
+    }
 
-    # Each policy's fixed-length cycle from its first position: where each position starts.
-    cycles = [[first_pos[pid] + j for j in _cycle_from(resolved[pid], 0)] for pid in policies]
+
+def _cycles(tb: _Tables, pos_duration: NDArray[np.int32]) -> Part:
+    """Each policy's fixed-length cycle from its first position: where each position starts."""
+    n_s, n_pos, policies = tb.n_s, len(tb.rows), tb.policies
+    cycles = [[tb.first_pos[pid] + j for j in _cycle_from(tb.resolved[pid], 0)] for pid in policies]
     width = max([len(c) for c in cycles] + [1])
     policy_cycle_pos = np.full((len(policies), width), -1, np.int32)
     policy_cycle_starts = np.full((n_s, len(policies), width + 1), np.iinfo(np.int64).max)
@@ -262,18 +235,98 @@ def compile_plan(scenario: Scenario, sample: Sample) -> Plan:
         )
         policy_cycle_starts[:, k, : len(cycle) + 1] = starts
         pos_cycle_start[:, cycle] = starts[:, :-1]
-
-    # Units, group by group, then the cohort slots.
-    unit_ids: list[str] = []
-    cols: dict[str, list] = {k: [] for k in ("group", "force", "type", "policy")}
-    per_sample: dict[str, list[NDArray]] = {
-        k: [] for k in ("pos", "t", "since", "present", "auth", "strength")
+    return {
+        "pos_cycle_start": pos_cycle_start,
+        "policy_cycle_pos": policy_cycle_pos,
+        "policy_cycle_n": np.array([len(c) for c in cycles], np.int32),
+        "policy_cycle_starts": policy_cycle_starts,
     }
+
+
+def _policies(tb: _Tables) -> Part:
+    """Each policy's rules: least dwell before a pull, and reconstitution."""
+    n_s, scenario = tb.n_s, tb.scenario
+    return {
+        "policy_min_dwell": np.stack(
+            [_days(tb.value(p.min_dwell)) for p in scenario.policies], axis=1
+        ).astype(np.int32),
+        "policy_reconstitute_below": np.stack(
+            [
+                np.full(n_s, -1.0) if p.reconstitute is None else tb.value(p.reconstitute.below)
+                for p in scenario.policies
+            ],
+            axis=1,
+        ),
+        "policy_reconstitute_pos": np.array(
+            [
+                -1 if p.reconstitute is None else tb.pos_index[(p.id, p.reconstitute.position)]
+                for p in scenario.policies
+            ],
+            np.int32,
+        ),
+    }
+
+
+@dataclass
+class _Numbered:
+    """Units numbered so far: one entry per unit in the columns, and one (S, n) array per
+    block of n units in each of the per-sample lists."""
+
+    ids: list[str] = field(default_factory=list)
+    group: list[int] = field(default_factory=list)
+    force: list[int] = field(default_factory=list)
+    type: list[int] = field(default_factory=list)
+    policy: list[int] = field(default_factory=list)
+    pos: list[NDArray] = field(default_factory=list)
+    t: list[NDArray] = field(default_factory=list)
+    since: list[NDArray] = field(default_factory=list)
+    present: list[NDArray] = field(default_factory=list)
+    authorised: list[NDArray] = field(default_factory=list)
+    strength: list[NDArray] = field(default_factory=list)
+
+    def add(self, uid: str, group: int, force: int, utype: int, policy: int) -> None:
+        self.ids.append(uid)
+        self.group.append(group)
+        self.force.append(force)
+        self.type.append(utype)
+        self.policy.append(policy)
+
+    def block(
+        self,
+        pos: NDArray,
+        t: NDArray,
+        since: NDArray,
+        present: NDArray,
+        authorised: NDArray,
+        strength: NDArray,
+    ) -> None:
+        self.pos.append(pos)
+        self.t.append(t)
+        self.since.append(since)
+        self.present.append(present)
+        self.authorised.append(authorised)
+        self.strength.append(strength)
+
+    def then(self, other: _Numbered) -> _Numbered:
+        """These units, followed by ``other``'s."""
+        return _Numbered(
+            **{name: getattr(self, name) + getattr(other, name) for name in _NUMBERED_FIELDS}
+        )
+
+
+_NUMBERED_FIELDS = tuple(_Numbered.__dataclass_fields__)
+
+
+def _members(tb: _Tables, pos_duration: NDArray[np.int32]) -> _Numbered:
+    """The members of each unit group, group by group, staggered along their cycles."""
+    n_s, scenario = tb.n_s, tb.scenario
+    out = _Numbered()
     for g, group in enumerate(scenario.units):
-        count = _days(value(group.count))
-        positions = resolved[group.policy]
+        count = _days(tb.value(group.count))
+        positions = tb.resolved[group.policy]
+        first = tb.first_pos[group.policy]
         start = 0 if group.start is None else [p.name for p in positions].index(group.start)
-        cycle = [first_pos[group.policy] + j for j in _cycle_from(positions, start)]
+        cycle = [first + j for j in _cycle_from(positions, start)]
         durs = pos_duration[:, cycle].astype(np.int64)
         starts = np.concatenate([np.zeros((n_s, 1), np.int64), np.cumsum(durs, axis=1)], axis=1)
         span = starts[:, -1]
@@ -281,41 +334,48 @@ def compile_plan(scenario: Scenario, sample: Sample) -> Plan:
         if group.phase == "even":
             offset = (members[None, :] * span[:, None]) // np.maximum(count, 1)[:, None]
         else:
-            offset = np.broadcast_to(_days(value(group.phase))[:, None], (n_s, len(members)))
+            offset = np.broadcast_to(_days(tb.value(group.phase))[:, None], (n_s, len(members)))
         offset = offset % np.maximum(span, 1)[:, None]
         if cycle:
             idx = (starts[:, None, 1:] <= offset[:, :, None]).sum(axis=2)
             pos = np.array(cycle)[idx]
             t = offset - np.take_along_axis(starts, idx, axis=1)
         else:
-            pos = np.full(offset.shape, first_pos[group.policy] + start)
+            pos = np.full(offset.shape, first + start)
             t = np.zeros(offset.shape, np.int64)
-        strength = value(group.strength)
-        share = value(group.current, 1.0)
+        strength = tb.value(group.strength)
+        share = tb.value(group.current, 1.0)
         for i in members:
-            unit_ids.append(f"{group.id}#{i}")
-            cols["group"].append(g)
-            cols["force"].append(force_ix[group.force])
-            cols["type"].append(type_ix[group.type])
-            cols["policy"].append(policies.index(group.policy))
-        per_sample["pos"].append(pos)
-        per_sample["t"].append(t)
-        per_sample["since"].append(RESTED + offset)
-        per_sample["present"].append(members[None, :] < count[:, None])
-        per_sample["auth"].append(np.repeat(strength[:, None], len(members), axis=1))
-        per_sample["strength"].append(
-            np.repeat(np.floor(strength * share + 1e-9)[:, None], len(members), axis=1)
+            out.add(
+                f"{group.id}#{i}",
+                g,
+                tb.force_ix[group.force],
+                tb.type_ix[group.type],
+                tb.policies.index(group.policy),
+            )
+        out.block(
+            pos=pos,
+            t=t,
+            since=RESTED + offset,
+            present=members[None, :] < count[:, None],
+            authorised=np.repeat(strength[:, None], len(members), axis=1),
+            strength=np.repeat(np.floor(strength * share + 1e-9)[:, None], len(members), axis=1),
         )
+    return out
 
-    n_groups = len(scenario.units)
-    n_q = len(scenario.pipelines)
+
+def _cohorts(tb: _Tables, first: int) -> tuple[Part, _Numbered]:
+    """The days each cohort pipeline's batches close, and the slots of the units they will
+    form, numbered from ``first``, pipeline by pipeline, batch by batch."""
+    n_s, scenario, horizon = tb.n_s, tb.scenario, tb.horizon
+    n_groups, n_q = len(scenario.units), len(scenario.pipelines)
     cohort_close = np.zeros((n_s, horizon, n_q), bool)
     batches = []
     for q, pipe in enumerate(scenario.pipelines):
         if pipe.into != "cohorts" or pipe.cohort is None:
             batches.append((0, 0))
             continue
-        every = np.maximum(_days(value(pipe.cohort.every)), 1)
+        every = np.maximum(_days(tb.value(pipe.cohort.every)), 1)
         days = np.arange(horizon)
         cohort_close[:, :, q] = (days[None, :] + 1) % every[:, None] == 0
         n_batches = int(cohort_close[:, :, q].sum(axis=1).max(initial=0))
@@ -323,53 +383,87 @@ def compile_plan(scenario: Scenario, sample: Sample) -> Plan:
     max_b = max([b for b, _ in batches] + [0])
     max_n = max([n for _, n in batches] + [0])
     cohort_slots = np.full((n_q, max_b, max_n), -1, np.int32)
+    out = _Numbered()
     for q, (pipe, (n_batches, n_per)) in enumerate(zip(scenario.pipelines, batches, strict=True)):
         if not n_batches:
             continue
         policy = pipe.cohort.policy  # type: ignore[union-attr]
-        first = len(unit_ids)
+        start = first + len(out.ids)
         for b in range(n_batches):
             for j in range(n_per):
-                unit_ids.append(f"{pipe.id}#{b}.{j}")
-                cols["group"].append(n_groups + q)
-                cols["force"].append(force_ix[pipe.force])
-                cols["type"].append(type_ix[pipe.cohort.type])  # type: ignore[union-attr]
-                cols["policy"].append(policies.index(policy))
+                out.add(
+                    f"{pipe.id}#{b}.{j}",
+                    n_groups + q,
+                    tb.force_ix[pipe.force],
+                    tb.type_ix[pipe.cohort.type],  # type: ignore[union-attr]
+                    tb.policies.index(policy),
+                )
         n_new = n_batches * n_per
-        cohort_slots[q, :n_batches, :n_per] = np.arange(first, first + n_new).reshape(
+        cohort_slots[q, :n_batches, :n_per] = np.arange(start, start + n_new).reshape(
             n_batches, n_per
         )
-        per_sample["pos"].append(np.full((n_s, n_new), first_pos[policy]))
-        per_sample["t"].append(np.full((n_s, n_new), -1))
-        per_sample["since"].append(np.full((n_s, n_new), RESTED))
-        per_sample["present"].append(np.zeros((n_s, n_new), bool))
-        per_sample["auth"].append(np.zeros((n_s, n_new)))
-        per_sample["strength"].append(np.zeros((n_s, n_new)))
+        out.block(
+            pos=np.full((n_s, n_new), tb.first_pos[policy]),
+            t=np.full((n_s, n_new), -1),
+            since=np.full((n_s, n_new), RESTED),
+            present=np.zeros((n_s, n_new), bool),
+            authorised=np.zeros((n_s, n_new)),
+            strength=np.zeros((n_s, n_new)),
+        )
+    return {"cohort_close": cohort_close, "cohort_slots": cohort_slots}, out
 
-    def stacked(key: str, dtype: type) -> NDArray:
-        parts = per_sample[key]
+
+def _units(tb: _Tables, units: _Numbered) -> Part:
+    """The unit columns and their starting state in each sample."""
+    n_s = tb.n_s
+
+    def stacked(parts: list[NDArray], dtype: type) -> NDArray:
         if not parts:
             return np.zeros((n_s, 0), dtype)
         return np.concatenate([np.asarray(p).reshape(n_s, -1) for p in parts], axis=1).astype(dtype)
 
-    # Attrition by cause, location and unit type.
+    return {
+        "unit_ids": tuple(units.ids),
+        "unit_group": np.array(units.group, np.int32),
+        "unit_force": np.array(units.force, np.int32),
+        "unit_type": np.array(units.type, np.int32),
+        "unit_key": np.array([stable_key(u) for u in units.ids], np.uint64),
+        "unit_policy0": np.array(units.policy, np.int32),
+        "unit_pos0": stacked(units.pos, np.int32),
+        "unit_t0": stacked(units.t, np.int32),
+        "unit_since0": stacked(units.since, np.int32),
+        "unit_present0": stacked(units.present, bool),
+        "unit_authorised": stacked(units.authorised, np.float64),
+        "unit_strength0": stacked(units.strength, np.float64),
+    }
+
+
+def _attrition(tb: _Tables) -> Part:
+    """Daily hazards by cause, location and unit type; returns of the wounded."""
+    n_s, n_l, n_y = tb.n_s, len(tb.locations), len(tb.unit_types)
     hazard = np.zeros((n_s, len(CAUSE_HAZARDS), n_l, n_y))
     share = np.zeros((n_s, n_l, n_y))
     recovery = np.zeros((n_s, n_l, n_y), np.int32)
-    for i, loc in enumerate(scenario.locations):
-        for y, utype in enumerate(unit_types):
+    for i, loc in enumerate(tb.scenario.locations):
+        for y, utype in enumerate(tb.unit_types):
             override = loc.attrition_by_type.get(utype)
 
             def get(name: str, loc=loc, override=override) -> NDArray[np.float64]:
                 q = getattr(override, name) if override is not None else None
-                return value(q if q is not None else getattr(loc.attrition, name))
+                return tb.value(q if q is not None else getattr(loc.attrition, name))
 
             for c, cause in enumerate(CAUSE_HAZARDS):
                 hazard[:, c, i, y] = get(cause)
             share[:, i, y] = get("return_share")
             recovery[:, i, y] = _days(get("recovery"))
+    return {"hazard": hazard, "return_share": share, "recovery": recovery}
 
-    # Demands in fill order: priority, then order in the file.
+
+def _demands(tb: _Tables) -> Part:
+    """Demands in fill order (priority, then order in the file) and how each is filled."""
+    scenario, horizon, unit_types = tb.scenario, tb.horizon, tb.unit_types
+    type_ix, force_ix = tb.type_ix, tb.force_ix
+    n_s, n_f, n_y = tb.n_s, len(tb.forces), len(unit_types)
     order = sorted(range(len(scenario.demands)), key=lambda i: (scenario.demands[i].priority, i))
     demands: list[Demand] = [scenario.demands[i] for i in order]
     n_d = len(demands)
@@ -398,10 +492,10 @@ def compile_plan(scenario: Scenario, sample: Sample) -> Plan:
             if force_rank[d, force_ix[f]] < 0:
                 force_rank[d, force_ix[f]] = r
         for f, q in rule.caps.items():
-            cap[:, d, force_ix[f]] = value(q)
-        required[:, d] = value(dem.people if dem.people is not None else dem.units)
-        start_day[:, d] = day(dem.start)
-        length = _days(value(dem.duration, horizon)) if dem.duration is not None else horizon
+            cap[:, d, force_ix[f]] = tb.value(q)
+        required[:, d] = tb.value(dem.people if dem.people is not None else dem.units)
+        start_day[:, d] = tb.day(dem.start)
+        length = _days(tb.value(dem.duration, horizon)) if dem.duration is not None else horizon
         end_day[:, d] = np.minimum(horizon, start_day[:, d] + length)
         pairs = sorted(
             (type_rank[d, y], force_rank[d, f], f, y)
@@ -411,24 +505,63 @@ def compile_plan(scenario: Scenario, sample: Sample) -> Plan:
         )
         pool_f[d, : len(pairs)] = [f for _, _, f, _ in pairs]
         pool_y[d, : len(pairs)] = [y for _, _, _, y in pairs]
+    return {
+        "demands": tuple(d.id for d in demands),
+        "demand_location": np.array([tb.loc_ix[d.location] for d in demands], np.int32),
+        "demand_units": np.array([d.units is not None for d in demands], bool),
+        "demand_priority": np.array([d.priority for d in demands], np.int32),
+        "demand_start": start_day.astype(np.int32),
+        "demand_end": end_day.astype(np.int32),
+        "demand_required": required,
+        "demand_type_rank": type_rank,
+        "demand_force_rank": force_rank,
+        "demand_cap": cap,
+        "demand_pool_force": pool_f,
+        "demand_pool_type": pool_y,
+    }
 
-    limit = np.full((n_s, n_f, n_l), np.inf)
+
+def _forces(tb: _Tables) -> Part:
+    """Each force's replacement rule and its limits of people at locations."""
+    scenario = tb.scenario
+    limit = np.full((tb.n_s, len(tb.forces), len(tb.locations)), np.inf)
     for f, force in enumerate(scenario.forces):
         for lim in force.limits:
-            i = loc_ix[lim.location]
-            limit[:, f, i] = np.minimum(limit[:, f, i], value(lim.people))
+            i = tb.loc_ix[lim.location]
+            limit[:, f, i] = np.minimum(limit[:, f, i], tb.value(lim.people))
+    return {
+        "force_replacement_rule": np.array(
+            [0 if f.replacement_rule == "most_depleted" else 1 for f in scenario.forces], np.int32
+        ),
+        "force_limit": limit,
+    }
 
-    groups = tuple(u.id for u in scenario.units) + tuple(p.id for p in scenario.pipelines)
-    unit_group = np.array(cols["group"], np.int32)
-    changes = sorted(scenario.changes, key=lambda c: int(day(c.at)[0]))
-    change_units = np.zeros((len(changes), len(unit_ids)), bool)
-    change_map = np.zeros((len(changes), n_pos), np.int32)
+
+def _changes(tb: _Tables, unit_group: NDArray[np.int32]) -> Part:
+    """Scheduled policy changes in order of their days: which units, which policy, and where
+    each position leads in the new policy."""
+    changes = sorted(tb.scenario.changes, key=lambda c: int(tb.day(c.at)[0]))
+    change_units = np.zeros((len(changes), len(unit_group)), bool)
+    change_map = np.zeros((len(changes), len(tb.rows)), np.int32)
     for h, ch in enumerate(changes):
-        names = {p.name: first_pos[ch.policy] + j for j, p in enumerate(resolved[ch.policy])}
-        change_map[h] = [names.get(p.name, first_pos[ch.policy]) for _, p in rows]
-        change_units[h] = np.isin(unit_group, [groups.index(g) for g in ch.units])
+        first = tb.first_pos[ch.policy]
+        names = {p.name: first + j for j, p in enumerate(tb.resolved[ch.policy])}
+        change_map[h] = [names.get(p.name, first) for _, p in tb.rows]
+        change_units[h] = np.isin(unit_group, [tb.groups.index(g) for g in ch.units])
+    return {
+        "change_day": np.stack([tb.day(c.at) for c in changes], axis=1).astype(np.int32)
+        if changes
+        else np.zeros((tb.n_s, 0), np.int32),
+        "change_units": change_units,
+        "change_policy": np.array([tb.policies.index(c.policy) for c in changes], np.int32),
+        "change_position_map": change_map,
+    }
 
-    # Reservoirs and pipelines.
+
+def _manpower(tb: _Tables) -> Part:
+    """Reservoirs and pipelines: sizes, refills, intake rates by day and training times."""
+    n_s, scenario, horizon = tb.n_s, tb.scenario, tb.horizon
+    value, n_q = tb.value, len(scenario.pipelines)
     res_ix = {r.id: i for i, r in enumerate(scenario.reservoirs)}
     size0 = np.zeros((n_s, len(scenario.reservoirs)))
     refill = np.zeros((n_s, len(scenario.reservoirs)))
@@ -442,112 +575,31 @@ def compile_plan(scenario: Scenario, sample: Sample) -> Plan:
     rate = np.zeros((n_s, horizon, n_q))
     days = np.arange(horizon)[None, :]
     for q, pipe in enumerate(scenario.pipelines):
-        begins = [day(step.from_) for step in pipe.intake]
+        begins = [tb.day(step.from_) for step in pipe.intake]
         for j, step in enumerate(pipe.intake):
             end = begins[j + 1] if j + 1 < len(begins) else np.full(n_s, horizon)
             on = (days >= begins[j][:, None]) & (days < end[:, None])
             rate[:, :, q] += on * value(step.rate)[:, None]
         for wave in pipe.waves:
-            begin = day(wave.from_)
+            begin = tb.day(wave.from_)
             over = np.maximum(_days(value(wave.over)), 1)
             on = (days >= begin[:, None]) & (days < (begin + over)[:, None])
             rate[:, :, q] += on * (value(wave.people) / over)[:, None]
-
-    return Plan(
-        horizon=horizon,
-        start=np.datetime64(scenario.start, "D"),
-        forces=forces,
-        locations=locations,
-        unit_types=unit_types,
-        policies=policies,
-        position_labels=tuple(f"{policies[k]}/{p.name}" for k, p in rows),
-        demands=tuple(d.id for d in demands),
-        unit_ids=tuple(unit_ids),
-        groups=groups,
-        reservoirs=tuple(r.id for r in scenario.reservoirs),
-        pipelines=tuple(p.id for p in scenario.pipelines),
-        pos_policy=np.array([k for k, _ in rows], np.int32),
-        pos_location=np.array([loc_ix[p.location] for _, p in rows], np.int32),
-        pos_duration=pos_duration,
-        pos_next=pos_next,
-        pos_deployed=pos_deployed,
-        pos_ready=np.array([p.ready for _, p in rows], bool),
-        pos_overlap=np.array([p.overlap for _, p in rows], bool),
-        pos_terminal=np.array([p.terminal for _, p in rows], bool),
-        pos_pull_to=pos_pull_to,
-        pos_release=pos_release,
-        pos_cycle_start=pos_cycle_start,
-        policy_cycle_pos=policy_cycle_pos,
-        policy_cycle_n=np.array([len(c) for c in cycles], np.int32),
-        policy_cycle_starts=policy_cycle_starts,
-        policy_min_dwell=np.stack(
-            [_days(value(p.min_dwell)) for p in scenario.policies], axis=1
-        ).astype(np.int32),
-        policy_reconstitute_below=np.stack(
-            [
-                np.full(n_s, -1.0) if p.reconstitute is None else value(p.reconstitute.below)
-                for p in scenario.policies
-            ],
-            axis=1,
+    pipes = scenario.pipelines
+    return {
+        "reservoir_size0": size0,
+        "reservoir_refill": refill,
+        "pipe_force": np.array([tb.force_ix[p.force] for p in pipes], np.int32),
+        "pipe_key": np.array([stable_key("pipeline:" + p.id) for p in pipes], np.uint64),
+        "pipe_reservoir": np.array(
+            [-1 if p.reservoir is None else res_ix[p.reservoir] for p in pipes], np.int32
         ),
-        policy_reconstitute_pos=np.array(
-            [
-                -1 if p.reconstitute is None else pos_index[(p.id, p.reconstitute.position)]
-                for p in scenario.policies
-            ],
-            np.int32,
-        ),
-        unit_group=unit_group,
-        unit_force=np.array(cols["force"], np.int32),
-        unit_type=np.array(cols["type"], np.int32),
-        unit_key=np.array([_stable_key(u) for u in unit_ids], np.uint64),
-        unit_policy0=np.array(cols["policy"], np.int32),
-        unit_pos0=stacked("pos", np.int32),
-        unit_t0=stacked("t", np.int32),
-        unit_since0=stacked("since", np.int32),
-        unit_present0=stacked("present", bool),
-        unit_authorised=stacked("auth", np.float64),
-        unit_strength0=stacked("strength", np.float64),
-        force_replacement_rule=np.array(
-            [0 if f.replacement_rule == "most_depleted" else 1 for f in scenario.forces], np.int32
-        ),
-        hazard=hazard,
-        return_share=share,
-        recovery=recovery,
-        demand_location=np.array([loc_ix[d.location] for d in demands], np.int32),
-        demand_units=np.array([d.units is not None for d in demands], bool),
-        demand_priority=np.array([d.priority for d in demands], np.int32),
-        demand_start=start_day.astype(np.int32),
-        demand_end=end_day.astype(np.int32),
-        demand_required=required,
-        demand_type_rank=type_rank,
-        demand_force_rank=force_rank,
-        demand_cap=cap,
-        demand_pool_force=pool_f,
-        demand_pool_type=pool_y,
-        force_limit=limit,
-        change_day=np.stack([day(c.at) for c in changes], axis=1).astype(np.int32)
-        if changes
-        else np.zeros((n_s, 0), np.int32),
-        change_units=change_units,
-        change_policy=np.array([policies.index(c.policy) for c in changes], np.int32),
-        change_position_map=change_map,
-        reservoir_size0=size0,
-        reservoir_refill=refill,
-        pipe_force=np.array([force_ix[p.force] for p in scenario.pipelines], np.int32),
-        pipe_key=np.array([_stable_key("pipeline:" + p.id) for p in scenario.pipelines], np.uint64),
-        pipe_reservoir=np.array(
-            [-1 if p.reservoir is None else res_ix[p.reservoir] for p in scenario.pipelines],
-            np.int32,
-        ),
-        pipe_proportional=np.array([p.uptake == "proportional" for p in scenario.pipelines], bool),
-        pipe_rate=rate,
-        pipe_training=np.stack(
-            [_days(value(p.training)) for p in scenario.pipelines], axis=1
-        ).astype(np.int32)
+        "pipe_proportional": np.array([p.uptake == "proportional" for p in pipes], bool),
+        "pipe_rate": rate,
+        "pipe_training": np.stack([_days(value(p.training)) for p in pipes], axis=1).astype(
+            np.int32
+        )
         if n_q
         else np.zeros((n_s, 0), np.int32),
-        pipe_cohort=np.array([p.into == "cohorts" for p in scenario.pipelines], bool),
-        cohort_close=cohort_close,
-        cohort_slots=cohort_slots,
-    )
+        "pipe_cohort": np.array([p.into == "cohorts" for p in pipes], bool),
+    }

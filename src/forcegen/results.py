@@ -19,8 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forcegen.compile import Plan
-from forcegen.engine import CAUSES, FLOWS, PIPELINE_MEASURES, STOCKS, Records
+from forcegen.engine import CAUSES, FLOWS, PIPELINE_MEASURES, STOCKS, Plan, Records
 
 QUANTILES = (0.05, 0.5, 0.95)
 """Default quantiles across runs for bands."""

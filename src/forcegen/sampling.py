@@ -16,24 +16,17 @@ that carries that choice's name.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from forcegen.engine.streams import Purpose, run_keys, stable_key, uniforms
 from forcegen.scenario.claims import quantities
 from forcegen.scenario.model import Scenario
 from forcegen.scenario.paths import format_loc
 from forcegen.scenario.quantities import Choice, Quantity, Value
-from forcegen.streams import Purpose, run_keys, uniforms
-
-
-def _key(text: str) -> np.uint64:
-    return np.uint64(
-        int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
-    )
 
 
 @dataclass(frozen=True)
@@ -155,14 +148,14 @@ def sample_scenario(
         if size == 1:
             sample.values[id(value)] = np.array([dist.central()])
         else:
-            sample.values[id(value)] = dist.quantiles(_uniforms(seed, keys, _key(path), lhs))
+            sample.values[id(value)] = dist.quantiles(_uniforms(seed, keys, stable_key(path), lhs))
     for name, choice in weighted.items():
         if size == 1:
             continue
         names = list(choice.options)
         w = np.array([choice.weights[n] for n in names])  # type: ignore[index]
         edges = np.cumsum(w) / w.sum()
-        u = _uniforms(seed, keys, _key(f"choice:{name}"), lhs)
+        u = _uniforms(seed, keys, stable_key(f"choice:{name}"), lhs)
         picked = np.minimum(np.searchsorted(edges, u, side="right"), len(names) - 1)
         sample.picks[name] = np.array(names)[picked]
     for name, option in pinned.items():

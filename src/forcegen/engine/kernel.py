@@ -44,11 +44,36 @@ The state before day 0 is the census of the eve of day 0: a unit placed ``o`` da
 cycle is seen ``o + 1`` days into it at the census of day 0, and each position is held for
 exactly its duration in census days and in days of exposure to attrition. A unit formed on
 day ``d`` is first counted at the census of day ``d``.
+
+What the kernel reads is declared in :mod:`forcegen.engine.plan`: the plan's arrays it takes
+(``KERNEL_FIELDS``, from which :data:`KPlan` is made) and the name tuples whose order the
+records follow; the index constants below (``C_*``, ``F_*``, ``S_*``, ``M_*``, ``K_*``) are
+derived from those tuples, and ``tests/test_engine_contract.py`` holds each to its name.
+numba's cache sees changes to this file only: after changing a tuple in ``plan.py``, clear
+the ``__pycache__`` folders (or touch this file) so the kernel compiles again.
+
+Adding a cause of loss (a daily hazard, ``captured`` say):
+
+1. ``engine/plan.py``: add its name to ``CAUSE_HAZARDS`` at its place in the order of the
+   draws (``CAUSES``, the records' axis, follows); the plan's ``hazard`` gains a row on its
+   axis C, which :func:`forcegen.compile.compile_plan` fills from the scenario's attrition
+   field of the same name.
+2. ``scenario/model.py``: that field on ``Attrition`` (``docs/format.md`` documents it, which
+   ``tests/test_docs.py`` checks), and the causes summed in ``scenario/references.py``'s
+   check that a location's hazards add up to at most 1.
+3. This file: the guard on ``CAUSE_HAZARDS`` below, a ``C_*`` constant (the contract test
+   fails until it exists), and in :func:`_run`'s step 4: the expected losses of
+   deterministic runs (``x0``..``x3``), the split person by person (``c = (w > h0) + ...``
+   and its counts), :func:`_split_by_binomials` (one more conditional binomial), and the
+   force's sums kept in registers (``a_killed``..) with :func:`_store_sums`.
+4. Results label losses by ``CAUSES`` with no change; ``report/figures.py`` gives each
+   cause its colour.
 """
 
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from typing import NamedTuple
 
 import numba
@@ -56,6 +81,17 @@ import numpy as np
 from numba import prange
 from numpy.typing import NDArray
 
+from forcegen.engine.plan import (
+    CAUSE_HAZARDS,
+    CAUSES,
+    FLOWS,
+    KERNEL_FIELDS,
+    OPEN,
+    PIPELINE_MEASURES,
+    RESTED,
+    STOCKS,
+    Plan,
+)
 from forcegen.engine.random import (
     SMALL_MEAN,
     binomial_inverse,
@@ -63,80 +99,58 @@ from forcegen.engine.random import (
     binomial_inverse_q,
     poisson_inverse,
 )
-from forcegen.streams import _uniform
+from forcegen.engine.streams import Purpose, uniform
 
-OPEN = -1
-RESTED = 100_000
 EPS = 1e-9
 
-# Indices of the random streams in the (runs, purposes) key table; see random.Purpose.
-K_KILLED, K_WOUNDED, K_MISSING, K_DESERTED, K_RETURNS, K_RECRUITS = range(6)
+# Index constants, derived from the name tuples of the plan and the records; numba reads
+# module globals as compile-time constants, so each is as cheap as a literal.
+STREAMS = (
+    Purpose.KILLED,
+    Purpose.WOUNDED,
+    Purpose.MISSING,
+    Purpose.DESERTED,
+    Purpose.RETURNS,
+    Purpose.RECRUITS,
+)
+"""Random streams the kernel reads, in the order of its (runs, streams) key table."""
+K_KILLED = STREAMS.index(Purpose.KILLED)
+K_WOUNDED = STREAMS.index(Purpose.WOUNDED)
+K_MISSING = STREAMS.index(Purpose.MISSING)
+K_DESERTED = STREAMS.index(Purpose.DESERTED)
+K_RETURNS = STREAMS.index(Purpose.RETURNS)
+K_RECRUITS = STREAMS.index(Purpose.RECRUITS)
 
-# Flows, stocks and pipeline measures, as recorded (engine.FLOWS, STOCKS, ...).
-F_FORMED, F_REPLACED, F_RETURNED, F_WOUNDED_RETURNING = range(4)
-S_IN_RECOVERY, S_POOL, S_UNMET = range(3)
-M_RECRUITS, M_GRADUATES, M_IN_TRAINING = range(3)
+# Causes of loss: the plan's hazard axis (CAUSE_HAZARDS) and the records' (CAUSES).
+C_KILLED = CAUSES.index("killed")
+C_WOUNDED = CAUSES.index("wounded")
+C_MISSING = CAUSES.index("missing")
+C_DESERTED = CAUSES.index("deserted")
+C_DISCHARGED = CAUSES.index("discharged")
+if CAUSE_HAZARDS != ("killed", "wounded", "missing", "deserted"):  # pragma: no cover
+    # A guard for whoever changes the causes: see "Adding a cause of loss" above.
+    raise ImportError(
+        "the kernel's split among causes of loss is written for killed, wounded, missing and "
+        "deserted, in this order; see 'Adding a cause of loss' in forcegen.engine.kernel"
+    )
+
+# Flows, stocks and pipeline measures, as recorded.
+F_FORMED = FLOWS.index("formed")
+F_REPLACED = FLOWS.index("replaced")
+F_RETURNED = FLOWS.index("returned")
+F_WOUNDED_RETURNING = FLOWS.index("wounded_returning")
+S_IN_RECOVERY = STOCKS.index("in_recovery")
+S_REPLACEMENT_POOL = STOCKS.index("replacement_pool")
+S_UNMET_NEED = STOCKS.index("unmet_need")
+M_RECRUITS = PIPELINE_MEASURES.index("recruits")
+M_GRADUATES = PIPELINE_MEASURES.index("graduates")
+M_IN_TRAINING = PIPELINE_MEASURES.index("in_training")
 
 
-class KPlan(NamedTuple):
-    """The plan's arrays, as the kernel reads them (see :class:`forcegen.compile.Plan`)."""
-
-    pos_location: NDArray[np.uint32]
-    pos_duration: NDArray[np.int32]
-    pos_next: NDArray[np.uint32]
-    pos_deployed: NDArray[np.bool_]
-    pos_ready: NDArray[np.bool_]
-    pos_overlap: NDArray[np.bool_]
-    pos_terminal: NDArray[np.bool_]
-    pos_pull_to: NDArray[np.int32]
-    pos_release: NDArray[np.int32]
-    pos_cycle_start: NDArray[np.int32]
-    policy_cycle_pos: NDArray[np.int32]
-    policy_cycle_n: NDArray[np.int32]
-    policy_cycle_starts: NDArray[np.int64]
-    policy_min_dwell: NDArray[np.int32]
-    policy_reconstitute_below: NDArray[np.float64]
-    policy_reconstitute_pos: NDArray[np.int32]
-    unit_force: NDArray[np.uint32]
-    unit_type: NDArray[np.uint32]
-    unit_key: NDArray[np.uint64]
-    unit_policy0: NDArray[np.uint32]
-    unit_pos0: NDArray[np.uint32]
-    unit_t0: NDArray[np.int32]
-    unit_since0: NDArray[np.int32]
-    unit_present0: NDArray[np.bool_]
-    unit_authorised: NDArray[np.float64]
-    unit_strength0: NDArray[np.float64]
-    force_replacement_rule: NDArray[np.int32]
-    hazard: NDArray[np.float64]
-    return_share: NDArray[np.float64]
-    recovery: NDArray[np.int32]
-    demand_location: NDArray[np.int32]
-    demand_units: NDArray[np.bool_]
-    demand_start: NDArray[np.int32]
-    demand_end: NDArray[np.int32]
-    demand_required: NDArray[np.float64]
-    demand_type_rank: NDArray[np.int32]
-    demand_force_rank: NDArray[np.int32]
-    demand_cap: NDArray[np.float64]
-    demand_pool_force: NDArray[np.int32]
-    demand_pool_type: NDArray[np.int32]
-    force_limit: NDArray[np.float64]
-    change_day: NDArray[np.int32]
-    change_units: NDArray[np.bool_]
-    change_policy: NDArray[np.int32]
-    change_position_map: NDArray[np.int32]
-    reservoir_size0: NDArray[np.float64]
-    reservoir_refill: NDArray[np.float64]
-    pipe_force: NDArray[np.int32]
-    pipe_key: NDArray[np.uint64]
-    pipe_reservoir: NDArray[np.int32]
-    pipe_proportional: NDArray[np.bool_]
-    pipe_rate: NDArray[np.float64]
-    pipe_training: NDArray[np.int32]
-    pipe_cohort: NDArray[np.bool_]
-    cohort_close: NDArray[np.bool_]
-    cohort_slots: NDArray[np.int32]
+KPlan = namedtuple("KPlan", KERNEL_FIELDS)  # type: ignore[misc]
+KPlan.__doc__ = """The plan's arrays, as the kernel reads them: the fields
+:data:`forcegen.engine.plan.KERNEL_FIELDS` of :class:`forcegen.engine.plan.Plan`, C-contiguous,
+with the indices of :data:`UNSIGNED` as unsigned integers (:func:`kernel_plan` builds one)."""
 
 
 UNSIGNED = ("pos_location", "pos_next", "unit_force", "unit_type", "unit_policy0", "unit_pos0")
@@ -145,6 +159,20 @@ and numba indexes with an unsigned integer without first checking for a negative
 (Python's count from the end). A unit's force, type, position and policy, and a position's
 location and next, index arrays at every step of every unit-day; unsigned, the unit-day
 costs about a tenth less."""
+
+
+def kernel_plan(plan: Plan) -> KPlan:
+    """The plan's arrays in the form the compiled kernel takes."""
+    if plan.hazard.shape[1] != len(CAUSE_HAZARDS):
+        raise ValueError(
+            f"the kernel draws {len(CAUSE_HAZARDS)} causes of loss, not {plan.hazard.shape[1]}"
+        )
+    arrays = {name: np.ascontiguousarray(getattr(plan, name)) for name in KERNEL_FIELDS}
+    for name in UNSIGNED:
+        if arrays[name].size and arrays[name].min() < 0:
+            raise ValueError(f"the plan's {name} has a negative index")
+        arrays[name] = arrays[name].astype(np.uint32)
+    return KPlan(**arrays)
 
 
 class KOut(NamedTuple):
@@ -518,18 +546,18 @@ def _split_by_binomials(
     remaining = total_p
     l0 = l1 = l2 = 0.0
     if h0 > 0.0 and left > 0.0:
-        l0 = binomial_inverse(left, min(h0 / remaining, 1.0), _uniform(kmiss, day, key))
+        l0 = binomial_inverse(left, min(h0 / remaining, 1.0), uniform(kmiss, day, key))
         left -= l0
     remaining -= h0
     if h1 > 0.0 and left > 0.0:
         l1 = binomial_inverse(
-            left, min(h1 / remaining, 1.0), _uniform(kdes, day, key + np.uint64(1))
+            left, min(h1 / remaining, 1.0), uniform(kdes, day, key + np.uint64(1))
         )
         left -= l1
     remaining -= h1
     if h2 > 0.0 and left > 0.0:
         l2 = binomial_inverse(
-            left, min(h2 / remaining, 1.0), _uniform(kmiss, day, key + np.uint64(2))
+            left, min(h2 / remaining, 1.0), uniform(kmiss, day, key + np.uint64(2))
         )
         left -= l2
     return l0, l1, l2, left
@@ -542,10 +570,10 @@ def _returning(wounded: float, share: float, k_returns: np.uint64, day: int, key
     if wounded <= SPLIT_ONE_BY_ONE:
         back = 0.0
         for j in range(int(wounded)):
-            if _uniform(k_returns, day, key + np.uint64(j + 1)) < share:
+            if uniform(k_returns, day, key + np.uint64(j + 1)) < share:
                 back += 1.0
         return back
-    return binomial_inverse(wounded, share, _uniform(k_returns, day, key))
+    return binomial_inverse(wounded, share, uniform(k_returns, day, key))
 
 
 @numba.njit(cache=True)
@@ -567,11 +595,11 @@ def _store_sums(
     n_deployed: int,
 ) -> None:
     """Write back force ``f``'s sums of the day (called once per run of its units)."""
-    losses[f, 0] = killed
-    losses[f, 1] = wounded
-    losses[f, 2] = missing
-    losses[f, 3] = deserted
-    losses[f, 4] = discharged
+    losses[f, C_KILLED] = killed
+    losses[f, C_WOUNDED] = wounded
+    losses[f, C_MISSING] = missing
+    losses[f, C_DESERTED] = deserted
+    losses[f, C_DISCHARGED] = discharged
     in_recovery[f] = recovering
     into_recovery[f] = into
     active[f] = n_active
@@ -731,41 +759,41 @@ def _run(
     rec_slots = p.recovery[s].max() + 1 if n_u else 1
     train_slots = (p.pipe_training[s].max() if n_q else 0) + 1
     st = _State(
-        p.unit_pos0[s].copy(),
-        p.unit_t0[s].copy(),
-        p.unit_policy0.copy(),
-        np.full(n_u, -1, np.int32),
-        p.unit_strength0[s].copy(),
-        p.unit_authorised[s].copy(),
-        p.unit_since0[s].copy(),
-        np.full(n_u, -1, np.int32),
-        p.unit_present0[s].copy(),
-        np.zeros((rec_slots, n_u)),
-        p.reservoir_size0[s].copy(),
-        np.zeros((n_q, train_slots)),
-        np.zeros(n_q),
-        np.zeros(n_q, np.int64),
-        np.zeros(n_f),
-        np.zeros(n_f),
-        total,
-        log_survive,
-        odds,
-        cum,
-        q0_row,
-        q0_table,
-        np.zeros(n_u, np.int64),
-        np.zeros(n_u, np.int64),
-        np.zeros(n_u, np.int64),
-        np.zeros(n_f),
-        np.zeros(p.demand_location.shape[0], np.bool_),
-        np.zeros(n_f),
-        np.zeros(n_f, np.int64),
-        np.zeros(n_f),
-        np.zeros(n_u, np.int64),
-        np.zeros(n_f),
-        np.zeros(n_f),
-        np.zeros(n_f),
-        np.zeros(n_f, np.bool_),
+        pos=p.unit_pos0[s].copy(),
+        t=p.unit_t0[s].copy(),
+        policy=p.unit_policy0.copy(),
+        pending=np.full(n_u, -1, np.int32),
+        strength=p.unit_strength0[s].copy(),
+        authorised=p.unit_authorised[s].copy(),
+        since=p.unit_since0[s].copy(),
+        assigned=np.full(n_u, -1, np.int32),
+        active=p.unit_present0[s].copy(),
+        recovering=np.zeros((rec_slots, n_u)),
+        reservoir=p.reservoir_size0[s].copy(),
+        training=np.zeros((n_q, train_slots)),
+        batch=np.zeros(n_q),
+        batch_no=np.zeros(n_q, np.int64),
+        pool=np.zeros(n_f),
+        in_recovery=np.zeros(n_f),
+        total_hazard=total,
+        log_survive=log_survive,
+        odds=odds,
+        cum_hazard=cum,
+        q0_row=q0_row,
+        q0_table=q0_table,
+        cand=np.zeros(n_u, np.int64),
+        replacement_key=np.zeros(n_u, np.int64),
+        sort_key_int=np.zeros(n_u, np.int64),
+        cap_left=np.zeros(n_f),
+        demand_on=np.zeros(p.demand_location.shape[0], np.bool_),
+        need=np.zeros(n_f),
+        count=np.zeros(n_f, np.int64),
+        delivered=np.zeros(n_f),
+        order=np.zeros(n_u, np.int64),
+        limit_left=np.zeros(n_f),
+        taken_w=np.zeros(n_f),
+        taken_s=np.zeros(n_f),
+        stopped=np.zeros(n_f, np.bool_),
     )
     people = np.zeros((n_f, n_y, n_l))
     units = np.zeros((n_f, n_y, n_l))
@@ -804,13 +832,13 @@ def _run(
                         recruits = left * prob
                     else:
                         recruits = binomial_inverse(
-                            left, prob, _uniform(keys[K_RECRUITS], day, p.pipe_key[q])
+                            left, prob, uniform(keys[K_RECRUITS], day, p.pipe_key[q])
                         )
                     st.reservoir[v] = left - recruits
                 elif deterministic:
                     recruits = rate
                 else:  # an unlimited supply: Poisson arrivals at the rate
-                    recruits = poisson_inverse(rate, _uniform(keys[K_RECRUITS], day, p.pipe_key[q]))
+                    recruits = poisson_inverse(rate, uniform(keys[K_RECRUITS], day, p.pipe_key[q]))
                 st.training[q, (day + p.pipe_training[s, q]) % slots] += recruits
                 graduates = st.training[q, day % slots]
                 st.training[q, day % slots] = 0.0
@@ -926,7 +954,7 @@ def _run(
                 )
             # Unmet need, summed in unit order: every other active unit is at or above
             # authorised strength, and those of a force that had enough now are too.
-            unmet = out.stocks[r, day, :, S_UNMET]
+            unmet = out.stocks[r, day, :, S_UNMET_NEED]
             for f in range(n_f):
                 if count[f] == 0:
                     unmet[f] = need[f]  # nothing delivered: the same sum, in the same order
@@ -1011,8 +1039,9 @@ def _run(
                         a_in_recovery, a_into_recovery, a_active, a_deployed,
                     )  # fmt: skip
                 cur = f
-                a_killed, a_wounded = losses[f, 0], losses[f, 1]
-                a_missing, a_deserted, a_discharged = losses[f, 2], losses[f, 3], losses[f, 4]
+                a_killed, a_wounded = losses[f, C_KILLED], losses[f, C_WOUNDED]
+                a_missing, a_deserted = losses[f, C_MISSING], losses[f, C_DESERTED]
+                a_discharged = losses[f, C_DISCHARGED]
                 a_in_recovery, a_into_recovery = in_recovery[f], into_recovery[f]
                 a_active, a_deployed = o_active[f], o_deployed[f]
             if t[u] >= 0:
@@ -1022,17 +1051,17 @@ def _run(
                 if total_p > 0.0:
                     n = strength[u]
                     if deterministic:
-                        x0 = n * hazard[0, loc, y]
-                        x1 = n * hazard[1, loc, y]
-                        x2 = n * hazard[2, loc, y]
-                        x3 = n * hazard[3, loc, y]
+                        x0 = n * hazard[C_KILLED, loc, y]
+                        x1 = n * hazard[C_WOUNDED, loc, y]
+                        x2 = n * hazard[C_MISSING, loc, y]
+                        x3 = n * hazard[C_DESERTED, loc, y]
                         a_killed += x0
                         a_wounded += x1
                         a_missing += x2
                         a_deserted += x3
                         strength[u] = n - x0 - x1 - x2 - x3
                     else:
-                        v_u = _uniform(k_killed, day, ukey[u])
+                        v_u = uniform(k_killed, day, ukey[u])
                         # Bernoulli's inequality: (1 - p)^n >= 1 - n p, so nobody is lost when
                         # v_u <= 1 - n p (the common case), with no transcendental work.
                         if v_u > 1.0 - n * total_p:
@@ -1071,12 +1100,12 @@ def _run(
                                     c1 = c2 = c3 = 0
                                     h1, h2 = cum[loc, y, 1], cum[loc, y, 2]
                                     for j in range(int(k_lost)):
-                                        w = _uniform(k_wounded, day, ukey[u] + np.uint64(j + 1))
+                                        w = uniform(k_wounded, day, ukey[u] + np.uint64(j + 1))
                                         w *= total_p
                                         # The first cause whose running hazard reaches w (the
                                         # sums never decrease).
                                         c = (w > h0) + (w > h1) + (w > h2)
-                                        x = _uniform(k_returns, day, ukey[u] + np.uint64(c1 + 1))
+                                        x = uniform(k_returns, day, ukey[u] + np.uint64(c1 + 1))
                                         back += 1.0 if c == 1 and x < share else 0.0
                                         c1 += c == 1
                                         c2 += c == 2
@@ -1089,9 +1118,9 @@ def _run(
                                     l0, l1, l2, l3 = _split_by_binomials(
                                         k_lost,
                                         total_p,
-                                        hazard[0, loc, y],
-                                        hazard[1, loc, y],
-                                        hazard[2, loc, y],
+                                        hazard[C_KILLED, loc, y],
+                                        hazard[C_WOUNDED, loc, y],
+                                        hazard[C_MISSING, loc, y],
                                         k_missing,
                                         k_deserted,
                                         day,
@@ -1110,7 +1139,7 @@ def _run(
                                     a_in_recovery += back
                                     a_into_recovery += back
                     if deterministic:
-                        wounded = n * hazard[1, loc, y]
+                        wounded = n * hazard[C_WOUNDED, loc, y]
                         share = return_share[loc, y]
                         if wounded > 0.0 and share > 0.0:
                             back = wounded * share
@@ -1216,7 +1245,7 @@ def _run(
                     )
         for f in range(n_f):  # and the stocks
             out.stocks[r, day, f, S_IN_RECOVERY] = st.in_recovery[f]
-            out.stocks[r, day, f, S_POOL] = st.pool[f]
+            out.stocks[r, day, f, S_REPLACEMENT_POOL] = st.pool[f]
     # Days active are counted by events, not every day: minus the day a unit is formed (0 for
     # units present from the start), plus the day it is discharged or the horizon.
     n_days = p.pipe_rate.shape[1]

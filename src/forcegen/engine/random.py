@@ -1,5 +1,5 @@
 """Binomial and Poisson counts drawn by inversion from the keyed uniforms of
-:mod:`forcegen.streams`: the same draw for the same (run, purpose, day, unit), always.
+:mod:`forcegen.engine.streams`: the same draw for the same (run, purpose, day, unit), always.
 
 Binomial counts are drawn by exact inversion of the CDF with one uniform, so a larger
 probability never gives a smaller count for the same uniform (which keeps paired comparisons

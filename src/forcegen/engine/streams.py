@@ -10,6 +10,7 @@ numbers, as Starsim does it).
 
 from __future__ import annotations
 
+import hashlib
 from enum import IntEnum
 
 import numba
@@ -50,8 +51,20 @@ def _mix(x: np.uint64) -> np.uint64:
     return x ^ (x >> np.uint64(31))
 
 
+def stable_key(text: str) -> np.uint64:
+    """A stable 64-bit key of a name: the first 8 bytes of its BLAKE2b digest, little-endian.
+
+    Units, pipelines and uncertain values are keyed by their names (``group#member``,
+    ``pipeline:id``, a field path), so that their draws do not change when other things are
+    added or removed.
+    """
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+    return np.uint64(int.from_bytes(digest, "little"))
+
+
 @numba.njit(cache=True, inline="always")
-def _uniform(run_key: np.uint64, day: np.int64, unit_key: np.uint64) -> float:
+def uniform(run_key: np.uint64, day: np.int64, unit_key: np.uint64) -> float:
+    """The keyed uniform number in (0, 1) of one run's stream, one day and one stable key."""
     h = _mix(run_key ^ _mix(unit_key + np.uint64(day) * np.uint64(0x9E3779B97F4A7C15)))
     # 53 high bits → (0, 1), never exactly 0 or 1.
     return ((h >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
@@ -62,5 +75,5 @@ def uniforms(keys: NDArray[np.uint64], key: np.uint64) -> NDArray[np.float64]:
     """One uniform per run key for one stable key (of an uncertain value, say)."""
     out = np.empty(len(keys))
     for r in range(len(keys)):
-        out[r] = _uniform(keys[r], 0, key)
+        out[r] = uniform(keys[r], 0, key)
     return out

@@ -1,0 +1,61 @@
+"""Simulating a plan: runs handed to the kernel in chunks, over threads.
+
+Since every random draw is keyed by run, day and unit (:mod:`forcegen.engine.streams`), the
+records are the same whatever the number of threads or the size of chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numba
+import numpy as np
+
+from forcegen.engine.kernel import STREAMS, KOut, kernel_plan, simulate_runs
+from forcegen.engine.plan import Plan
+from forcegen.engine.records import Records
+from forcegen.engine.streams import run_keys
+
+
+def simulate_plan(
+    plan: Plan,
+    *,
+    runs: int,
+    seed: int,
+    deterministic: bool = False,
+    keep_units: bool = False,
+    n_jobs: int = 1,
+    chunk_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Records:
+    """Simulate ``runs`` runs of a plan; ``progress(k)`` is called as k more run-days finish.
+
+    Run ``r`` takes the plan's sample ``r`` (or its only sample). ``n_jobs`` threads share the
+    runs; ``chunk_size`` runs go to the kernel at a time (for progress reports). Neither
+    changes the results.
+    """
+    run_ids = np.arange(runs, dtype=np.int64)
+    samples = run_ids % plan.samples
+    keys = np.stack([run_keys(seed, run_ids, purpose) for purpose in STREAMS], axis=1)
+    rec = Records.empty(plan, runs, keep_units, compact=not deterministic)
+    kplan = kernel_plan(plan)
+    if chunk_size is None:
+        chunk_size = max(16 * n_jobs, 64)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(n_jobs, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        for start in range(0, runs, chunk_size):
+            stop = min(runs, start + chunk_size)
+            part = rec.rows(start, stop)
+            out = KOut(**{name: getattr(part, name) for name in KOut._fields})
+            simulate_runs(
+                kplan, samples[start:stop], keys[start:stop], deterministic, keep_units, out
+            )
+            if progress is not None:
+                progress((stop - start) * plan.horizon)
+    finally:
+        numba.set_num_threads(threads)
+    if not keep_units:
+        rec.unit_position = None
+        rec.unit_strength = None
+    return rec
