@@ -258,8 +258,8 @@ def test_a_run_replaces_its_files_keeps_the_others_and_drops_the_report(
     assert (path / NETCDF_NAME).is_file() and not (path / "report.html").exists()
 
 
-def test_an_empty_out_is_refused(tmp_path: Path) -> None:
-    os.chdir(tmp_path)
+def test_an_empty_out_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     for args in (["run", str(SCENARIO), "-n", "1"], ["rules", str(SCENARIO), "-n", "1"]):
         result = CliRunner().invoke(app, [*args, "--out", ""])
         assert result.exit_code == 2, result.stderr
