@@ -37,7 +37,7 @@ from forcegen.analysis.sensitivity import sensitivity
 from forcegen.api import MAX_RUNS, check_choices, simulate
 from forcegen.errors import ScenarioError, UsageError
 from forcegen.report import FIGURES_DIR, terminal, write_report
-from forcegen.results_folder import prepare_dir, write_results, write_summary
+from forcegen.results_folder import check_out, write_results, write_summary
 from forcegen.scenario.claims import sourcing
 from forcegen.scenario.loader import load
 from forcegen.scenario.model import Scenario
@@ -120,14 +120,15 @@ FORMAT = Annotated[
     ),
 ]
 OUT = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--out",
         "-o",
         help="Results folder to write into (then: forcegen report DIR). run writes "
         "results.nc, summary.json, runs.parquet, runs.csv and a copy of the scenario; "
         "compare, sensitivity, require and rules write compare.json, sensitivity.json, "
-        "require.json and rules.json.",
+        "require.json and rules.json. The folder is written as a whole: files of other "
+        "analyses stay, the files of this one (and any report) are replaced together.",
     ),
 ]
 QUANTILES = Annotated[
@@ -239,7 +240,7 @@ def _choices(values: list[str] | None) -> dict[str, str]:
 def _emit(
     data: Mapping[str, Any],
     fmt: Format,
-    out_dir: Path | None,
+    out_dir: str | None,
     table: Callable[[Mapping[str, Any]], None],
 ) -> None:
     """Write a summary into the results folder (with --out), then show it on stdout."""
@@ -330,7 +331,7 @@ def run(
     levels = _quantiles(quantiles)
     check_choices(loaded, choices)  # before --out creates a folder for nothing
     if out_dir is not None:
-        prepare_dir(out_dir)
+        check_out(out_dir)
     n_runs = 1 if deterministic else runs
     total = n_runs * int(resolve(loaded.horizon).value)
     progress = Progress(
@@ -421,7 +422,7 @@ def require_cmd(
     loaded = load(scenario)
     choices = check_choices(loaded, _choices(choose))
     if out_dir is not None:
-        prepare_dir(out_dir)
+        check_out(out_dir)
     found = require(
         loaded,
         field_path=vary,
@@ -455,7 +456,7 @@ def rules_cmd(
     loaded = load(scenario)
     choices = check_choices(loaded, _choices(choose))
     if out_dir is not None:
-        prepare_dir(out_dir)
+        check_out(out_dir)
     results = simulate(
         loaded,
         runs=runs,
@@ -490,7 +491,7 @@ def sensitivity_cmd(
     """Which uncertain values, and so which claims, an output depends on (SALib)."""
     loaded = load(scenario)
     if out_dir is not None:
-        prepare_dir(out_dir)
+        check_out(out_dir)
     found = sensitivity(loaded, output=output, method=method, n=n, seed=seed)
     _emit(found.summary(), fmt, out_dir, lambda data: terminal.sensitivity(out, data))
 
@@ -515,7 +516,7 @@ def compare_cmd(
     loaded = [load(path) for path in scenarios]
     levels = _quantiles(quantiles)
     if out_dir is not None:
-        prepare_dir(out_dir)
+        check_out(out_dir)
     result = compare(
         loaded,
         runs=runs,

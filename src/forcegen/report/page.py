@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 from collections.abc import Callable, Mapping, Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -25,15 +24,23 @@ from forcegen.export import write_bytes, write_text
 from forcegen.report import figures
 from forcegen.report.figures import Chart
 from forcegen.results import QUANTILES
-from forcegen.results_folder import SENSITIVITY_INDICES, Folder, prepare_dir, read_folder
+from forcegen.results_folder import (
+    FIGURES_DIR,
+    REPORT_NAME,
+    SENSITIVITY_INDICES,
+    Folder,
+    check_out,
+    named,
+    read_folder,
+    replacing,
+)
 from forcegen.scenario.model import Scenario
 from forcegen.scenario.paths import readable
 from forcegen.scenario.quantities import Choice, Quantity, Value, resolve
 from forcegen.scenario.references import resolve_policies
 from forcegen.scenario.units import format_number as _value
 
-REPORT_NAME = "report.html"
-FIGURES_DIR = "figures"
+__all__ = ["FIGURES_DIR", "REPORT_NAME", "charts_of", "render", "write_report"]
 
 
 def _number(x: float | None, digits: int = 0) -> str:
@@ -303,7 +310,7 @@ def _template() -> jinja2.Template:
 def render(folder: Folder, charts: Sequence[tuple[Chart, bytes]], notes: Sequence[str]) -> str:
     """The report as HTML text, charts embedded."""
     ds = folder.results
-    meta = json.loads(ds.attrs["forcegen_meta"]) if ds is not None else {}
+    meta = folder.meta.plain() if folder.meta is not None else {}
     scenario = meta.get("scenario", {})
     run = meta.get("run", {})
     choices = run.get("choices", {})
@@ -382,6 +389,10 @@ def write_report(
     """Write the report of a results folder: ``report.html`` (self-contained) and its
     figures as PNG files in ``figures/`` beside it. Returns the path of the HTML file.
 
+    The page and its figures replace the previous ones as a whole (see
+    :func:`forcegen.results_folder.replacing`): a failed or killed report leaves the old
+    page and figures, never a mix.
+
     Parameters
     ----------
     folder
@@ -392,22 +403,29 @@ def write_report(
     progress
         Called with the title of each chart as it is drawn.
     """
-    read = read_folder(folder)
-    target = Path(out) if out is not None else read.path / REPORT_NAME
+    target = Path(out) if out is not None else Path(folder) / REPORT_NAME
     if target.is_dir():
         raise UsageError(f"--out {target}: expected an HTML file name, found a folder")
     if target.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"--out {target}: expected a file name ending in .html")
-    prepare_dir(target.parent)
-    charts, notes = charts_of(read)
-    drawn = []
-    for chart in charts:
-        if progress is not None:
-            progress(chart.title)
-        drawn.append((chart, chart.png()))
-    html = render(read, drawn, notes)
-    figures_dir = prepare_dir(target.parent / FIGURES_DIR)
-    for chart, png in drawn:
-        write_bytes(png, figures_dir / f"{chart.name}.png")
-    write_text(html, target)
+    if not Path(folder).is_dir():
+        read_folder(folder)  # refuses it, saying why
+    check_out(target.parent)
+    # The page and its figures replace the old ones together; the folder is locked while it
+    # is read, so no analysis is written into it meanwhile.
+    with replacing(target.parent, (target.name, FIGURES_DIR)) as new:
+        read = read_folder(folder)
+        charts, notes = charts_of(read)
+        drawn = []
+        for chart in charts:
+            if progress is not None:
+                progress(chart.title)
+            drawn.append((chart, chart.png()))
+        html = render(read, drawn, notes)
+        (new / FIGURES_DIR).mkdir()
+        for chart, png in drawn:
+            with named(target.parent, f"{FIGURES_DIR}/{chart.name}.png"):
+                write_bytes(png, new / FIGURES_DIR / f"{chart.name}.png")
+        with named(target.parent, target.name):
+            write_text(html, new / target.name)
     return target
