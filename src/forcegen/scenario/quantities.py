@@ -95,8 +95,11 @@ exactly; a unit of at most a million people is always counted to the person.
 MAX_GROUP_UNITS = 10_000
 """Most units in one unit group."""
 
-MAX_UNITS = 100_000
-"""Most units declared in a scenario (all groups together), and most units a demand asks for."""
+MAX_UNITS = 30_000
+"""Most units declared in a scenario (all groups together), and most units a demand asks for.
+
+Records count units in 16-bit integers (at most 32,767 in one position).
+"""
 
 
 def _limit_text(limit: float) -> str:
