@@ -964,3 +964,182 @@ def test_schema_problems_come_before_reference_checks() -> None:
     text = edit("count: 9", "count: -1", "    type: inf\n", "    type: cav\n")
     problem = only_problem(text)
     check(problem, "units[0].count", 31, 12, "whole number")
+
+
+# --- limits: every number within its documented range -------------------------------------
+
+TEXTBOOK = SCENARIOS / "textbook-fixed-rotation.yaml"
+WAGNER = SCENARIOS / "wagner-prisoner-contracts.yaml"
+HUGE_INTEGER = "1" + "0" * 320  # above the largest float: float(int) overflows
+
+# (file, old text, new text, field at fault, words of the message)
+LIMIT_CASES = [
+    (TEXTBOOK, "horizon: 360d", "horizon: 1e308y", "horizon", "at most 36,500 days"),
+    (TEXTBOOK, "horizon: 360d", "horizon: 1e400d", "horizon", "at most 36,500 days"),
+    (TEXTBOOK, "horizon: 360d", f"horizon: {HUGE_INTEGER}", "horizon", "at most 36,500 days"),
+    (TEXTBOOK, "horizon: 360d", "horizon: 1000000000000d", "horizon", "at most 36,500"),
+    (TEXTBOOK, "horizon: 360d", "horizon: 10000y", "horizon", "at most 36,500 days"),
+    (TEXTBOOK, "horizon: 360d", "horizon: {uniform: [0, 1e12]}", "horizon", "at most 36,500"),
+    (TEXTBOOK, "horizon: 360d", "horizon: {uniform: [1, 3000000000]}", "horizon", "36,500"),
+    (TEXTBOOK, "horizon: 360d", "horizon: .inf", "horizon", "at most 36,500 days"),
+    (TEXTBOOK, "count: 9", "count: 1000000000000", "units[0].count", "at most 10,000"),
+    (TEXTBOOK, "count: 9", f"count: {HUGE_INTEGER}", "units[0].count", "at most 10,000"),
+    (TEXTBOOK, "strength: 500", "strength: 1000000000000", "units[0].strength", "1,000,000"),
+    (TEXTBOOK, "strength: 500", "strength: 1000001", "units[0].strength", "at most 1,000,000"),
+    (
+        TEXTBOOK,
+        "duration: 1mo}",
+        "duration: 3000000000d}",
+        "policies[0].positions[2].duration",
+        "at most 36,500 days",
+    ),
+    (TEXTBOOK, "units: 3\n", "people: 1e308\n", "demands[0].people", "at most 1,000,000,000"),
+    (TEXTBOOK, "units: 3\n", "units: 30001\n", "demands[0].units", "at most 30,000"),
+    (
+        TEXTBOOK,
+        "units: 3\n",
+        "people: {lognormal: {median: 1, p90: 1e300}}\n",
+        "demands[0].people",
+        "found 1e+300",
+    ),
+    (
+        TEXTBOOK,
+        "units: 3\n",
+        "people: {lognormal: {median: 1, p90: 1e8}}\n",
+        "demands[0].people",
+        "lognormal whose mean",
+    ),
+    (
+        TEXTBOOK,
+        "units: 3\n",
+        "units: 3\n    priority: 1099511627776\n",
+        "demands[0].priority",
+        "less than or equal to 1000000",
+    ),
+    (TEXTBOOK, "start: 2023-01-01", "start: 0001-01-01", "start", "from 1900-01-01 to 2200-12-31"),
+    (TEXTBOOK, "start: 2023-01-01", "start: 9999-12-31", "start", "from 1900-01-01 to 2200-12-31"),
+    (TEXTBOOK, "start: 2023-01-01", "start: 2200-06-01", "horizon", "end by 2200-12-31"),
+    (
+        TEXTBOOK,
+        "horizon: 360d",
+        "horizon: 360d\nuncertainty: {reliability: {F: .nan}}",
+        "uncertainty.reliability.F",
+        "finite",
+    ),
+    (
+        TEXTBOOK,
+        "horizon: 360d",
+        "horizon: 360d\nuncertainty: {credibility: {'3': .inf}}",
+        "uncertainty.credibility.3",
+        "finite",
+    ),
+    (
+        TEXTBOOK,
+        "horizon: 360d",
+        "horizon: 360d\nuncertainty: {credibility: {'3': 0.5}}",
+        "uncertainty.credibility.3",
+        "greater than or equal to 1",
+    ),
+    (
+        TEXTBOOK,
+        "count: 9",
+        "count: {choose: c, default: a, weights: {a: 1e308, b: 1}, options: {a: 9, b: 8}}",
+        "units[0].count.weights.a",
+        "finite weight",
+    ),
+    (
+        TEXTBOOK,
+        "count: 9",
+        "count: {choose: c, default: a, weights: {a: .nan, b: 1}, options: {a: 9, b: 8}}",
+        "units[0].count.weights.a",
+        "finite weight",
+    ),
+    (WAGNER, "value: 325000", "value: 1e308", "reservoirs[0].size", "at most 1,000,000,000"),
+    (WAGNER, "value: 325000", "value: 1e400", "reservoirs[0].size", "at most 1,000,000,000"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "old", "new", "field", "words"),
+    LIMIT_CASES,
+    ids=[f"{c[3]}={c[2][:30]}" for c in LIMIT_CASES],
+)
+def test_values_beyond_their_limits_are_located_refusals(
+    path: Path, old: str, new: str, field: str, words: str
+) -> None:
+    text = path.read_text()
+    assert old in text
+    problems = problems_of(text.replace(old, new, 1))
+    at = [p for p in problems if p.field == field]
+    assert at, "\n".join(map(str, problems))
+    assert at[0].line is not None and at[0].column is not None
+    assert words in at[0].message, str(at[0])
+
+
+def test_values_at_their_limits_are_accepted() -> None:
+    text = TEXTBOOK.read_text()
+    text = edit(
+        "start: 2023-01-01",
+        "start: 1900-01-01",
+        "horizon: 360d",
+        "horizon: 36500d",
+        "strength: 500",
+        "strength: 1000000",
+        "count: 9",
+        "count: 10000",
+        "units: 3\n",
+        "units: 3\n    priority: 1000000\n",
+        text=text,
+    )
+    scenario = loads(text, "s.yaml")
+    assert resolve(scenario.horizon).value == 36500
+    assert resolve(scenario.units[0].count).value == 10000
+
+
+def test_units_in_all_groups_are_bounded() -> None:
+    text = TEXTBOOK.read_text()
+    unit = text[text.index("  - id: ") : text.index("demands:")]
+    unit = unit[unit.rindex("  - id: ") :].replace("count: 9", "count: 10000")
+    groups = "".join(unit.replace("id: ", f"id: g{i}-", 1) for i in range(11))
+    problems = problems_of(text.replace(unit.replace("count: 10000", "count: 9"), groups))
+    check(problems[0], "units", problems[0].line or 0, problems[0].column or 0, "30,000 units")
+
+
+@pytest.mark.parametrize(("section", "after"), [("demands", "changes"), ("units", "demands")])
+def test_lists_are_bounded(section: str, after: str) -> None:
+    if section == "demands":
+        item = "  - {{id: d{i}, location: front, units: 1, fill: {{forces: [blue]}}}}\n"
+    else:
+        item = "  - {{id: u{i}, force: blue, type: inf, policy: cycle, strength: 1}}\n"
+    items = "".join(item.format(i=i) for i in range(1001))
+    head, rest = BASE.split(f"{section}:\n")
+    tail = rest.split(f"{after}:\n")[1]
+    text = f"{head}{section}:\n{items}{after}:\n{tail}"
+    if section == "units":
+        text = text.replace("units: [blue-bn]", "units: [u0]")
+    problem = only_problem(text)
+    check(problem, section, 27 if section == "units" else 34, 3, "expected at most 1,000 items")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ("horizon: 360d", "horizon: 1e308y", "horizon"),
+        ("strength: 500", "strength: 1000000000000", "units[0].strength"),
+        ("start: 2023-01-01", "start: 9999-12-31", "start"),
+    ],
+)
+def test_validate_refuses_values_beyond_limits_with_exit_2(
+    tmp_path: Path, old: str, new: str, field: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from forcegen.cli import app
+
+    path = tmp_path / "s.yaml"
+    path.write_text(TEXTBOOK.read_text().replace(old, new, 1))
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "s.yaml:" in text and field in text, result.output
+    assert "Traceback" not in result.output

@@ -44,6 +44,8 @@ class Reader(Protocol):
 
     def parse(self, raw: object) -> float: ...
 
+    def check_lognormal(self, median: float, p90: float, raw: object) -> None: ...
+
 
 def dist_error(kind: Reader, text: str, **ctx: object) -> PydanticCustomError:
     """An error about an uncertain value, its message saying what the kind expects."""
@@ -264,6 +266,7 @@ class Lognormal(Dist):
                 median=median,
                 p90=p90,
             )
+        kind.check_lognormal(median, p90, spec)
         return cls(shape="lognormal", median=median, p90=p90, **bounds)
 
     @classmethod

@@ -7,6 +7,7 @@ each with file, line, column, field path and what was expected against what was 
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import types
 import typing
@@ -16,10 +17,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from forcegen.errors import Problem, ScenarioError
-from forcegen.scenario.claims import Loc
-from forcegen.scenario.model import Scenario
+from forcegen.scenario.claims import Loc, quantities
+from forcegen.scenario.model import LAST_DATE, MAX_WIDENING, Scenario
 from forcegen.scenario.paths import format_loc
-from forcegen.scenario.quantities import Choice, Value
+from forcegen.scenario.quantities import MAX_PEOPLE, MAX_UNITS, Choice, Quantity, Value
 from forcegen.scenario.references import check_references
 from forcegen.scenario.yamlio import Positions, position_of, read_yaml, read_yaml_text
 
@@ -50,10 +51,67 @@ def validate(data: Any, positions: Positions, filename: str) -> Scenario:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(_problems(_schema_findings(exc, data), positions, filename)) from None
-    findings = check_references(scenario)
+    findings = check_references(scenario) + _limit_findings(scenario)
     if findings:
         raise ScenarioError(_problems(findings, positions, filename))
     return scenario
+
+
+def _largest(q: Quantity, factor: float) -> float:
+    """The largest value a quantity can take in any run, widening by ``factor`` included."""
+    if isinstance(q, Choice):
+        return max(_largest(v, factor) for v in q.options.values())
+    dist = q.dist
+    if dist is None:
+        return q.value
+    upper = math.inf if dist.upper is None else dist.upper
+    if dist.shape == "lognormal" or dist.high is None or dist.low is None:
+        return upper
+    return min(upper, dist.high + (dist.high - dist.low) * (factor - 1))
+
+
+def _limit_findings(scenario: Scenario) -> list[tuple[Loc, str]]:
+    """Limits that span fields: the last day simulated, the units in all, choice weights."""
+    found: list[tuple[Loc, str]] = []
+    widening = scenario.uncertainty
+    factor = (
+        max(widening.factor(f"{r}{c}") for r in "ABCDEF" for c in "123456")
+        if widening.widen_by_grade
+        else 1.0
+    )
+    factor = min(factor, MAX_WIDENING**2)
+    horizon = _largest(scenario.horizon, factor)
+    last = LAST_DATE - scenario.start
+    if horizon > last.days:
+        found.append(
+            (
+                ("horizon",),
+                f"expected the simulated days to end by {LAST_DATE.isoformat()} (at most "
+                f"{last.days:,} days after start {scenario.start.isoformat()}); found up to "
+                f"{horizon:,.0f} days",
+            )
+        )
+    total = sum(_largest(unit.count, factor) for unit in scenario.units)
+    if total > MAX_UNITS:
+        found.append(
+            (
+                ("units",),
+                f"expected at most {MAX_UNITS:,} units in all unit groups together; found up "
+                f"to {total:,.0f}",
+            )
+        )
+    for loc, q in quantities(scenario):
+        if isinstance(q, Choice) and q.weights is not None:
+            for name, weight in q.weights.items():
+                if not (math.isfinite(weight) and weight <= MAX_PEOPLE):
+                    found.append(
+                        (
+                            (*loc, "weights", name),
+                            f"expected a finite weight >= 0, at most {MAX_PEOPLE:,}; "
+                            f"found {weight!r}",
+                        )
+                    )
+    return found
 
 
 def _problems(
@@ -217,6 +275,11 @@ def _message(error: dict[str, Any], loc: Loc, owner: type[BaseModel] | None = No
         return f"expected a mapping of `field: value` entries; found {found}"
     if kind in ("list_type", "tuple_type"):
         return f"expected a list; found {found}"
+    if kind == "too_long" and "max_length" in error.get("ctx", {}):
+        most, actual = error["ctx"]["max_length"], error["ctx"].get("actual_length")
+        return f"expected at most {most:,} items; found {actual or 'more'}"
+    if kind == "finite_number":
+        return f"expected a finite number; found {_found(error.get('input'))}"
     if kind == "too_short" and "min_length" in error.get("ctx", {}):
         least, actual = error["ctx"]["min_length"], error["ctx"].get("actual_length")
         items = "item" if least == 1 else "items"

@@ -24,16 +24,47 @@ from forcegen.scenario.quantities import (
     Duration,
     DurationQ,
     FractionQ,
+    GroupCountQ,
     HazardQ,
-    PositiveQ,
+    Per100kQ,
+    PopulationQ,
     Quantity,
     RateQ,
+    StrengthQ,
+    UnitsQ,
     Value,
     normaliser,
     resolve,
 )
 
 FORMAT_VERSION = 1
+
+FIRST_DATE = dt.date(1900, 1, 1)
+LAST_DATE = dt.date(2200, 12, 31)
+"""Dates a scenario may use, its start and every day simulated included.
+
+Results store one calendar date per day as nanoseconds since 1970 in 64 bits, which
+readers can represent only from 1678 to 2262; these years stay well within that.
+"""
+
+MAX_ITEMS = 1_000
+"""Most items in a list of a scenario (forces, policies, positions of a policy, unit groups,
+demands, pipelines, ...), claims excepted."""
+
+MAX_CLAIMS = 10_000
+"""Most claims in a scenario."""
+
+MAX_PRIORITY = 1_000_000
+"""Largest demand priority."""
+
+MAX_WIDENING = 10.0
+"""Largest widening factor of one grade letter or digit."""
+
+MAX_SETTING = 1e9
+"""Largest magnitude of a plain numeric setting (a substitution cost)."""
+
+Finite = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_SETTING, le=MAX_SETTING)]
+Factor = Annotated[float, Field(allow_inf_nan=False, ge=1.0, le=MAX_WIDENING)]
 
 Id = Annotated[
     str,
@@ -56,11 +87,18 @@ class Strict(BaseModel):
 def _parse_date(value: object) -> object:
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value)
+            date = dt.date.fromisoformat(value)
         except ValueError:
             raise PydanticCustomError(
                 "date", "expected a date written YYYY-MM-DD, found {found}", {"found": repr(value)}
             ) from None
+        value = date
+    if isinstance(value, dt.date) and not FIRST_DATE <= value <= LAST_DATE:
+        raise PydanticCustomError(
+            "date",
+            "expected a date from {first} to {last}; found {found}",
+            {"first": FIRST_DATE.isoformat(), "last": LAST_DATE.isoformat(), "found": str(value)},
+        )
     return value
 
 
@@ -141,7 +179,7 @@ class Force(Strict):
 
     id: Id
     name: str | None = None
-    limits: list[ForceLimit] = Field(default_factory=list)
+    limits: list[ForceLimit] = Field(default_factory=list, max_length=MAX_ITEMS)
     replacement_rule: Literal["most_depleted", "deployed_first"] = "most_depleted"
 
 
@@ -233,7 +271,7 @@ class Policy(Strict):
 
     id: Id
     template: Id | None = None
-    positions: list[Position] | None = None
+    positions: list[Position] | None = Field(None, max_length=MAX_ITEMS)
     overrides: dict[Id, PositionOverride] = Field(default_factory=dict)
     min_dwell: DurationQ | None = None
     reconstitute: Reconstitute | None = None
@@ -281,8 +319,8 @@ class UnitGroup(Strict):
     force: Id
     type: Id
     policy: Id
-    count: CountQ = Value(value=1.0)
-    strength: CountQ = Field(description="authorised strength of each unit, in people")
+    count: GroupCountQ = Value(value=1.0)
+    strength: StrengthQ = Field(description="authorised strength of each unit, in people")
     current: FractionQ | None = Field(
         None, description="share of authorised strength present at the start (default 1)"
     )
@@ -297,7 +335,7 @@ class FillRule(Strict):
     unit_types: list[Id] | None = Field(
         None, description="unit types that may fill, in preference order (default: any)"
     )
-    substitution_costs: dict[Id, float] | None = Field(
+    substitution_costs: dict[Id, Finite] | None = Field(
         None, description="cost of filling with each unit type; cheaper fills first"
     )
     caps: dict[Id, CountQ] = Field(
@@ -311,7 +349,7 @@ class Demand(Strict):
     id: Id
     location: Id
     people: CountQ | None = None
-    units: CountQ | None = None
+    units: UnitsQ | None = None
     start: When = Field(
         Value(value=0.0),
         description="first day, as a date or as days after the scenario start",
@@ -319,7 +357,7 @@ class Demand(Strict):
     duration: DurationQ | None = Field(
         None, description="length of the window (default: to the end)"
     )
-    priority: int = Field(1, ge=1, description="lower numbers are filled first")
+    priority: int = Field(1, ge=1, le=MAX_PRIORITY, description="lower numbers are filled first")
     fill: FillRule
     description: str | None = None
 
@@ -328,7 +366,7 @@ class Change(Strict):
     """From a day on, units of the named groups switch policy (deployed units at next reset)."""
 
     at: When
-    units: list[Id] = Field(min_length=1)
+    units: list[Id] = Field(min_length=1, max_length=MAX_ITEMS)
     policy: Id
     note: str | None = None
 
@@ -344,8 +382,8 @@ class Reservoir(Strict):
     id: Id
     name: str | None = None
     size: CountQ | None = None
-    per_100k: PositiveQ | None = Field(None, description="people per 100,000 of population")
-    population: CountQ | None = None
+    per_100k: Per100kQ | None = Field(None, description="people per 100,000 of population")
+    population: PopulationQ | None = None
     refill: RateQ | None = None
 
 
@@ -391,8 +429,8 @@ class Pipeline(Strict):
     id: Id
     force: Id
     reservoir: Id | None = Field(None, description="default: an unlimited supply")
-    intake: list[IntakeStep] = Field(default_factory=list)
-    waves: list[Wave] = Field(default_factory=list)
+    intake: list[IntakeStep] = Field(default_factory=list, max_length=MAX_ITEMS)
+    waves: list[Wave] = Field(default_factory=list, max_length=MAX_ITEMS)
     uptake: Literal["capped", "proportional"] = "capped"
     training: DurationQ = Value(value=0.0)
     into: Literal["cohorts", "replacements"]
@@ -415,10 +453,10 @@ class Uncertainty(Strict):
     """
 
     widen_by_grade: bool = True
-    reliability: dict[Literal["A", "B", "C", "D", "E", "F"], float] = Field(
+    reliability: dict[Literal["A", "B", "C", "D", "E", "F"], Factor] = Field(
         default_factory=lambda: dict(DEFAULT_RELIABILITY_WIDENING)
     )
-    credibility: dict[Literal["1", "2", "3", "4", "5", "6"], float] = Field(
+    credibility: dict[Literal["1", "2", "3", "4", "5", "6"], Factor] = Field(
         default_factory=lambda: dict(DEFAULT_CREDIBILITY_WIDENING)
     )
 
@@ -453,7 +491,7 @@ class RotationRules(Strict):
     max_deployment: DurationQ | None = Field(
         None, description="longest unbroken stay in deployed positions"
     )
-    windows: list[Window] = Field(default_factory=list)
+    windows: list[Window] = Field(default_factory=list, max_length=MAX_ITEMS)
     max_deployed_to_dwell: FractionQ | None = Field(
         None, description="days deployed over days not deployed, over the whole run (<= 1)"
     )
@@ -468,16 +506,16 @@ class Scenario(Strict):
     description: str | None = None
     start: dt.date = Field(description="calendar date of day 0")
     horizon: DurationQ = Field(description="how long to simulate")
-    claims: list[Claim] = Field(default_factory=list)
-    forces: list[Force] = Field(min_length=1)
-    unit_types: list[UnitType] = Field(min_length=1)
-    locations: list[Location] = Field(min_length=1)
-    policies: list[Policy] = Field(min_length=1)
-    units: list[UnitGroup] = Field(default_factory=list)
-    demands: list[Demand] = Field(default_factory=list)
-    changes: list[Change] = Field(default_factory=list)
-    reservoirs: list[Reservoir] = Field(default_factory=list)
-    pipelines: list[Pipeline] = Field(default_factory=list)
+    claims: list[Claim] = Field(default_factory=list, max_length=MAX_CLAIMS)
+    forces: list[Force] = Field(min_length=1, max_length=MAX_ITEMS)
+    unit_types: list[UnitType] = Field(min_length=1, max_length=MAX_ITEMS)
+    locations: list[Location] = Field(min_length=1, max_length=MAX_ITEMS)
+    policies: list[Policy] = Field(min_length=1, max_length=MAX_ITEMS)
+    units: list[UnitGroup] = Field(default_factory=list, max_length=MAX_ITEMS)
+    demands: list[Demand] = Field(default_factory=list, max_length=MAX_ITEMS)
+    changes: list[Change] = Field(default_factory=list, max_length=MAX_ITEMS)
+    reservoirs: list[Reservoir] = Field(default_factory=list, max_length=MAX_ITEMS)
+    pipelines: list[Pipeline] = Field(default_factory=list, max_length=MAX_ITEMS)
     uncertainty: Uncertainty = Field(default_factory=Uncertainty)
     rules: RotationRules | None = None
 

@@ -50,7 +50,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from forcegen.scenario import units
-from forcegen.scenario.distributions import SHAPES, AnyDist, dist_error, parse_dist
+from forcegen.scenario.distributions import SHAPES, Z90, AnyDist, dist_error, parse_dist
 from forcegen.scenario.units import quoted as _found
 
 
@@ -58,20 +58,89 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+MAX_DAYS = 36_500
+"""Longest duration, horizon or day offset, in days (100 years of 365 days).
+
+The engine counts days in 32-bit integers and marks a unit never deployed with a sentinel
+far beyond this; results carry one calendar date per day.
+"""
+
+MAX_PEOPLE = 1_000_000_000
+"""Largest count of people (a demand, a cap, a reservoir, a wave) and largest daily rate."""
+
+MAX_POPULATION = 10_000_000_000
+"""Largest population a reservoir is a share of (more than the world's)."""
+
+MAX_PER_100K = 100_000
+"""Largest rate per 100,000 people: all of them."""
+
+MAX_UNIT_STRENGTH = 1_000_000
+"""Largest authorised strength of one unit, in people.
+
+Records keep people in 32-bit floats, which hold every whole number up to 16,777,216
+exactly; a unit of at most a million people is always counted to the person.
+"""
+
+MAX_GROUP_UNITS = 10_000
+"""Most units in one unit group."""
+
+MAX_UNITS = 30_000
+"""Most units declared in a scenario (all groups together), and most units a demand asks for.
+
+Records count units in 16-bit integers (at most 32,767 in one position).
+"""
+
+
+def _limit_text(limit: float) -> str:
+    return f"{limit:,.0f}" if limit == int(limit) else f"{limit:g}"
+
+
 class Kind:
-    """How one kind of quantity is written, checked and converted to canonical units."""
+    """How one kind of quantity is written, checked and converted to canonical units.
+
+    ``limit`` is the largest value the kind allows (``None``: no limit); a field may set a
+    tighter one by passing ``limit``. Every point of an uncertain value must lie within it,
+    and samples are kept within it.
+    """
 
     name: str = "number"
     expected: str = "a number"
     json_schema: dict[str, Any] = {"type": "number"}
+    limit: float | None = None
+    unit: str = ""
+
+    def __init__(self, limit: float | None = None) -> None:
+        if limit is not None:
+            self.limit = float(limit)
+            if "anyOf" not in self.json_schema:
+                self.json_schema = {**self.json_schema, "maximum": limit}
+
+    @property
+    def upper(self) -> float | None:
+        """The largest value samples may take (the limit)."""
+        return self.limit
 
     def parse(self, raw: object) -> float:
-        if not _is_number(raw) or not math.isfinite(float(raw)):  # type: ignore[arg-type]
+        if not _is_number(raw):
             raise self.error(raw)
-        return self.check(float(raw), raw)  # type: ignore[arg-type]
+        try:
+            value = float(raw)  # type: ignore[arg-type]
+        except OverflowError:  # an integer beyond the largest float
+            raise self.too_large(raw) from None
+        if math.isnan(value):
+            raise self.error(raw)
+        if math.isinf(value):
+            raise self.too_large(raw)
+        return self.check(value, raw)
 
     def check(self, value: float, raw: object) -> float:
+        self.within(value, raw)
         return value
+
+    def within(self, value: float, raw: object) -> None:
+        """Refuse a value above the limit (or not finite) with a message that gives it."""
+        if not math.isfinite(value) or (self.limit is not None and value > self.limit):
+            raise self.too_large(raw)
 
     def error(self, raw: object) -> PydanticCustomError:
         return PydanticCustomError(
@@ -80,6 +149,48 @@ class Kind:
             {"expected": self.expected, "found": _found(raw)},
         )
 
+    def too_large(self, raw: object) -> PydanticCustomError:
+        if self.limit is None:
+            return PydanticCustomError(
+                self.name,
+                "expected {expected} and finite, found {found}",
+                {"expected": self.expected, "found": _found(raw)},
+            )
+        return PydanticCustomError(
+            self.name,
+            "expected {expected}, at most {limit}; found {found}",
+            {
+                "expected": self.expected,
+                "limit": _limit_text(self.limit) + self.unit,
+                "found": _found(raw),
+            },
+        )
+
+    def check_lognormal(self, median: float, p90: float, raw: object) -> None:
+        """Refuse a lognormal whose mean is not finite or is above the limit.
+
+        The mean, ``median * exp(sigma**2 / 2)``, is the value deterministic runs take; a
+        wide spread can make it overflow even when both points are small.
+        """
+        sigma = math.log(p90 / median) / Z90
+        try:
+            mean = median * math.exp(sigma**2 / 2)
+        except OverflowError:
+            mean = math.inf
+        limit = math.inf if self.limit is None else self.limit
+        if not mean <= limit:
+            raise PydanticCustomError(
+                "quantity",
+                "expected a lognormal whose mean (median x exp(sigma^2 / 2)) is at most "
+                "{limit}; found median {median} and p90 {p90}, a mean of {mean}",
+                {
+                    "limit": _limit_text(limit) + self.unit if math.isfinite(limit) else "finite",
+                    "median": f"{median:g}",
+                    "p90": f"{p90:g}",
+                    "mean": f"{mean:.3g}",
+                },
+            )
+
 
 class Count(Kind):
     """A non-negative whole number of people or units."""
@@ -87,8 +198,10 @@ class Count(Kind):
     name = "count"
     expected = "a whole number >= 0"
     json_schema = {"type": "integer", "minimum": 0}
+    limit = float(MAX_PEOPLE)
 
     def check(self, value: float, raw: object) -> float:
+        self.within(value, raw)
         if value < 0 or value != int(value):
             raise self.error(raw)
         return value
@@ -105,6 +218,7 @@ class Fraction(Kind):
             {"type": "string", "pattern": r"^[0-9.]+\s*%$"},
         ]
     }
+    limit = 1.0
 
     def parse(self, raw: object) -> float:
         if isinstance(raw, str) and raw.strip().endswith("%"):
@@ -124,17 +238,19 @@ class Fraction(Kind):
 class Duration(Kind):
     """A whole number of days, written with a unit: ``30d``, ``4w``, ``3mo``, ``1y``.
 
-    A bare number is read as days.
+    A bare number is read as days. At most :data:`MAX_DAYS`.
     """
 
     name = "duration"
     expected = "a duration in whole days such as 30d, 4w, 3mo or 1y"
     json_schema = {
         "anyOf": [
-            {"type": "integer", "minimum": 0},
+            {"type": "integer", "minimum": 0, "maximum": MAX_DAYS},
             {"type": "string", "pattern": r"^[0-9.]+\s*(d|w|mo|y)$"},
         ]
     }
+    limit = float(MAX_DAYS)
+    unit = " days (100 years)"
 
     def parse(self, raw: object) -> float:
         if isinstance(raw, str):
@@ -145,6 +261,7 @@ class Duration(Kind):
         return super().parse(raw)
 
     def check(self, value: float, raw: object) -> float:
+        self.within(value, raw)
         if value < 0 or abs(value - round(value)) > 1e-9:
             raise self.error(raw)
         return float(round(value))
@@ -165,6 +282,7 @@ class Hazard(Kind):
             {"type": "string", "pattern": r"^[0-9.eE+-]+\s*%?\s*(/\s*(d|w|mo|y))?$"},
         ]
     }
+    limit = 1.0
 
     def parse(self, raw: object) -> float:
         if isinstance(raw, str):
@@ -187,20 +305,23 @@ class Rate(Kind):
     expected = "a number of people per day or per period, such as 200, '1500/w' or '6000/mo'"
     json_schema = {
         "anyOf": [
-            {"type": "number", "minimum": 0},
+            {"type": "number", "minimum": 0, "maximum": MAX_PEOPLE},
             {"type": "string", "pattern": r"^[0-9.eE+-]+\s*(/\s*(d|w|mo|y))?$"},
         ]
     }
+    limit = float(MAX_PEOPLE)
+    unit = " a day"
 
     def parse(self, raw: object) -> float:
         if isinstance(raw, str):
             value = units.rate_per_day(raw)
             if value is None:
                 raise self.error(raw)
-            return value
+            return self.check(value, raw)
         return super().parse(raw)
 
     def check(self, value: float, raw: object) -> float:
+        self.within(value, raw)
         if value < 0:
             raise self.error(raw)
         return value
@@ -212,8 +333,10 @@ class Positive(Kind):
     name = "number"
     expected = "a number >= 0"
     json_schema = {"type": "number", "minimum": 0}
+    limit = float(MAX_PEOPLE)
 
     def check(self, value: float, raw: object) -> float:
+        self.within(value, raw)
         if value < 0:
             raise self.error(raw)
         return value
@@ -285,7 +408,7 @@ def _bounds(kind: Kind) -> dict[str, Any]:
     return {
         "integer": isinstance(kind, Count | Duration),
         "lower": 0.0,
-        "upper": 1.0 if isinstance(kind, Hazard | Fraction) else None,
+        "upper": kind.upper,
     }
 
 
@@ -377,6 +500,11 @@ DurationQ = _quantity_type(Duration())
 HazardQ = _quantity_type(Hazard())
 RateQ = _quantity_type(Rate())
 PositiveQ = _quantity_type(Positive())
+StrengthQ = _quantity_type(Count(limit=MAX_UNIT_STRENGTH))
+GroupCountQ = _quantity_type(Count(limit=MAX_GROUP_UNITS))
+UnitsQ = _quantity_type(Count(limit=MAX_UNITS))
+PopulationQ = _quantity_type(Count(limit=MAX_POPULATION))
+Per100kQ = _quantity_type(Positive(limit=MAX_PER_100K))
 
 
 @dataclass(frozen=True)
