@@ -144,3 +144,13 @@ def test_cli_require():
         ],
     )
     assert bad.exit_code == 2 and "Traceback" not in bad.stderr
+
+
+def test_a_value_beyond_the_fields_limit_is_refused_in_words():
+    # The field's own message, not pydantic's dump of the whole input.
+    with pytest.raises(UsageError) as info:
+        with_value(forcegen.load(TEXTBOOK), "horizon", 1e12)
+    message = str(info.value)
+    assert message.startswith("horizon = 1e+12 is not accepted: expected a duration")
+    assert "at most 36,500 days" in message
+    assert "input_value" not in message and "validation error" not in message

@@ -277,7 +277,7 @@ def test_required_follows_an_uncertain_demand_and_is_shared_otherwise():
         ),
         (
             "{lognormal: [1, 2]}",
-            "expected lognormal: {{median: ..., p90: ...}}, each a whole number >= 0; found [1, 2]",
+            "expected lognormal: {median: ..., p90: ...}, each a whole number >= 0; found [1, 2]",
         ),
         (
             "{pert: [1, 2, 3], uniform: [1, 2]}",

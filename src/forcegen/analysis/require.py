@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from forcegen.api import simulate
 from forcegen.errors import ScenarioError, UsageError
@@ -98,8 +99,9 @@ def with_value(scenario: Scenario, path: str, value: float) -> Scenario:
     }
     try:
         return Scenario.model_validate(data)
-    except Exception as exc:  # a value the field does not accept
-        raise UsageError(f"{path} = {value:g} is not accepted: {exc}") from None
+    except ValidationError as exc:  # a value the field does not accept
+        reasons = "; ".join(dict.fromkeys(e["msg"] for e in exc.errors()))
+        raise UsageError(f"{path} = {value:g} is not accepted: {reasons}") from None
 
 
 def require(

@@ -19,6 +19,7 @@ kept within [``lower``, ``upper``], the range the kind of number allows.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, Union
 
@@ -254,17 +255,17 @@ class Lognormal(Dist):
         if not isinstance(spec, Mapping) or set(spec) != {"median", "p90"}:
             raise dist_error(
                 kind,
-                "expected lognormal: {{median: ..., p90: ...}}, each {expected}; found {found}",
+                "expected lognormal: {form}, each {expected}; found {found}",
+                form="{median: ..., p90: ...}",
                 found=quoted(spec),
             )
         median, p90 = kind.parse(spec["median"]), kind.parse(spec["p90"])
         if not 0 < median < p90:
             raise dist_error(
                 kind,
-                "expected 0 < median < p90 for a lognormal; found median "
-                "{median:g} and p90 {p90:g}",
-                median=median,
-                p90=p90,
+                "expected 0 < median < p90 for a lognormal; found median {median} and p90 {p90}",
+                median=f"{median:g}",
+                p90=f"{p90:g}",
             )
         kind.check_lognormal(median, p90, spec)
         return cls(shape="lognormal", median=median, p90=p90, **bounds)
@@ -286,8 +287,16 @@ class Lognormal(Dist):
         return self.median * np.exp(sigma * stats.norm.ppf(u))
 
     def _widened(self, factor: float) -> Self:
-        sigma = np.log(self.p90 / self.median) * factor
-        return self.model_copy(update={"p90": float(self.median * np.exp(sigma))})
+        # Wider, but never so wide that the mean, which deterministic runs take, passes the
+        # kind's upper limit (or the largest float): sigma^2 / 2 <= log(limit / median).
+        # log(p90 / median) is sigma * Z90.
+        written = np.log(self.p90 / self.median)
+        spread = written * factor
+        limit = self.upper if self.upper is not None else sys.float_info.max / 2
+        if limit > self.median:
+            widest = Z90 * math.sqrt(2 * math.log(limit / self.median))
+            spread = min(spread, max(widest, written))
+        return self.model_copy(update={"p90": float(self.median * np.exp(spread))})
 
     def describe(self) -> str:
         return f"lognormal, median {format_number(self.median)}, p90 {format_number(self.p90)}"

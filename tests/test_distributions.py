@@ -1,0 +1,61 @@
+"""Distributions: messages that read as sentences, and widening that stays within range."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from forcegen.errors import ScenarioError
+from forcegen.scenario.distributions import Lognormal
+from forcegen.scenario.loader import loads
+
+TEXT = """\
+forcegen: 1
+name: lognormal
+start: 2023-01-01
+horizon: 30d
+forces: [{{id: blue}}]
+unit_types: [{{id: inf}}]
+locations: [{{id: l, attrition: {{killed: {killed}}}}}]
+policies: [{{id: p, positions: [{{name: a, location: l, duration: 1d}}]}}]
+units: [{{id: u, force: blue, type: inf, count: 2, strength: 10, policy: p}}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("killed", "message"),
+    [
+        (
+            "{lognormal: {median: 0.02, p90: 0.01}}",
+            "expected 0 < median < p90 for a lognormal; found median 0.02 and p90 0.01",
+        ),
+        (
+            "{lognormal: [1, 2]}",
+            "expected lognormal: {median: ..., p90: ...}, each a probability per day or per "
+            "period, such as 0.0005, '0.05%/d' or '1.5%/mo'; found [1, 2]",
+        ),
+    ],
+)
+def test_lognormal_messages_fill_in_their_numbers(killed: str, message: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        loads(TEXT.format(killed=killed), "l.yaml")
+    assert [p.message for p in info.value.problems] == [message]
+    assert "{" not in message.replace("{median: ..., p90: ...}", "")
+
+
+def test_a_widened_lognormal_keeps_its_mean_within_the_limit() -> None:
+    # Widening multiplies log(p90 / median); ten times a wide spread would overflow.
+    dist = Lognormal(median=1.0, p90=100.0, upper=1e9)
+    wide = dist.widened(10.0)
+    assert math.isfinite(wide.p90) and wide.p90 > dist.p90
+    assert wide.mean() <= 1e9 * (1 + 1e-9)
+    samples = wide.quantiles(np.array([1e-12, 0.5, 1 - 1e-12]))
+    assert np.isfinite(samples).all() and (samples <= 1e9).all()
+
+
+def test_widening_within_range_is_the_plain_rule() -> None:
+    # log(p90 / median) times the factor, untouched where the mean stays in range.
+    dist = Lognormal(median=0.001, p90=0.002, upper=1.0)
+    assert dist.widened(2.0).p90 == pytest.approx(0.004)
