@@ -2,13 +2,18 @@
 
 Each input (a mutated example or a generated scenario, as in tests/test_fuzz.py) is written
 to a file and given to ``forcegen validate``, then, if valid, to ``forcegen run --runs 2``
-and ``forcegen run --deterministic``, each in its own process with a timeout. Outcomes:
+and ``forcegen run --deterministic``, then ``forcegen report``, each in its own process with
+a timeout. Every run writes into one results folder shared by the whole campaign, which
+always holds the results of an earlier input, so that a failed write that spoils them shows.
+Outcomes:
 
-- ok: every command exited 0 and the results are finite and readable;
+- ok: every command exited 0 and the results are finite, whole and readable;
 - refused: exit 2 with a located message (``file:line:column``) and no traceback;
 - internal error: exit 1, another status, or a traceback;
 - hang: a command ran past the timeout;
-- nonsense accepted: exit 0 but NaN or infinity in the results, or no readable results.
+- nonsense accepted: exit 0 but NaN or infinity in the results, or no readable results;
+- data loss: a command that failed changed the results folder, or one that succeeded left
+  it mixed (summary.json and results.nc of different runs) or without its files.
 
 Usage: ``python benchmarks/fuzz.py [--inputs 300] [--seed 0] [--timeout 60] [--keep DIR]``.
 Failing inputs are kept in DIR (default: a temporary folder, printed at the end).
@@ -80,16 +85,48 @@ def forcegen(args: list[str], timeout: float) -> tuple[int | None, str]:
     return done.returncode, done.stdout + done.stderr
 
 
-def classify(path: Path, out: Path, timeout: float) -> str:
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file of a results folder and its bytes (small folders: a short campaign run)."""
+    if not folder.is_dir():
+        return {}
+    return {
+        str(f.relative_to(folder)): f.read_bytes() for f in sorted(folder.rglob("*")) if f.is_file()
+    }
+
+
+def whole(folder: Path) -> bool:
+    """Whether the folder holds one run's files, all of them, and nothing mixed."""
+    import json
+
+    import xarray as xr
+
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        with xr.open_dataset(folder / "results.nc", engine="h5netcdf") as ds:
+            runs = ds.sizes["run"]
+        table = (folder / "runs.csv").read_text(encoding="utf-8").strip().splitlines()
+        return summary["run"]["runs"] == runs == len(table) - 1 and (folder / "scenario.yaml").is_file()
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def classify(path: Path, shared: Path, timeout: float) -> str:
     rc, text = forcegen(["validate", str(path)], timeout)
     steps = [(rc, text, None)]
     if rc == 0:
         for flags in (["--runs", "2", "--seed", "1"], ["--deterministic"]):
-            folder = out / ("det" if flags == ["--deterministic"] else "runs")
-            rc, text = forcegen(["run", str(path), *flags, "--out", str(folder)], timeout)
-            steps.append((rc, text, folder))
+            before = snapshot(shared)
+            rc, text = forcegen(["run", str(path), *flags, "--out", str(shared)], timeout)
+            if rc not in (0, None) and snapshot(shared) != before:
+                return "data loss"
+            if rc == 0 and not whole(shared):
+                return "data loss"
+            steps.append((rc, text, shared))
             if rc != 0:
                 break
+        if rc == 0:
+            rc, text = forcegen(["report", str(shared)], timeout)
+            steps.append((rc, text, None))
     for rc, text, folder in steps:
         if rc is None:
             return "hang"
@@ -128,13 +165,13 @@ def main() -> None:
                 text = to_yaml(draw(generated_scenarios(), rnd))
             path = Path(tmp) / f"input-{i}.yaml"
             path.write_text(text, encoding="utf-8")
-            outcome = classify(path, Path(tmp) / f"out-{i}", args.timeout)
+            outcome = classify(path, Path(tmp) / "results", args.timeout)
             counts[outcome] += 1
             if outcome not in ("ok", "refused"):
                 (keep / f"{outcome.replace(' ', '-')}-{i}.yaml").write_text(text, encoding="utf-8")
             print(f"{i + 1}/{args.inputs} {outcome}", file=sys.stderr, flush=True)
     print(f"inputs tried: {args.inputs}")
-    for outcome in ("ok", "refused", "internal error", "hang", "nonsense accepted"):
+    for outcome in ("ok", "refused", "internal error", "hang", "nonsense accepted", "data loss"):
         print(f"{outcome}: {counts[outcome]}")
     print(f"failing inputs kept in {keep}")
 
