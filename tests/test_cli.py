@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import xarray as xr
+from conftest import merge, needs_two_threads
 from typer.testing import CliRunner, Result
 
 from forcegen import __version__
@@ -26,37 +27,23 @@ READY_POOL = SCENARIOS / "demand-driven-ready-pool.yaml"
 
 # The textbook rotation with attrition at the front, so that runs differ; and with the
 # strength of its units a choice between two sources.
-STOCHASTIC = """\
-forcegen: 1
-name: Stochastic rotation
-start: 2023-01-01
-horizon: 120d
-forces:
-  - {id: blue}
-unit_types:
-  - {id: inf}
-locations:
-  - id: front
-    attrition: {killed: 2%/mo, wounded: 5%/mo}
-  - {id: home}
-policies:
-  - id: cycle
-    positions:
-      - {name: front, location: front, duration: 30d, deployed: true}
-      - {name: home, location: home, duration: 60d}
-units:
-  - id: blue-bn
-    force: blue
-    type: inf
-    policy: cycle
-    count: 6
-    strength: {choose: size, default: full, options: {full: 500, weak: 300}}
-demands:
-  - id: hold
-    location: front
-    people: 1000
-    fill: {forces: [blue]}
-"""
+STOCHASTIC = dict(
+    name="Stochastic rotation",
+    horizon="120d",
+    unit_types=[{"id": "inf"}],
+    locations=merge([{"attrition": {"killed": "2%/mo", "wounded": "5%/mo"}}]),
+    policies=[
+        {"id": "cycle", "positions": [
+            {"name": "front", "location": "front", "duration": "30d", "deployed": True},
+            {"name": "home", "location": "home", "duration": "60d"},
+        ]},
+    ],
+    units=[
+        {"id": "blue-bn", "force": "blue", "type": "inf", "policy": "cycle", "count": 6,
+         "strength": {"choose": "size", "default": "full", "options": {"full": 500, "weak": 300}}},
+    ],
+    demands=merge([{"id": "hold"}]),
+)  # fmt: skip
 
 BAD = """\
 forcegen: 1
@@ -71,10 +58,8 @@ def runner() -> CliRunner:
 
 
 @pytest.fixture
-def stochastic(tmp_path: Path) -> Path:
-    path = tmp_path / "stochastic.yaml"
-    path.write_text(STOCHASTIC, encoding="utf-8")
-    return path
+def stochastic(write_scenario) -> Path:
+    return write_scenario("stochastic.yaml", **STOCHASTIC)
 
 
 @pytest.fixture
@@ -263,6 +248,7 @@ def test_run_bad_scenario(runner: CliRunner, bad: Path) -> None:
     assert f"{bad}:3:8: start:" in result.stderr
 
 
+@needs_two_threads
 def test_jobs_do_not_change_results(runner: CliRunner, stochastic: Path) -> None:
     args = ("run", stochastic, "--runs", "20", "--seed", "5", "--format", "json")
     one = summary_of(invoke(runner, *args, "--jobs", "1"))

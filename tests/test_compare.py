@@ -6,38 +6,41 @@ import json
 
 import numpy as np
 import pytest
+from conftest import build
 from typer.testing import CliRunner
 
 from forcegen.analysis import compare
 from forcegen.cli import app
 from forcegen.errors import UsageError
-from forcegen.scenario.loader import loads
 
-BASE = """\
-forcegen: 1
-name: {name}
-start: 2023-01-01
-horizon: 90d
-forces: [{{id: blue}}, {{id: red}}]
-unit_types: [{{id: bn}}]
-locations:
-  - {{id: front, attrition: {{killed: 1%/mo, wounded: 3%/mo}}}}
-  - {{id: home}}
-policies:
-  - id: p
-    positions:
-      - {{name: front, location: front, duration: 30d, deployed: true}}
-      - {{name: home, location: home, duration: 30d}}
-units:
-  - {{id: b, force: blue, type: bn, count: {count}, strength: 500, policy: p}}
-  - {{id: r, force: red, type: bn, count: 2, strength: 400, policy: p}}
-demands:
-  - {{id: d, location: front, units: 3, fill: {{forces: [blue, red]}}}}
-"""
+
+def sections(name: str = "base", count: int = 4) -> dict:
+    """Blue and red rotate at a front with attrition; blue has ``count`` battalions."""
+    return dict(
+        name=name,
+        horizon="90d",
+        forces=[{"id": "blue"}, {"id": "red"}],
+        locations=[
+            {"id": "front", "attrition": {"killed": "1%/mo", "wounded": "3%/mo"}},
+            {"id": "home"},
+        ],
+        units=[
+            {
+                "id": "b",
+                "force": "blue",
+                "type": "bn",
+                "count": count,
+                "strength": 500,
+                "policy": "p",
+            },
+            {"id": "r", "force": "red", "type": "bn", "count": 2, "strength": 400, "policy": "p"},
+        ],
+        demands=[{"id": "d", "location": "front", "units": 3, "fill": {"forces": ["blue", "red"]}}],
+    )
 
 
 def scenario(name: str = "base", count: int = 4):
-    return loads(BASE.format(name=name, count=count), f"{name}.yaml")
+    return build(f"{name}.yaml", **sections(name, count))
 
 
 def test_a_scenario_compared_with_itself_differs_by_exactly_zero():
@@ -78,10 +81,9 @@ def test_compare_needs_two_scenarios():
         compare([scenario()])
 
 
-def test_cli_compare(tmp_path):
-    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
-    a.write_text(BASE.format(name="a", count=4))
-    b.write_text(BASE.format(name="b", count=6))
+def test_cli_compare(write_scenario):
+    a = write_scenario("a.yaml", **sections("a", 4))
+    b = write_scenario("b.yaml", **sections("b", 6))
     runner = CliRunner()
     result = runner.invoke(app, ["compare", str(a), str(b), "--runs", "10", "-f", "json"])
     assert result.exit_code == 0, result.output

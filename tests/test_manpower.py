@@ -8,71 +8,57 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import build, flow, line_of, scenario_text
 
 import forcegen
 from forcegen.errors import ScenarioError
-from forcegen.scenario.loader import loads
-
-BASE = """\
-forcegen: 1
-name: manpower
-start: 2023-01-01
-horizon: {horizon}
-forces:
-  - {{id: RU, replacement_rule: {rule}}}
-  - {{id: WG}}
-unit_types: [{{id: bn}}, {{id: assault}}]
-locations:
-  - id: front
-    attrition: {{{front}}}
-  - {{id: rear}}
-  - {{id: home}}
-policies:
-  - id: cycle
-    positions:
-      - {{name: front, location: front, duration: 30d, deployed: true}}
-      - {{name: rear, location: rear, duration: 30d}}
-      - {{name: home, location: home, duration: 30d}}
-  - id: contract
-    positions:
-      - {{name: front, location: front, duration: {contract}, deployed: true}}
-      - {{name: out, location: home, terminal: true}}
-  - id: hold
-    positions:
-      - {{name: front, location: front, duration: 10y, deployed: true}}
-reservoirs:
-  - {{id: prisoners, size: {size}}}
-units:
-{units}
-pipelines:
-{pipelines}
-"""
 
 
-def scenario(
+def sections(
     *,
     horizon: str = "400d",
     front: str = "",
     contract: str = "180d",
     size: int = 100_000,
-    units: str = "  []",
-    pipelines: str = "  []",
+    units: list | None = None,
+    pipelines: list | None = None,
     rule: str = "most_depleted",
-):
-    text = BASE.format(
+) -> dict:
+    """RU and WG with three policies and a reservoir; ``front`` is the front's attrition
+    as written inside a YAML flow mapping (``"killed: 3%/mo, recovery: 45d"``)."""
+    return dict(
+        name="manpower",
         horizon=horizon,
-        front=front,
-        contract=contract,
-        size=size,
-        units=units,
-        pipelines=pipelines,
-        rule=rule,
-    )
-    if units.strip() == "[]":
-        text = text.replace("units:\n  []", "units: []")
-    if pipelines.strip() == "[]":
-        text = text.replace("pipelines:\n  []", "pipelines: []")
-    return loads(text, "manpower.yaml")
+        forces=[{"id": "RU", "replacement_rule": rule}, {"id": "WG"}],
+        unit_types=[{"id": "bn"}, {"id": "assault"}],
+        locations=[
+            {"id": "front", "attrition": flow("{" + front + "}")},
+            {"id": "rear"},
+            {"id": "home"},
+        ],
+        policies=[
+            {"id": "cycle", "positions": [
+                {"name": "front", "location": "front", "duration": "30d", "deployed": True},
+                {"name": "rear", "location": "rear", "duration": "30d"},
+                {"name": "home", "location": "home", "duration": "30d"},
+            ]},
+            {"id": "contract", "positions": [
+                {"name": "front", "location": "front", "duration": contract, "deployed": True},
+                {"name": "out", "location": "home", "terminal": True},
+            ]},
+            {"id": "hold", "positions": [
+                {"name": "front", "location": "front", "duration": "10y", "deployed": True},
+            ]},
+        ],
+        reservoirs=[{"id": "prisoners", "size": size}],
+        units=units or [],
+        pipelines=pipelines or [],
+        demands=None,
+    )  # fmt: skip
+
+
+def scenario(**changes):
+    return build("manpower.yaml", **sections(**changes))
 
 
 def cohort_pipeline(
@@ -82,13 +68,28 @@ def cohort_pipeline(
     training: str = "0d",
     reservoir: str | None = None,
     uptake: str = "capped",
-) -> str:
-    res = f", reservoir: {reservoir}" if reservoir else ""
-    return (
-        f"  - {{id: wg, force: WG{res}, uptake: {uptake}, intake: [{{from: 0d, rate: {rate}}}],"
-        f" training: {training}, into: cohorts,"
-        f" cohort: {{type: assault, policy: contract, every: {every}}}}}"
-    )
+) -> dict:
+    res = {"reservoir": reservoir} if reservoir else {}
+    return {
+        "id": "wg",
+        "force": "WG",
+        **res,
+        "uptake": uptake,
+        "intake": [{"from": "0d", "rate": flow(rate)}],
+        "training": training,
+        "into": "cohorts",
+        "cohort": {"type": "assault", "policy": "contract", "every": every},
+    }
+
+
+def group(id: str, force: str, type: str, policy: str, count: int, strength: int, **more):
+    return {"id": id, "force": force, "type": type, "count": count, "strength": strength,
+            "policy": policy, **more}  # fmt: skip
+
+
+def wave(people: int, over: str, start: str = "0d", **more) -> dict:
+    return {"id": "mob", "force": "RU", "waves": [{"from": start, "people": people, "over": over}],
+            **more, "into": "replacements"}  # fmt: skip
 
 
 def run(sc, **kw):
@@ -97,7 +98,7 @@ def run(sc, **kw):
 
 def test_littles_law_stock_at_the_front_is_rate_times_stay():
     # 100 recruits a day, each day's batch forms a unit that serves 30 days, then leaves.
-    ds = run(scenario(contract="30d", pipelines=cohort_pipeline(rate="100")), deterministic=True)
+    ds = run(scenario(contract="30d", pipelines=[cohort_pipeline(rate="100")]), deterministic=True)
     front = ds.strength.sel(force="WG", location="front").isel(run=0).values
     assert np.allclose(front[30:], 100 * 30, rtol=0, atol=1e-9)
     # Filling up: day d holds d + 1 daily cohorts.
@@ -106,7 +107,7 @@ def test_littles_law_stock_at_the_front_is_rate_times_stay():
 
 def test_littles_law_stock_in_training_is_rate_times_training_time():
     ds = run(
-        scenario(contract="30d", pipelines=cohort_pipeline(rate="70", training="21d")),
+        scenario(contract="30d", pipelines=[cohort_pipeline(rate="70", training="21d")]),
         deterministic=True,
     )
     in_training = ds.pipeline_flows.sel(pipeline="wg", measure="in_training").isel(run=0)
@@ -122,7 +123,7 @@ def test_contract_cohort_is_discharged_on_day_180_with_predicted_survivors():
         front=f"killed: {p_month * 100}%/mo",
         contract="180d",
         horizon="300d",
-        pipelines=cohort_pipeline(rate="300/mo", every="1mo"),
+        pipelines=[cohort_pipeline(rate="300/mo", every="1mo")],
     )
     ds = run(sc, deterministic=True, keep_units=True)
     batch0 = "wg#0.0"
@@ -147,8 +148,8 @@ def test_days_active_and_deployed_match_each_units_daily_trace(deterministic):
         front="killed: 3%/mo",
         contract="50d",
         horizon="130d",
-        pipelines=cohort_pipeline(rate="40", every="20d"),
-        units="  - {id: old, force: WG, type: assault, count: 3, strength: 100, policy: cycle}",
+        pipelines=[cohort_pipeline(rate="40", every="20d")],
+        units=[group("old", "WG", "assault", "cycle", 3, 100)],
     )
     ds = run(sc, deterministic=deterministic, runs=3, keep_units=True)
     position = ds.unit_position.values  # (run, day, unit); -1: not in the force
@@ -164,7 +165,7 @@ def test_days_active_and_deployed_match_each_units_daily_trace(deterministic):
 def test_wounded_return_exactly_after_recovery():
     sc = scenario(
         front="wounded: 3%/mo, return_share: 0.4, recovery: 45d",
-        units="  - {id: b, force: RU, type: bn, count: 1, strength: 1000, policy: hold}",
+        units=[group("b", "RU", "bn", "hold", 1, 1000)],
     )
     ds = run(sc, deterministic=True)
     flows = ds.flows.sel(force="RU").isel(run=0)
@@ -182,7 +183,7 @@ def test_proportional_uptake_follows_its_closed_form():
     size, rate = 50_000, 400.0
     sc = scenario(
         size=size,
-        pipelines=cohort_pipeline(rate=str(rate), reservoir="prisoners", uptake="proportional"),
+        pipelines=[cohort_pipeline(rate=str(rate), reservoir="prisoners", uptake="proportional")],
     )
     ds = run(sc, deterministic=True)
     level = ds.reservoir_level.sel(reservoir="prisoners").isel(run=0).values
@@ -191,7 +192,7 @@ def test_proportional_uptake_follows_its_closed_form():
 
 
 def test_capped_uptake_takes_the_rate_until_the_reservoir_is_empty():
-    sc = scenario(size=1000, pipelines=cohort_pipeline(rate="300", reservoir="prisoners"))
+    sc = scenario(size=1000, pipelines=[cohort_pipeline(rate="300", reservoir="prisoners")])
     ds = run(sc, deterministic=True)
     recruits = ds.pipeline_flows.sel(pipeline="wg", measure="recruits").isel(run=0).values
     assert recruits[:4].tolist() == [300, 300, 300, 100]
@@ -200,13 +201,11 @@ def test_capped_uptake_takes_the_rate_until_the_reservoir_is_empty():
 
 
 def test_replacements_go_to_units_by_the_force_rule():
-    units = "  - {id: b, force: RU, type: bn, count: 3, strength: 500, policy: cycle, current: 60%}"
-    wave = (
-        "  - {id: mob, force: RU, waves: [{from: 0d, people: 250, over: 1d}], into: replacements}"
-    )
+    units = [group("b", "RU", "bn", "cycle", 3, 500, current="60%")]
+    pipes = [wave(250, "1d")]
     for rule, expect_first in (("most_depleted", "b#0"), ("deployed_first", "b#0")):
         ds = run(
-            scenario(units=units, pipelines=wave, rule=rule), deterministic=True, keep_units=True
+            scenario(units=units, pipelines=pipes, rule=rule), deterministic=True, keep_units=True
         )
         got = ds.unit_strength.isel(run=0, day=0).to_series()
         # Equal depletion: ties go by unit number; 250 people fill b#0 (needs 200), then 50.
@@ -222,14 +221,9 @@ def test_replacements_every_day_go_to_every_unit_below_strength(people):
     # Units lose people at the front every day and no wounded return; a stream of
     # replacements is plenty (every unit is topped up every day), too small, or none.
     daily = 1 - 0.9 ** (1 / 30)
-    units = "  - {id: b, force: RU, type: bn, count: 6, strength: 500, policy: cycle}"
-    wave = (
-        f"  - {{id: mob, force: RU, waves: [{{from: 0d, people: {people}, over: 100d}}],"
-        " into: replacements}"
-        if people
-        else "  []"
-    )
-    sc = scenario(front="killed: 10%/mo", units=units, pipelines=wave, horizon="100d")
+    units = [group("b", "RU", "bn", "cycle", 6, 500)]
+    pipes = [wave(people, "100d")] if people else []
+    sc = scenario(front="killed: 10%/mo", units=units, pipelines=pipes, horizon="100d")
     ds = run(sc, deterministic=True, keep_units=True)
     strength = ds.unit_strength.isel(run=0).values.astype(float)  # (day, unit)
     at_front = ds.position.values[ds.unit_position.isel(run=0).values] == "cycle/front"
@@ -252,12 +246,9 @@ def test_replacements_every_day_go_to_every_unit_below_strength(people):
 
 
 def test_deployed_first_prefers_deployed_units():
-    units = "  - {id: b, force: RU, type: bn, count: 3, strength: 500, policy: cycle, current: 60%}"
-    wave = (
-        "  - {id: mob, force: RU, waves: [{from: 0d, people: 200, over: 1d}], into: replacements}"
-    )
+    units = [group("b", "RU", "bn", "cycle", 3, 500, current="60%")]
     ds = run(
-        scenario(units=units, pipelines=wave, rule="deployed_first"),
+        scenario(units=units, pipelines=[wave(200, "1d")], rule="deployed_first"),
         deterministic=True,
         keep_units=True,
     )
@@ -270,25 +261,18 @@ def test_deployed_first_prefers_deployed_units():
 
 
 def test_reconstitution_withdraws_a_weak_unit():
-    text = BASE.replace(
-        "  - id: hold\n", "  - id: hold\n    reconstitute: {{below: 50%, position: rest}}\n"
-    )
-    text = text.replace(
-        "      - {{name: front, location: front, duration: 10y, deployed: true}}",
-        "      - {{name: front, location: front, duration: 10y, deployed: true}}\n"
-        "      - {{name: rest, location: home, duration: 20d, next: front}}",
-    )
-    text = text.format(
+    data = sections(
         horizon="100d",
         front="killed: 20%/mo",
-        contract="180d",
         size=1,
-        units="  - {id: b, force: RU, type: bn, count: 1, strength: 100, policy: hold}",
-        pipelines="  []",
-        rule="most_depleted",
+        units=[group("b", "RU", "bn", "hold", 1, 100)],
     )
-    text = text.replace("pipelines:\n  []", "pipelines: []")
-    ds = run(loads(text, "r.yaml"), deterministic=True, keep_units=True)
+    hold = data["policies"][2]
+    hold["reconstitute"] = {"below": "50%", "position": "rest"}
+    hold["positions"].append(
+        {"name": "rest", "location": "home", "duration": "20d", "next": "front"}
+    )
+    ds = run(build("r.yaml", **data), deterministic=True, keep_units=True)
     strength = ds.unit_strength.isel(run=0).sel(unit="b#0").values.astype(float)
     position = ds.position.values[ds.unit_position.isel(run=0).sel(unit="b#0").values]
     first_weak = int(np.argmax(strength < 50))
@@ -319,18 +303,17 @@ def _returned_to_pool(ds):
 
 
 def _rich_scenario():
-    units = "  - {id: b, force: RU, type: bn, count: 9, strength: 500, policy: cycle}"
-    pipes = (
+    units = [group("b", "RU", "bn", "cycle", 9, 500)]
+    pipes = [
         cohort_pipeline(
             rate="3000/mo",
             every="1mo",
             training="14d",
             reservoir="prisoners",
             uptake="proportional",
-        )
-        + "\n  - {id: mob, force: RU, waves: [{from: 10d, people: 2000, over: 60d}], "
-        "training: 30d, into: replacements}"
-    )
+        ),
+        wave(2000, "60d", start="10d", training="30d"),
+    ]
     return scenario(
         front="killed: 2%/mo, wounded: 6%/mo, return_share: 0.5, recovery: 45d, "
         "missing: 0.5%/mo, deserted: 0.2%/mo",
@@ -341,7 +324,7 @@ def _rich_scenario():
 
 
 def test_recruits_never_exceed_the_reservoir():
-    sc = scenario(size=500, pipelines=cohort_pipeline(rate="200", reservoir="prisoners"))
+    sc = scenario(size=500, pipelines=[cohort_pipeline(rate="200", reservoir="prisoners")])
     ds = run(sc, runs=40, seed=3)
     recruits = ds.pipeline_flows.sel(pipeline="wg", measure="recruits").sum("day")
     assert np.all(recruits <= 500)
@@ -350,7 +333,7 @@ def test_recruits_never_exceed_the_reservoir():
 
 
 def test_stochastic_recruits_average_the_rate():
-    sc = scenario(pipelines=cohort_pipeline(rate="50"), horizon="100d")
+    sc = scenario(pipelines=[cohort_pipeline(rate="50")], horizon="100d")
     ds = run(sc, runs=200, seed=5)
     total = ds.pipeline_flows.sel(pipeline="wg", measure="recruits").sum("day")
     # Poisson(50) a day for 100 days: mean 5000, sd of the mean over 200 runs = 5.
@@ -361,45 +344,34 @@ def test_stochastic_recruits_average_the_rate():
     ("edit", "field", "words"),
     [
         (
-            ("reservoir: prisoners", "reservoir: nowhere"),
+            {"reservoir": "nowhere"},
             "pipelines[0].reservoir",
             "expected the id of one of the reservoirs",
         ),
-        (("rate: 300", "rate: -300"), "pipelines[0].intake[0].rate", "people per day"),
-        (("uptake: capped", "uptake: proportional, reservoir: null"), "pipelines[0]", ""),
+        (
+            {"intake": [{"from": "0d", "rate": -300}]},
+            "pipelines[0].intake[0].rate",
+            "people per day",
+        ),
+        ({"uptake": "proportional", "reservoir": None}, "pipelines[0]", ""),
     ],
 )
 def test_impossible_pipelines_are_refused(edit, field, words):
-    text = BASE.format(
-        horizon="100d",
-        front="killed: 1%/mo",
-        contract="180d",
-        size=100,
-        units="  []",
-        pipelines=cohort_pipeline(rate="300", reservoir="prisoners"),
-        rule="most_depleted",
-    ).replace("units:\n  []", "units: []")
-    text = text.replace(*edit)
+    pipeline = {**cohort_pipeline(rate="300", reservoir="prisoners"), **edit}
+    pipeline = {key: value for key, value in pipeline.items() if value is not None}
     with pytest.raises(ScenarioError) as info:
-        loads(text, "bad.yaml")
+        build(
+            "bad.yaml",
+            **sections(horizon="100d", front="killed: 1%/mo", size=100, pipelines=[pipeline]),
+        )
     problems = info.value.problems
     assert any(p.field.startswith(field) and words in p.message for p in problems), problems
 
 
 def refused(front: str) -> list:
     """The problems of a scenario with these front attrition fields (and nothing else)."""
-    text = BASE.format(
-        horizon="100d",
-        front=front,
-        contract="180d",
-        size=100,
-        units="  []",
-        pipelines="  []",
-        rule="most_depleted",
-    )
-    text = text.replace("units:\n  []", "units: []").replace("pipelines:\n  []", "pipelines: []")
     with pytest.raises(ScenarioError) as info:
-        loads(text, "bad.yaml")
+        build("bad.yaml", **sections(horizon="100d", front=front, size=100))
     return info.value.problems
 
 
@@ -407,7 +379,8 @@ def test_return_share_above_one_is_refused():
     (problem,) = refused("wounded: 1%/mo, return_share: 1.2, recovery: 30d")
     assert problem.field == "locations[0].attrition.return_share"
     assert "share between 0 and 1" in problem.message and "1.2" in problem.message
-    assert problem.line == 11
+    text = scenario_text(**sections(horizon="100d", front="wounded: 1%/mo, return_share: 1.2"))
+    assert problem.line == line_of(text, "return_share: 1.2")
 
 
 def test_return_share_needs_a_recovery_time():

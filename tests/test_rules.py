@@ -5,38 +5,38 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import build, merge
 from typer.testing import CliRunner
 
 import forcegen
 from forcegen.analysis import rotation_rules
 from forcegen.cli import app
 from forcegen.errors import UsageError
-from forcegen.scenario.loader import loads
 
-TEXT = """\
-forcegen: 1
-name: rules
-start: 2023-01-01
-horizon: 360d
-forces: [{{id: blue}}]
-unit_types: [{{id: bn}}]
-locations: [{{id: front}}, {{id: home}}]
-policies:
-  - id: p
-    positions:
-      - {{name: front, location: front, duration: {front}, deployed: true}}
-      - {{name: home, location: home, duration: {home}}}
-units:
-  - {{id: b, force: blue, type: bn, count: 2, strength: 100, policy: p}}
-rules:
-  max_deployment: 60d
-  windows: [{{days: 90d, max_deployed: 50d}}]
-  max_deployed_to_dwell: 1.0
-"""
+
+def sections(front="30d", home="60d") -> dict:
+    """Two battalions on a cycle of ``front`` days deployed and ``home`` days at home."""
+    return dict(
+        name="rules",
+        horizon="360d",
+        policies=[
+            {"id": "p", "positions": [
+                {"name": "front", "location": "front", "duration": front, "deployed": True},
+                {"name": "home", "location": "home", "duration": home},
+            ]},
+        ],
+        units=merge([{"count": 2, "strength": 100}]),
+        demands=None,
+        rules={
+            "max_deployment": "60d",
+            "windows": [{"days": "90d", "max_deployed": "50d"}],
+            "max_deployed_to_dwell": 1.0,
+        },
+    )  # fmt: skip
 
 
 def run(front="30d", home="60d"):
-    sc = loads(TEXT.format(front=front, home=home), "r.yaml")
+    sc = build("r.yaml", **sections(front, home))
     return sc, forcegen.simulate(sc, deterministic=True, keep_units=True)
 
 
@@ -65,14 +65,13 @@ def test_units_breaking_the_rules_are_listed():
 
 
 def test_rules_need_unit_traces():
-    sc = loads(TEXT.format(front="30d", home="60d"), "r.yaml")
+    sc = build("r.yaml", **sections(front="30d", home="60d"))
     with pytest.raises(UsageError, match="keep_units"):
         rotation_rules(forcegen.simulate(sc, deterministic=True), sc.rules)
 
 
-def test_cli_rules(tmp_path):
-    path = tmp_path / "r.yaml"
-    path.write_text(TEXT.format(front="80d", home="40d"))
+def test_cli_rules(write_scenario):
+    path = write_scenario("r.yaml", **sections(front="80d", home="40d"))
     runner = CliRunner()
     result = runner.invoke(app, ["rules", str(path), "--deterministic"])
     assert result.exit_code == 0 and "longest_deployment" in result.stdout

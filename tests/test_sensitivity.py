@@ -6,42 +6,51 @@ import json
 
 import numpy as np
 import pytest
+from conftest import build, merge
 from typer.testing import CliRunner
 
 from forcegen.analysis import sensitivity
 from forcegen.analysis.sensitivity import describe
 from forcegen.cli import app
 from forcegen.errors import UsageError
-from forcegen.scenario.loader import loads
 
-TEXT = """\
-forcegen: 1
-name: sens
-start: 2023-01-01
-horizon: 90d
-claims:
-  - {id: Z, source: {publication: Q}, attribution: anonymous, paraphrase: z, grade: F3}
-forces: [{id: blue}]
-unit_types: [{id: bn}]
-locations:
-  - {id: front, attrition: {killed: {uniform: [0.0005, 0.002], cites: [Z]}}}
-  - {id: nowhere, attrition: {killed: {uniform: [0.001, 0.01]}}}
-  - {id: home}
-policies:
-  - id: p
-    positions:
-      - {name: front, location: front, duration: 30d, deployed: true}
-      - {name: home, location: home, duration: 30d}
-units:
-  - {id: b, force: blue, type: bn, count: 4, strength: 500, policy: p}
-demands:
-  - {id: d, location: front, people: 900, fill: {forces: [blue]}}
-"""
+CLAIM_Z = {"id": "Z", "source": {"publication": "Q"}, "attribution": "anonymous",
+           "paraphrase": "z", "grade": "F3"}  # fmt: skip
+
+
+FRONT = {"uniform": [0.0005, 0.002], "cites": ["Z"]}
+NOWHERE = {"uniform": [0.001, 0.01]}
+
+
+def sections(
+    front=FRONT,
+    nowhere=NOWHERE,
+    **changes,
+) -> dict:
+    """Blue rotates to a front whose hazard cites Z; nobody ever goes 'nowhere'."""
+    return {
+        **dict(
+            name="sens",
+            horizon="90d",
+            claims=[CLAIM_Z],
+            locations=[
+                {"id": "front", "attrition": {"killed": front}},
+                {"id": "nowhere", "attrition": {"killed": nowhere}},
+                {"id": "home"},
+            ],
+            demands=merge([{"people": 900}]),
+        ),
+        **changes,
+    }
+
+
+def scenario(**changes):
+    return build("<string>", **sections(**changes))
 
 
 def test_an_output_that_depends_on_one_input_only():
     # Losses depend on the front hazard alone: nobody is ever at 'nowhere'.
-    found = sensitivity(loads(TEXT), output="lost:blue:killed", n=256, seed=1)
+    found = sensitivity(scenario(), output="lost:blue:killed", n=256, seed=1)
     table = found.table
     assert table.index[0] == "locations[0].attrition.killed"
     assert table.loc["locations[0].attrition.killed", "S1"] == pytest.approx(1.0, abs=0.1)
@@ -57,29 +66,24 @@ def test_an_output_that_depends_on_one_input_only():
 
 
 def test_morris_ranks_the_driver_first():
-    found = sensitivity(loads(TEXT), output="lost:blue:killed", method="morris", n=16)
+    found = sensitivity(scenario(), output="lost:blue:killed", method="morris", n=16)
     assert found.table.index[0] == "locations[0].attrition.killed"
     assert found.table.loc["locations[1].attrition.killed", "mu_star"] == 0
 
 
 def test_bad_requests():
-    sc = loads(TEXT)
+    sc = scenario()
     with pytest.raises(UsageError, match="unknown output"):
         sensitivity(sc, output="nope", n=8)
     with pytest.raises(UsageError, match="sobol' or 'morris"):
         sensitivity(sc, output="lost:blue:killed", method="fast", n=8)
-    plain = loads(
-        TEXT.replace("{uniform: [0.0005, 0.002], cites: [Z]}", "0.001").replace(
-            "{uniform: [0.001, 0.01]}", "0.001"
-        )
-    )
+    plain = scenario(front=0.001, nowhere=0.001)
     with pytest.raises(UsageError, match="needs uncertain values"):
         sensitivity(plain, output="lost:blue:killed", n=8)
 
 
-def test_cli_sensitivity(tmp_path):
-    path = tmp_path / "s.yaml"
-    path.write_text(TEXT)
+def test_cli_sensitivity(write_scenario):
+    path = write_scenario("s.yaml", **sections())
     runner = CliRunner()
     result = runner.invoke(
         app, ["sensitivity", str(path), "--output", "lost:blue:killed", "--n", "32", "-f", "json"]
@@ -94,14 +98,14 @@ def test_cli_sensitivity(tmp_path):
 def test_indices_are_those_computed_before_sensitivity_used_the_api():
     # Pinned from the version that compiled and ran the plan itself (before issue 12):
     # going through forcegen.simulate(sample=...) must not change a single bit.
-    text = TEXT.replace("horizon: 90d", "horizon: 60d\nuncertainty: {widen_by_grade: true}")
-    sobol = sensitivity(loads(text), output="lost:blue:killed", n=8, seed=3)
+    sc = scenario(horizon="60d", uncertainty={"widen_by_grade": True})
+    sobol = sensitivity(sc, output="lost:blue:killed", n=8, seed=3)
     assert sobol.runs == 32
     assert list(
         sobol.table.loc["locations[0].attrition.killed", ["S1", "S1_conf", "ST", "ST_conf"]]
     ) == [0.7225801337474276, 0.842280874022158, 0.554636964460717, 0.5924477954133164]
     assert list(sobol.table.loc["locations[1].attrition.killed", ["S1", "ST"]]) == [0.0, 0.0]
-    morris = sensitivity(loads(text), output="lost:blue:killed", method="morris", n=4, seed=3)
+    morris = sensitivity(sc, output="lost:blue:killed", method="morris", n=4, seed=3)
     assert morris.runs == 12
     assert list(
         morris.table.loc["locations[0].attrition.killed", ["mu_star", "mu_star_conf", "sigma"]]
@@ -112,7 +116,7 @@ def test_simulate_takes_a_prepared_sample():
     from forcegen import simulate
     from forcegen.sampling import sample_at
 
-    sc = loads(TEXT)
+    sc = scenario()
     front = sc.locations[0].attrition.killed
     sample = sample_at(sc, [front], np.array([[0.1], [0.5], [0.9]]))
     res = simulate(sc, deterministic=True, sample=sample)

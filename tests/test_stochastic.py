@@ -12,6 +12,7 @@ from dataclasses import fields, replace
 
 import numpy as np
 import pytest
+from conftest import merge, needs_two_threads, scenario_text
 from scipy.stats import binom
 
 import forcegen
@@ -96,26 +97,13 @@ def test_losses_never_exceed_people_exposed():
 
 @pytest.mark.parametrize("strength", [1000, 60000])  # search from 0 / from the mode
 def test_mean_losses_match_deterministic_expectation(strength):
-    text = f"""\
-forcegen: 1
-name: attrition
-start: 2023-01-01
-horizon: 60d
-forces: [{{id: blue}}]
-unit_types: [{{id: bn}}]
-locations:
-  - {{id: front, attrition: {{killed: 0.002, wounded: 0.003}}}}
-  - {{id: home}}
-policies:
-  - id: p
-    positions:
-      - {{name: front, location: front, duration: 20d, deployed: true}}
-      - {{name: home, location: home, duration: 20d}}
-units:
-  - {{id: bn, force: blue, type: bn, count: 10, strength: {strength}, policy: p}}
-demands:
-  - {{id: d, location: front, people: 1, fill: {{forces: [blue]}}}}
-"""
+    text = scenario_text(
+        name="attrition",
+        locations=merge([{"attrition": {"killed": 0.002, "wounded": 0.003}}]),
+        policies=merge([{"positions": [{"duration": "20d"}, {"duration": "20d"}]}]),
+        units=merge([{"id": "bn", "count": 10, "strength": strength}]),
+        demands=merge([{"people": 1}]),
+    )
     runs = 300
     expected = run(text, deterministic=True).losses.sum("day").isel(run=0)
     ds = run(text, runs=runs, seed=7)
@@ -155,6 +143,7 @@ def test_runs_differ_within_one_simulation():
     assert len({tuple(row) for row in killed}) == 4
 
 
+@needs_two_threads
 def test_worker_count_does_not_change_results():
     one = run(runs=6, seed=9, n_jobs=1, keep_units=True)
     two = run(runs=6, seed=9, n_jobs=2, keep_units=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import flow, line_of, merge, needs_two_threads, scenario_text
 from scipy import stats
 
 import forcegen
@@ -13,35 +14,30 @@ from forcegen.sampling import sample_scenario
 from forcegen.scenario.distributions import SHAPES, Lognormal, Pert, Triangular, Uniform
 from forcegen.scenario.loader import loads
 
-BASE = """\
-forcegen: 1
-name: uncertain
-start: 2023-01-01
-horizon: {horizon}
-claims:
-  - {{id: good, source: {{publication: P}}, attribution: official, paraphrase: x, grade: A1}}
-  - {{id: weak, source: {{publication: P}}, attribution: anonymous, paraphrase: x, grade: F5}}
-forces: [{{id: blue}}]
-unit_types: [{{id: bn}}]
-locations:
-  - {{id: front, attrition: {{killed: {killed}}}}}
-  - {{id: home}}
-policies:
-  - id: p
-    positions:
-      - {{name: front, location: front, duration: 30d, deployed: true}}
-      - {{name: home, location: home, duration: 30d}}
-units:
-  - {{id: b, force: blue, type: bn, count: {count}, strength: {strength}, policy: p}}
-demands:
-  - {{id: d, location: front, people: 1000, fill: {{forces: [blue]}}}}
-"""
+CLAIMS = [
+    {"id": "good", "source": {"publication": "P"}, "attribution": "official",
+     "paraphrase": "x", "grade": "A1"},
+    {"id": "weak", "source": {"publication": "P"}, "attribution": "anonymous",
+     "paraphrase": "x", "grade": "F5"},
+]  # fmt: skip
 
 
-def scenario(*, strength="500", killed="0.001", count="4", horizon="60d"):
-    return loads(
-        BASE.format(strength=strength, killed=killed, count=count, horizon=horizon), "u.yaml"
+def text(*, strength="500", killed="0.001", count="4", horizon="60d", **changes) -> str:
+    """Four battalions rotating to a front; values are given as written in YAML."""
+    return scenario_text(
+        **{
+            "name": "uncertain",
+            "horizon": horizon,
+            "claims": CLAIMS,
+            "locations": merge([{"attrition": {"killed": flow(killed)}}]),
+            "units": merge([{"count": flow(count), "strength": flow(strength)}]),
+            **changes,
+        }
     )
+
+
+def scenario(**values):
+    return loads(text(**values), "u.yaml")
 
 
 @pytest.mark.parametrize(
@@ -140,16 +136,10 @@ def test_widening_can_be_switched_off_per_value_and_per_scenario():
         ]
         == 1.0
     )
-    text = (
-        BASE.format(
-            strength="{pert: [400, 500, 600], cites: [weak]}",
-            killed="0.001",
-            count="4",
-            horizon="60d",
-        )
-        + "uncertainty: {widen_by_grade: false}\n"
+    sc = scenario(
+        strength="{pert: [400, 500, 600], cites: [weak]}",
+        uncertainty={"widen_by_grade": False},
     )
-    sc = loads(text, "u.yaml")
     assert (
         sample_scenario(sc, runs=10, seed=0, deterministic=False).widening[id(sc.units[0].strength)]
         == 1.0
@@ -158,12 +148,8 @@ def test_widening_can_be_switched_off_per_value_and_per_scenario():
 
 def test_weighted_choice_is_drawn_per_run_and_shared_by_name():
     choice = "{choose: src, default: a, weights: {a: 1, b: 3}, options: {a: 400, b: 800}}"
-    text = BASE.format(strength=choice, killed="0.001", count="4", horizon="60d")
-    text = text.replace(
-        "people: 1000,",
-        "people: {choose: src, default: a, weights: {a: 1, b: 3}, options: {a: 100, b: 200}},",
-    )
-    sc = loads(text, "u.yaml")
+    people = "{choose: src, default: a, weights: {a: 1, b: 3}, options: {a: 100, b: 200}}"
+    sc = scenario(strength=choice, demands=merge([{"people": flow(people)}]))
     sample = sample_scenario(sc, runs=4000, seed=5, deterministic=False)
     picks = sample.picks["src"]
     assert abs((picks == "b").mean() - 0.75) < 0.03
@@ -194,7 +180,8 @@ def test_distribution_errors_are_located():
         scenario(strength="{pert: [500, 400, 800]}")
     (problem,) = info.value.problems
     assert problem.field == "units[0].strength"
-    assert "increasing order" in problem.message and problem.line == 19
+    assert "increasing order" in problem.message
+    assert problem.line == line_of(text(strength="{pert: [500, 400, 800]}"), "[500, 400, 800]")
     with pytest.raises(ScenarioError) as info:
         scenario(strength="{lognormal: {median: 500, p90: 400}}")
     assert "0 < median < p90" in info.value.problems[0].message
@@ -241,6 +228,7 @@ def test_bands_and_per_run_table():
     assert np.all(band.sel(quantile=0.05) <= band.sel(quantile=0.95))
 
 
+@needs_two_threads
 def test_results_do_not_depend_on_threads_or_chunks_with_uncertainty():
     sc = scenario(strength="{pert: [400, 500, 700]}", killed="{uniform: [0.0005, 0.002]}")
     a = forcegen.simulate(sc, runs=24, seed=6, n_jobs=1).to_xarray()
@@ -254,10 +242,8 @@ def test_required_follows_an_uncertain_demand_and_is_shared_otherwise():
     required = res.to_xarray().required
     assert (required == 1000).all() and not required.values.flags.writeable
     # An uncertain demand: each run requires what it sampled.
-    text = BASE.format(strength="500", killed="0.001", count="4", horizon="60d").replace(
-        "people: 1000", "people: {uniform: [800, 1200]}"
-    )
-    res = forcegen.simulate(loads(text, "u.yaml"), runs=5, seed=1)
+    uncertain = scenario(demands=merge([{"people": {"uniform": [800, 1200]}}]))
+    res = forcegen.simulate(uncertain, runs=5, seed=1)
     ds = res.to_xarray()
     sampled = ds.inputs.sel(input="demands[0].people").values
     assert len(set(sampled.round(6))) == 5
