@@ -105,7 +105,10 @@ def whole(folder: Path) -> bool:
         with xr.open_dataset(folder / "results.nc", engine="h5netcdf") as ds:
             runs = ds.sizes["run"]
         table = (folder / "runs.csv").read_text(encoding="utf-8").strip().splitlines()
-        return summary["run"]["runs"] == runs == len(table) - 1 and (folder / "scenario.yaml").is_file()
+        return (
+            summary["run"]["runs"] == runs == len(table) - 1
+            and (folder / "scenario.yaml").is_file()
+        )
     except (OSError, ValueError, KeyError):
         return False
 
