@@ -16,8 +16,11 @@ and applies the test's changes, each a top-level section by keyword:
   ``units=merge([{"count": 9}])`` changes the first unit group's count and keeps the rest;
 - ``None`` removes the section.
 
+:func:`changed` applies such changes to a test's own base scenario instead (one made with
+:func:`scenario_data`, say), for tests that vary one scenario of their own many ways.
+
 :func:`scenario_text` dumps the result as YAML (block style, flow style for the innermost
-mappings and lists), :func:`build` loads it into a
+mappings and lists; :func:`yaml_text` dumps any such data), :func:`build` loads it into a
 :class:`~forcegen.scenario.model.Scenario` with :func:`forcegen.scenario.loader.loads`,
 and the ``write_scenario`` fixture writes it to a file under ``tmp_path`` for CLI tests.
 :func:`flow` reads a YAML flow fragment (``"{pert: [400, 500, 800]}"``) into Python data,
@@ -108,28 +111,41 @@ def _merged(base: Any, changes: Any) -> Any:
     return copy.deepcopy(changes)
 
 
-def scenario_data(**sections: Any) -> dict[str, Any]:
-    """:data:`MINIMAL` with each named top-level section replaced, merged or removed."""
-    data = copy.deepcopy(MINIMAL)
+def changed(data: dict[str, Any], **sections: Any) -> dict[str, Any]:
+    """A copy of ``data`` with each named top-level section replaced, merged or removed.
+
+    For tests with a base scenario of their own: ``changed(BASE, units=merge([{"count": 9}]))``.
+    """
+    out = copy.deepcopy(data)
     for name, change in sections.items():
         if change is None:
-            data.pop(name, None)
+            out.pop(name, None)
         elif isinstance(change, merge):
-            data[name] = _merged(data.get(name), change)
+            out[name] = _merged(out.get(name), change)
         else:
-            data[name] = copy.deepcopy(change)
-    return data
+            out[name] = copy.deepcopy(change)
+    return out
 
 
-def scenario_text(**sections: Any) -> str:
-    """The YAML text of :func:`scenario_data` with these changes."""
+def scenario_data(**sections: Any) -> dict[str, Any]:
+    """:data:`MINIMAL` with each named top-level section replaced, merged or removed."""
+    return changed(MINIMAL, **sections)
+
+
+def yaml_text(data: dict[str, Any]) -> str:
+    """Scenario data as YAML text, in the layout of :func:`scenario_text`."""
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = None
     yaml.width = 100
     yaml.sort_base_mapping_type_on_output = False  # keep the order written
     out = io.StringIO()
-    yaml.dump(scenario_data(**sections), out)
+    yaml.dump(data, out)
     return out.getvalue()
+
+
+def scenario_text(**sections: Any) -> str:
+    """The YAML text of :func:`scenario_data` with these changes."""
+    return yaml_text(scenario_data(**sections))
 
 
 def build(filename: str = "test.yaml", **sections: Any) -> Scenario:

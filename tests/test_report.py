@@ -17,6 +17,7 @@ import matplotlib as mpl
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
+from conftest import MINIMAL, changed, flow, merge, scenario_data, yaml_text
 from typer.testing import CliRunner
 
 from forcegen.analysis import compare, sensitivity
@@ -31,63 +32,56 @@ from forcegen.results_folder import COMPARE_NAME, SENSITIVITY_NAME, read_folder,
 from forcegen.scenario.loader import loads
 from forcegen.scenario.paths import readable
 
-TEXT = """\
-forcegen: 1
-name: Report test <b>bold</b>
-question: Can the blue battalions keep 900 people at the front?
-start: 2023-01-01
-horizon: 150d
-claims:
-  - {id: C1, source: {publication: Daily Example, date: 2023-01-10}, attribution: anonymous,
-     paraphrase: "Losses are heavy <script>alert(1)</script>", grade: F3}
-  - {id: C2, source: {publication: Ministry}, attribution: official,
-     paraphrase: Four battalions, grade: B2}
-  - {id: C3, source: {publication: Rival}, attribution: official,
-     paraphrase: Forty battalions, grade: C3}
-  - {id: C4, source: {publication: Nobody}, attribution: named, paraphrase: unused, grade: E5}
-forces: [{id: blue}, {id: green}]
-unit_types: [{id: bn}]
-locations:
-  - id: front
-    attrition:
-      killed: {pert: [0.0005, 0.001, 0.002], cites: [C1]}
-      wounded: {uniform: [0.002, 0.004]}
-      return_share: 50%
-      recovery: 20d
-  - {id: home}
-policies:
-  - id: p
-    positions:
-      - {name: front, location: front, duration: 30d, deployed: true}
-      - {name: home, location: home, duration: 30d}
-  - id: garrison
-    positions:
-      - {name: home, location: home, duration: 365d}
-units:
-  - id: b
-    force: blue
-    type: bn
-    strength: 500
-    policy: p
-    count:
-      choose: bn-count
-      default: ministry
-      options:
-        ministry: {value: 4, cites: [C2]}
-        rival: {value: 40, cites: [C3]}
-  - {id: g, force: green, type: bn, count: 2, strength: 300, policy: garrison}
-demands:
-  - {id: front-line, location: front, people: 900, fill: {forces: [blue]}}
-reservoirs:
-  - {id: volunteers, size: 2000}
-pipelines:
-  - {id: recruiting, force: blue, reservoir: volunteers, intake: [{from: 0d, rate: 10/d}],
-     training: 10d, into: replacements}
-"""
+REPORT = scenario_data(
+    name="Report test <b>bold</b>",  # markup in the name, kept as data to be escaped
+    question="Can the blue battalions keep 900 people at the front?",
+    horizon="150d",
+    claims=[
+        {"id": "C1", "source": {"publication": "Daily Example", "date": flow("2023-01-10")},
+         "attribution": "anonymous", "paraphrase": "Losses are heavy <script>alert(1)</script>",
+         "grade": "F3"},
+        {"id": "C2", "source": {"publication": "Ministry"}, "attribution": "official",
+         "paraphrase": "Four battalions", "grade": "B2"},
+        {"id": "C3", "source": {"publication": "Rival"}, "attribution": "official",
+         "paraphrase": "Forty battalions", "grade": "C3"},
+        {"id": "C4", "source": {"publication": "Nobody"}, "attribution": "named",
+         "paraphrase": "unused", "grade": "E5"},
+    ],
+    forces=[{"id": "blue"}, {"id": "green"}],
+    locations=[
+        {"id": "front", "attrition": {
+            "killed": {"pert": [0.0005, 0.001, 0.002], "cites": ["C1"]},
+            "wounded": {"uniform": [0.002, 0.004]},
+            "return_share": "50%",
+            "recovery": "20d",
+        }},
+        {"id": "home"},
+    ],
+    policies=[
+        MINIMAL["policies"][0],
+        {"id": "garrison", "positions": [{"name": "home", "location": "home", "duration": "365d"}]},
+    ],
+    units=[
+        {"id": "b", "force": "blue", "type": "bn", "strength": 500, "policy": "p",
+         "count": {"choose": "bn-count", "default": "ministry", "options": {
+             "ministry": {"value": 4, "cites": ["C2"]},
+             "rival": {"value": 40, "cites": ["C3"]},
+         }}},
+        {"id": "g", "force": "green", "type": "bn", "count": 2, "strength": 300,
+         "policy": "garrison"},
+    ],
+    demands=[{"id": "front-line", "location": "front", "people": 900,
+              "fill": {"forces": ["blue"]}}],
+    reservoirs=[{"id": "volunteers", "size": 2000}],
+    pipelines=[{"id": "recruiting", "force": "blue", "reservoir": "volunteers",
+                "intake": [{"from": "0d", "rate": "10/d"}], "training": "10d",
+                "into": "replacements"}],
+)  # fmt: skip
+"""Two forces, a choice, uncertain attrition, four claims (one unused) and a pipeline."""
 
-VARIANT = TEXT.replace("name: Report test <b>bold</b>", "name: Report test variant").replace(
-    "count: 2, strength: 300", "count: 3, strength: 300"
-)
+TEXT = yaml_text(REPORT)
+
+VARIANT = yaml_text(changed(REPORT, name="Report test variant", units=merge([{}, {"count": 3}])))
 
 
 @pytest.fixture(scope="module")
@@ -446,7 +440,7 @@ def test_require_and_rules_files_have_their_sections(tmp_path: Path) -> None:
     from forcegen.analysis import require, rotation_rules
     from forcegen.results_folder import write_summary
 
-    scenario = loads(TEXT.replace("policy: p\n", "policy: p\n    # <i>rules</i>\n"))
+    scenario = loads(TEXT + "# <i>rules</i>\n")  # markup in a comment: read, never shown
     found = require(
         scenario,
         field_path="units[0].strength",

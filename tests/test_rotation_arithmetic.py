@@ -20,24 +20,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import build, changed, merge
 
 import forcegen
-from forcegen.scenario.loader import loads
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
-HEADER = """\
-forcegen: 1
-name: {name}
-start: 2023-01-01
-horizon: {horizon}d
-"""
 
-
-def simulate(text: str, **kwargs):
-    """Deterministic run of a scenario given as YAML text; returns the dataset."""
+def simulate(sections: dict, **kwargs):
+    """Deterministic run of the scenario built with these sections; returns the dataset."""
     kwargs.setdefault("deterministic", True)
-    return forcegen.simulate(loads(text), **kwargs).to_xarray()
+    return forcegen.simulate(build(**sections), **kwargs).to_xarray()
 
 
 def pos_index(ds, label: str) -> int:
@@ -66,26 +59,21 @@ def runs_of(trace: list[str]) -> list[tuple[str, int, int]]:
 
 def fixed_rotation(
     n: int, d: int, t: int, h: int, *, horizon: int, strength: int = 500, phase: str = "even"
-) -> str:
-    return (
-        HEADER.format(name="fixed", horizon=horizon)
-        + f"""\
-forces: [{{id: blue}}]
-unit_types: [{{id: bn}}]
-locations: [{{id: front}}, {{id: rear}}, {{id: home}}]
-policies:
-  - id: cycle
-    positions:
-      - {{name: deployed, location: front, duration: {d}d, deployed: true}}
-      - {{name: transition, location: rear, duration: {t}d}}
-      - {{name: home, location: home, duration: {h}d}}
-units:
-  - {{id: bn, force: blue, type: bn, count: {n}, strength: {strength}, policy: cycle,
-      phase: {phase}}}
-demands:
-  - {{id: front-line, location: front, units: 1, fill: {{forces: [blue]}}}}
-"""
-    )
+) -> dict:
+    return dict(
+        name="fixed",
+        horizon=f"{horizon}d",
+        locations=[{"id": "front"}, {"id": "rear"}, {"id": "home"}],
+        policies=[{"id": "cycle", "positions": [
+            {"name": "deployed", "location": "front", "duration": f"{d}d", "deployed": True},
+            {"name": "transition", "location": "rear", "duration": f"{t}d"},
+            {"name": "home", "location": "home", "duration": f"{h}d"},
+        ]}],
+        units=[{"id": "bn", "force": "blue", "type": "bn", "count": n, "strength": strength,
+                "policy": "cycle", "phase": phase}],
+        demands=[{"id": "front-line", "location": "front", "units": 1,
+                  "fill": {"forces": ["blue"]}}],
+    )  # fmt: skip
 
 
 EVEN_CASES = [
@@ -123,7 +111,7 @@ def test_even_stagger_keeps_exact_share_deployed_every_day(n, d, t, h):
 def test_deployed_to_dwell_ratio_is_d_over_t_plus_h(n, d, t, h):
     cycle = d + t + h
     ds_results = forcegen.simulate(
-        loads(fixed_rotation(n, d, t, h, horizon=3 * cycle)), deterministic=True
+        build(**fixed_rotation(n, d, t, h, horizon=3 * cycle)), deterministic=True
     )
     ds = ds_results.to_xarray()
     # Per unit, over whole cycles: deployed days / dwell days == d / (t + h), exactly.
@@ -214,10 +202,8 @@ def test_fixed_phase_on_worked_example():
 
 def test_fixed_phase_counts_from_start_position():
     # `start: home` counts the phase from the home position: phase 5 -> 6 days into home.
-    text = fixed_rotation(1, 30, 20, 40, horizon=100, phase="5d").replace(
-        "phase: 5d}", "phase: 5d, start: home}"
-    )
-    ds = simulate(text, keep_units=True)
+    sections = fixed_rotation(1, 30, 20, 40, horizon=100, phase="5d")
+    ds = simulate(changed(sections, units=merge([{"start": "home"}])), keep_units=True)
     assert runs_of(unit_trace(ds, "bn#0")) == [
         ("cycle/home", 0, 34),
         ("cycle/deployed", 34, 30),
@@ -229,10 +215,9 @@ def test_fixed_phase_counts_from_start_position():
 def test_exposure_to_attrition_follows_previous_census_position():
     # Killing only at the front: losses on day x iff the unit was at the front at census
     # x - 1 (the eve for day 0); the unit is exposed exactly 30 days per 90-day cycle.
-    text = fixed_rotation(1, 30, 30, 30, horizon=180, phase="20d", strength=1000).replace(
-        "{id: front}", "{id: front, attrition: {killed: 0.01}}"
-    )
-    ds = simulate(text, keep_units=True)
+    sections = fixed_rotation(1, 30, 30, 30, horizon=180, phase="20d", strength=1000)
+    front = merge([{"attrition": {"killed": 0.01}}])
+    ds = simulate(changed(sections, locations=front), keep_units=True)
     killed = ds.losses.sel(force="blue", cause="killed").values[0]
     trace = unit_trace(ds, "bn#0")
     eve = ["cycle/deployed"] + trace[:-1]  # phase 20: front on the eve of day 0
@@ -255,36 +240,35 @@ def ready_pool(
     min_dwell: int | None = None,
     demand_duration: int | None = None,
     overlap: int | None = None,
-) -> str:
-    dwell = f"\n    min_dwell: {min_dwell}d" if min_dwell is not None else ""
-    window = f", duration: {demand_duration}d" if demand_duration is not None else ""
+) -> dict:
+    dwell = {"min_dwell": f"{min_dwell}d"} if min_dwell is not None else {}
+    window = {"duration": f"{demand_duration}d"} if demand_duration is not None else {}
     if overlap:
-        deployed_positions = f"""\
-      - {{name: deployed, location: front, duration: {deployed}d, deployed: true}}
-      - {{name: overlap, location: front, duration: {overlap}d, deployed: true, overlap: true,
-          next: reset}}"""
+        deployed_positions = [
+            {"name": "deployed", "location": "front", "duration": f"{deployed}d",
+             "deployed": True},
+            {"name": "overlap", "location": "front", "duration": f"{overlap}d", "deployed": True,
+             "overlap": True, "next": "reset"},
+        ]  # fmt: skip
     else:
-        deployed_positions = f"""\
-      - {{name: deployed, location: front, duration: {deployed}d, deployed: true, next: reset}}"""
-    return (
-        HEADER.format(name="pool", horizon=horizon)
-        + f"""\
-forces: [{{id: blue}}]
-unit_types: [{{id: bn}}]
-locations: [{{id: front}}, {{id: home}}]
-policies:
-  - id: pool{dwell}
-    positions:
-      - {{name: reset, location: home, duration: 60d}}
-      - {{name: train, location: home, duration: 30d}}
-      - {{name: ready, location: home, ready: true, pull_to: deployed}}
-{deployed_positions}
-units:
-  - {{id: bn, force: blue, type: bn, count: {count}, strength: 600, policy: pool, start: ready}}
-demands:
-  - {{id: front-line, location: front, units: {units}{window}, fill: {{forces: [blue]}}}}
-"""
-    )
+        deployed_positions = [
+            {"name": "deployed", "location": "front", "duration": f"{deployed}d",
+             "deployed": True, "next": "reset"},
+        ]  # fmt: skip
+    return dict(
+        name="pool",
+        horizon=f"{horizon}d",
+        policies=[{"id": "pool", **dwell, "positions": [
+            {"name": "reset", "location": "home", "duration": "60d"},
+            {"name": "train", "location": "home", "duration": "30d"},
+            {"name": "ready", "location": "home", "ready": True, "pull_to": "deployed"},
+            *deployed_positions,
+        ]}],
+        units=[{"id": "bn", "force": "blue", "type": "bn", "count": count, "strength": 600,
+                "policy": "pool", "start": "ready"}],
+        demands=[{"id": "front-line", "location": "front", "units": units, **window,
+                  "fill": {"forces": ["blue"]}}],
+    )  # fmt: skip
 
 
 def test_too_small_pool_exact_coverage():
@@ -364,25 +348,19 @@ def test_ready_pool_example_covers_year_with_overlaps():
 def test_min_dwell_blocks_early_pull():
     # One battalion, deployed 30 days then straight back to ready (no reset), min_dwell 20d:
     # home (ready) on census days 30..49, pulled again on day 50.
-    text = (
-        HEADER.format(name="dwell", horizon=120)
-        + """\
-forces: [{id: blue}]
-unit_types: [{id: bn}]
-locations: [{id: front}, {id: home}]
-policies:
-  - id: p
-    min_dwell: 20d
-    positions:
-      - {name: ready, location: home, ready: true, pull_to: deployed}
-      - {name: deployed, location: front, duration: 30d, deployed: true, next: ready}
-units:
-  - {id: bn, force: blue, type: bn, count: 1, strength: 100, policy: p, start: ready}
-demands:
-  - {id: need, location: front, units: 1, fill: {forces: [blue]}}
-"""
-    )
-    ds = simulate(text, keep_units=True)
+    sections = dict(
+        name="dwell",
+        horizon="120d",
+        policies=[{"id": "p", "min_dwell": "20d", "positions": [
+            {"name": "ready", "location": "home", "ready": True, "pull_to": "deployed"},
+            {"name": "deployed", "location": "front", "duration": "30d", "deployed": True,
+             "next": "ready"},
+        ]}],
+        units=[{"id": "bn", "force": "blue", "type": "bn", "count": 1, "strength": 100,
+                "policy": "p", "start": "ready"}],
+        demands=[{"id": "need", "location": "front", "units": 1, "fill": {"forces": ["blue"]}}],
+    )  # fmt: skip
+    ds = simulate(sections, keep_units=True)
     assert runs_of(unit_trace(ds, "bn#0")) == [
         ("p/deployed", 0, 30),
         ("p/ready", 30, 20),
@@ -393,7 +371,7 @@ demands:
     filled = ds.filled.sel(demand="need").values[0]
     assert filled.sum() == 80
     # Without min_dwell the battalion is pulled back the day it returns: always deployed.
-    ds = simulate(text.replace("    min_dwell: 20d\n", ""), keep_units=True)
+    ds = simulate(changed(sections, policies=merge([{"min_dwell": None}])), keep_units=True)
     assert (ds.filled.sel(demand="need").values == 1).all()
     assert set(unit_trace(ds, "bn#0")) == {"p/deployed"}
 
@@ -451,32 +429,32 @@ def test_release_skips_overlap_position():
 # -- demand caps, fill order and priority --------------------------------------------------
 
 
-def garrison(
-    units: dict[tuple[str, str], int], demands: str, *, limits: str = "", horizon: int = 5
-) -> str:
+def garrison(units: dict[tuple[str, str], int], demands: list[dict], *, horizon: int = 5) -> dict:
     """Forces BY and RU, unit types A and B, units always at the front (1000 each)."""
-    groups = "\n".join(
-        f"  - {{id: {force}-{utype}, force: {force}, type: {utype}, count: {n}, strength: 1000,"
-        f" policy: hold}}"
+    groups = [
+        {"id": f"{force}-{utype}", "force": force, "type": utype, "count": n, "strength": 1000,
+         "policy": "hold"}
         for (force, utype), n in units.items()
-    )
-    return (
-        HEADER.format(name="garrison", horizon=horizon)
-        + f"""\
-forces:
-  - {{id: BY{limits}}}
-  - {{id: RU}}
-unit_types: [{{id: A}}, {{id: B}}]
-locations: [{{id: front}}, {{id: home}}]
-policies:
-  - id: hold
-    positions:
-      - {{name: front, location: front, duration: 30d, deployed: true, next: front}}
-units:
-{groups}
-demands:
-{demands}"""
-    )
+    ]  # fmt: skip
+    return dict(
+        name="garrison",
+        horizon=f"{horizon}d",
+        forces=[{"id": "BY"}, {"id": "RU"}],
+        unit_types=[{"id": "A"}, {"id": "B"}],
+        policies=[{"id": "hold", "positions": [
+            {"name": "front", "location": "front", "duration": "30d", "deployed": True,
+             "next": "front"},
+        ]}],
+        units=groups,
+        demands=demands,
+    )  # fmt: skip
+
+
+def demand(id: str, people: int, forces: list[str], priority: int | None = None, **fill) -> dict:
+    """A demand for people at the front, filled by these forces (and ``fill``'s other keys)."""
+    ranked = {"priority": priority} if priority is not None else {}
+    return {"id": id, "location": "front", "people": people, **ranked,
+            "fill": {"forces": forces, **fill}}  # fmt: skip
 
 
 def filled(ds, demand: str) -> np.ndarray:
@@ -487,32 +465,30 @@ def filled(ds, demand: str) -> np.ndarray:
 
 def test_people_cap_limits_a_force():
     units = {("BY", "A"): 10, ("RU", "A"): 2}
-    capped = garrison(
-        units,
-        "  - {id: d, location: front, people: 8000, fill: {forces: [BY, RU], caps: {BY: 5000}}}\n",
-    )
+    capped = garrison(units, [demand("d", 8000, ["BY", "RU"], caps={"BY": 5000})])
     assert filled(simulate(capped), "d") == 7000  # 5000 BY (cap) + 2000 RU (all there is)
-    uncapped = capped.replace(", caps: {BY: 5000}", "")
+    uncapped = changed(capped, demands=merge([{"fill": {"caps": None}}]))
     assert filled(simulate(uncapped), "d") == 8000
 
 
 def test_cap_leaves_capped_people_to_later_demand():
     # The 5000 BY people beyond the cap remain for a second demand.
     units = {("BY", "A"): 10, ("RU", "A"): 2}
-    text = garrison(
-        units,
-        """\
-  - {id: first, location: front, people: 8000, fill: {forces: [BY, RU], caps: {BY: 5000}}}
-  - {id: second, location: front, people: 9000, priority: 2, fill: {forces: [BY]}}
-""",
+    ds = simulate(
+        garrison(
+            units,
+            [
+                demand("first", 8000, ["BY", "RU"], caps={"BY": 5000}),
+                demand("second", 9000, ["BY"], priority=2),
+            ],
+        )
     )
-    ds = simulate(text)
     assert filled(ds, "first") == 7000
     assert filled(ds, "second") == 5000
 
 
 @pytest.mark.parametrize(
-    ("order", "first", "second"), [("[BY, RU]", 3000, 2000), ("[RU, BY]", 3000, 0)]
+    ("order", "first", "second"), [(["BY", "RU"], 3000, 2000), (["RU", "BY"], 3000, 0)]
 )
 def test_fill_order_by_forces(order, first, second):
     # BY 5000, RU 2000 at the front. `main` takes 3000 in its force order; `ru-only` (lower
@@ -521,17 +497,14 @@ def test_fill_order_by_forces(order, first, second):
     ds = simulate(
         garrison(
             units,
-            f"""\
-  - {{id: main, location: front, people: 3000, fill: {{forces: {order}}}}}
-  - {{id: ru-only, location: front, people: 2000, priority: 2, fill: {{forces: [RU]}}}}
-""",
+            [demand("main", 3000, order), demand("ru-only", 2000, ["RU"], priority=2)],
         )
     )
     assert filled(ds, "main") == first
     assert filled(ds, "ru-only") == second
 
 
-@pytest.mark.parametrize(("order", "a_left"), [("[A, B]", 1000), ("[B, A]", 3000)])
+@pytest.mark.parametrize(("order", "a_left"), [(["A", "B"], 1000), (["B", "A"], 3000)])
 def test_fill_order_by_unit_type_preference(order, a_left):
     # Type A 4000, type B 2000 (both BY). `main` takes 3000 by its type preference;
     # `a-only` gets what is left of type A.
@@ -539,11 +512,10 @@ def test_fill_order_by_unit_type_preference(order, a_left):
     ds = simulate(
         garrison(
             units,
-            f"""\
-  - {{id: main, location: front, people: 3000, fill: {{forces: [BY], unit_types: {order}}}}}
-  - {{id: a-only, location: front, people: 4000, priority: 2,
-      fill: {{forces: [BY], unit_types: [A]}}}}
-""",
+            [
+                demand("main", 3000, ["BY"], unit_types=order),
+                demand("a-only", 4000, ["BY"], priority=2, unit_types=["A"]),
+            ],
         )
     )
     assert filled(ds, "main") == 3000
@@ -552,7 +524,8 @@ def test_fill_order_by_unit_type_preference(order, a_left):
 
 
 @pytest.mark.parametrize(
-    ("costs", "a_left"), [("{A: 1, B: 2}", 1000), ("{A: 2, B: 1}", 3000), ("{B: 1, A: 1}", 1000)]
+    ("costs", "a_left"),
+    [({"A": 1, "B": 2}, 1000), ({"A": 2, "B": 1}, 3000), ({"B": 1, "A": 1}, 1000)],
 )
 def test_fill_order_by_substitution_cost(costs, a_left):
     # Cheaper types fill first; equal costs go by the order of unit_types in the file (A).
@@ -560,12 +533,10 @@ def test_fill_order_by_substitution_cost(costs, a_left):
     ds = simulate(
         garrison(
             units,
-            f"""\
-  - {{id: main, location: front, people: 3000,
-      fill: {{forces: [BY], substitution_costs: {costs}}}}}
-  - {{id: a-only, location: front, people: 4000, priority: 2,
-      fill: {{forces: [BY], unit_types: [A]}}}}
-""",
+            [
+                demand("main", 3000, ["BY"], substitution_costs=costs),
+                demand("a-only", 4000, ["BY"], priority=2, unit_types=["A"]),
+            ],
         )
     )
     assert filled(ds, "main") == 3000
@@ -579,10 +550,10 @@ def test_unit_type_preference_beats_force_order():
     ds = simulate(
         garrison(
             units,
-            """\
-  - {id: main, location: front, people: 2000, fill: {forces: [BY, RU], unit_types: [A, B]}}
-  - {id: by-only, location: front, people: 5000, priority: 2, fill: {forces: [BY]}}
-""",
+            [
+                demand("main", 2000, ["BY", "RU"], unit_types=["A", "B"]),
+                demand("by-only", 5000, ["BY"], priority=2),
+            ],
         )
     )
     assert filled(ds, "main") == 2000
@@ -595,10 +566,10 @@ def test_higher_priority_filled_first_from_shared_people():
     ds = simulate(
         garrison(
             units,
-            """\
-  - {id: low, location: front, people: 2000, priority: 2, fill: {forces: [BY]}}
-  - {id: high, location: front, people: 2000, priority: 1, fill: {forces: [BY]}}
-""",
+            [
+                demand("low", 2000, ["BY"], priority=2),
+                demand("high", 2000, ["BY"], priority=1),
+            ],
         )
     )
     assert filled(ds, "high") == 2000
@@ -608,9 +579,9 @@ def test_higher_priority_filled_first_from_shared_people():
 @pytest.mark.parametrize("swap", [False, True])
 def test_same_priority_ties_broken_by_file_order(swap):
     units = {("BY", "A"): 3}
-    one = "  - {id: alpha, location: front, people: 2000, priority: 3, fill: {forces: [BY]}}\n"
-    two = "  - {id: bravo, location: front, people: 2000, priority: 3, fill: {forces: [BY]}}\n"
-    ds = simulate(garrison(units, two + one if swap else one + two))
+    one = demand("alpha", 2000, ["BY"], priority=3)
+    two = demand("bravo", 2000, ["BY"], priority=3)
+    ds = simulate(garrison(units, [two, one] if swap else [one, two]))
     first, second = ("bravo", "alpha") if swap else ("alpha", "bravo")
     assert filled(ds, first) == 2000
     assert filled(ds, second) == 1000
@@ -620,25 +591,24 @@ def test_same_priority_ties_broken_by_file_order(swap):
 def test_priority_order_governs_pulls_too():
     # Two unit demands at one location, one ready unit: the priority-1 demand (listed
     # second) pulls it.
-    text = (
-        HEADER.format(name="pulls", horizon=10)
-        + """\
-forces: [{id: blue}]
-unit_types: [{id: bn}]
-locations: [{id: front}, {id: home}]
-policies:
-  - id: p
-    positions:
-      - {name: ready, location: home, ready: true, pull_to: deployed}
-      - {name: deployed, location: front, duration: 100d, deployed: true, next: ready}
-units:
-  - {id: bn, force: blue, type: bn, count: 1, strength: 100, policy: p, start: ready}
-demands:
-  - {id: low, location: front, units: 1, priority: 2, fill: {forces: [blue]}}
-  - {id: high, location: front, units: 1, priority: 1, fill: {forces: [blue]}}
-"""
-    )
-    ds = simulate(text)
+    sections = dict(
+        name="pulls",
+        horizon="10d",
+        policies=[{"id": "p", "positions": [
+            {"name": "ready", "location": "home", "ready": True, "pull_to": "deployed"},
+            {"name": "deployed", "location": "front", "duration": "100d", "deployed": True,
+             "next": "ready"},
+        ]}],
+        units=[{"id": "bn", "force": "blue", "type": "bn", "count": 1, "strength": 100,
+                "policy": "p", "start": "ready"}],
+        demands=[
+            {"id": "low", "location": "front", "units": 1, "priority": 2,
+             "fill": {"forces": ["blue"]}},
+            {"id": "high", "location": "front", "units": 1, "priority": 1,
+             "fill": {"forces": ["blue"]}},
+        ],
+    )  # fmt: skip
+    ds = simulate(sections)
     assert filled(ds, "high") == 1
     assert filled(ds, "low") == 0
 
@@ -646,35 +616,47 @@ demands:
 # -- pulls stopped by caps and force limits ------------------------------------------------
 
 
-def pull_scenario(groups: str, *, limits: str = "", demand: str) -> str:
-    return (
-        HEADER.format(name="limits", horizon=10)
-        + f"""\
-forces:
-  - {{id: BY{limits}}}
-  - {{id: RU}}
-unit_types: [{{id: bn}}]
-locations: [{{id: front}}, {{id: home}}]
-policies:
-  - id: p
-    positions:
-      - {{name: ready, location: home, ready: true, pull_to: deployed}}
-      - {{name: deployed, location: front, duration: 100d, deployed: true, next: ready}}
-  - id: hold
-    positions:
-      - {{name: front, location: front, duration: 30d, deployed: true, next: front}}
-units:
-{groups}
-demands:
-{demand}"""
-    )
+def pull_scenario(groups: list[dict], *, limits: list[dict] | None = None, demand: dict) -> dict:
+    """Forces BY (with these ``limits``) and RU; policy ``p`` is a ready pool for the front,
+    ``hold`` keeps units at the front; one demand."""
+    by = {"id": "BY", "limits": limits} if limits is not None else {"id": "BY"}
+    return dict(
+        name="limits",
+        horizon="10d",
+        forces=[by, {"id": "RU"}],
+        policies=[
+            {"id": "p", "positions": [
+                {"name": "ready", "location": "home", "ready": True, "pull_to": "deployed"},
+                {"name": "deployed", "location": "front", "duration": "100d", "deployed": True,
+                 "next": "ready"},
+            ]},
+            {"id": "hold", "positions": [
+                {"name": "front", "location": "front", "duration": "30d", "deployed": True,
+                 "next": "front"},
+            ]},
+        ],
+        units=groups,
+        demands=[demand],
+    )  # fmt: skip
+
+
+def group(id: str, force: str, count: int, strength: int, policy: str = "p") -> dict:
+    """A group of battalions; those on the ready pool ``p`` start ready."""
+    ready = {"start": "ready"} if policy == "p" else {}
+    return {"id": id, "force": force, "type": "bn", "count": count, "strength": strength,
+            "policy": policy, **ready}  # fmt: skip
+
+
+def need(units: int, forces: list[str], **fill) -> dict:
+    """The demand ``need`` for units at the front."""
+    return {"id": "need", "location": "front", "units": units, "fill": {"forces": forces, **fill}}
 
 
 def test_force_limit_stops_pulls():
-    groups = "  - {id: by, force: BY, type: bn, count: 5, strength: 500, policy: p, start: ready}\n"
-    demand = "  - {id: need, location: front, units: 5, fill: {forces: [BY]}}\n"
+    groups = [group("by", "BY", 5, 500)]
+    demand = need(5, ["BY"])
     ds = simulate(
-        pull_scenario(groups, demand=demand, limits=", limits: [{location: front, people: 1200}]")
+        pull_scenario(groups, demand=demand, limits=[{"location": "front", "people": 1200}])
     )
     assert filled(ds, "need") == 2  # 500 + 500 <= 1200 < 1500
     assert int(ds.units_deployed.sel(force="BY").values[0, -1]) == 2
@@ -684,13 +666,10 @@ def test_force_limit_stops_pulls():
 
 
 def test_force_limit_counts_people_already_there():
-    groups = (
-        "  - {id: by-front, force: BY, type: bn, count: 1, strength: 500, policy: hold}\n"
-        "  - {id: by, force: BY, type: bn, count: 5, strength: 500, policy: p, start: ready}\n"
-    )
-    demand = "  - {id: need, location: front, units: 5, fill: {forces: [BY]}}\n"
+    groups = [group("by-front", "BY", 1, 500, policy="hold"), group("by", "BY", 5, 500)]
+    demand = need(5, ["BY"])
     ds = simulate(
-        pull_scenario(groups, demand=demand, limits=", limits: [{location: front, people: 1200}]")
+        pull_scenario(groups, demand=demand, limits=[{"location": "front", "people": 1200}])
     )
     # 500 already at the front: only one more battalion fits under 1200.
     assert filled(ds, "need") == 2
@@ -700,15 +679,10 @@ def test_force_limit_counts_people_already_there():
 def test_first_unit_past_force_limit_ends_that_force_pulls():
     # Pull order is unit number: big#0 (600) fits, big#1 (1200) passes the 1000 limit and
     # ends BY's pulls, so small#0 (100) is not pulled although 700 would fit. RU still fills.
-    groups = (
-        "  - {id: big, force: BY, type: bn, count: 2, strength: 600, policy: p, start: ready}\n"
-        "  - {id: small, force: BY, type: bn, count: 1, strength: 100, policy: p,"
-        " start: ready}\n"
-        "  - {id: ru, force: RU, type: bn, count: 1, strength: 100, policy: p, start: ready}\n"
-    )
-    demand = "  - {id: need, location: front, units: 4, fill: {forces: [BY, RU]}}\n"
+    groups = [group("big", "BY", 2, 600), group("small", "BY", 1, 100), group("ru", "RU", 1, 100)]
+    demand = need(4, ["BY", "RU"])
     ds = simulate(
-        pull_scenario(groups, demand=demand, limits=", limits: [{location: front, people: 1000}]"),
+        pull_scenario(groups, demand=demand, limits=[{"location": "front", "people": 1000}]),
         keep_units=True,
     )
     assert filled(ds, "need") == 2
@@ -720,11 +694,8 @@ def test_first_unit_past_force_limit_ends_that_force_pulls():
 
 def test_demand_cap_stops_pulls():
     # A units demand capped at 1 BY unit: one BY pulled, then RU; the other BY units wait.
-    groups = (
-        "  - {id: by, force: BY, type: bn, count: 3, strength: 500, policy: p, start: ready}\n"
-        "  - {id: ru, force: RU, type: bn, count: 1, strength: 500, policy: p, start: ready}\n"
-    )
-    demand = "  - {id: need, location: front, units: 3, fill: {forces: [BY, RU], caps: {BY: 1}}}\n"
+    groups = [group("by", "BY", 3, 500), group("ru", "RU", 1, 500)]
+    demand = need(3, ["BY", "RU"], caps={"BY": 1})
     ds = simulate(pull_scenario(groups, demand=demand))
     assert filled(ds, "need") == 2
     assert int(ds.units_deployed.sel(force="BY").values[0, -1]) == 1
@@ -734,31 +705,29 @@ def test_demand_cap_stops_pulls():
 # -- scheduled policy changes --------------------------------------------------------------
 
 
-def change_scenario(at: int) -> str:
-    return (
-        HEADER.format(name="change", horizon=120)
-        + f"""\
-forces: [{{id: blue}}]
-unit_types: [{{id: bn}}]
-locations: [{{id: front}}, {{id: home}}]
-policies:
-  - id: old
-    positions:
-      - {{name: front, location: front, duration: 30d, deployed: true}}
-      - {{name: home, location: home, duration: 30d}}
-  - id: new
-    positions:
-      - {{name: front, location: front, duration: 10d, deployed: true}}
-      - {{name: home, location: home, duration: 50d}}
-units:
-  - {{id: away, force: blue, type: bn, count: 1, strength: 100, policy: old, phase: 0d}}
-  - {{id: back, force: blue, type: bn, count: 1, strength: 100, policy: old, phase: 30d}}
-demands:
-  - {{id: d, location: front, units: 1, fill: {{forces: [blue]}}}}
-changes:
-  - {{at: {at}d, units: [away, back], policy: new}}
-"""
-    )
+def change_scenario(at: int) -> dict:
+    return dict(
+        name="change",
+        horizon="120d",
+        policies=[
+            {"id": "old", "positions": [
+                {"name": "front", "location": "front", "duration": "30d", "deployed": True},
+                {"name": "home", "location": "home", "duration": "30d"},
+            ]},
+            {"id": "new", "positions": [
+                {"name": "front", "location": "front", "duration": "10d", "deployed": True},
+                {"name": "home", "location": "home", "duration": "50d"},
+            ]},
+        ],
+        units=[
+            {"id": "away", "force": "blue", "type": "bn", "count": 1, "strength": 100,
+             "policy": "old", "phase": "0d"},
+            {"id": "back", "force": "blue", "type": "bn", "count": 1, "strength": 100,
+             "policy": "old", "phase": "30d"},
+        ],
+        demands=[{"id": "d", "location": "front", "units": 1, "fill": {"forces": ["blue"]}}],
+        changes=[{"at": f"{at}d", "units": ["away", "back"], "policy": "new"}],
+    )  # fmt: skip
 
 
 def test_scheduled_change_non_deployed_unit_switches_at_once():
@@ -809,29 +778,29 @@ def test_without_change_units_keep_old_policy():
 
 
 def attrition_scenario(
-    killed: str, wounded: str | None = None, *, horizon: int = 60, strength: int = 1000
-) -> str:
-    hazards = f"killed: {killed}" + (f", wounded: {wounded}" if wounded else "")
-    return (
-        HEADER.format(name="attrition", horizon=horizon)
-        + f"""\
-forces: [{{id: blue}}]
-unit_types: [{{id: bn}}]
-locations: [{{id: front, attrition: {{{hazards}}}}}, {{id: home}}]
-policies:
-  - id: hold
-    positions:
-      - {{name: front, location: front, duration: 30d, deployed: true, next: front}}
-units:
-  - {{id: bn, force: blue, type: bn, count: 3, strength: {strength}, policy: hold}}
-demands:
-  - {{id: d, location: front, people: 1, fill: {{forces: [blue]}}}}
-"""
-    )
+    killed: float | str,
+    wounded: float | str | None = None,
+    *,
+    horizon: int = 60,
+    strength: int = 1000,
+) -> dict:
+    hazards = {"killed": killed} | ({"wounded": wounded} if wounded else {})
+    return dict(
+        name="attrition",
+        horizon=f"{horizon}d",
+        locations=[{"id": "front", "attrition": hazards}, {"id": "home"}],
+        policies=[{"id": "hold", "positions": [
+            {"name": "front", "location": "front", "duration": "30d", "deployed": True,
+             "next": "front"},
+        ]}],
+        units=[{"id": "bn", "force": "blue", "type": "bn", "count": 3, "strength": strength,
+                "policy": "hold"}],
+        demands=[{"id": "d", "location": "front", "people": 1, "fill": {"forces": ["blue"]}}],
+    )  # fmt: skip
 
 
 def test_deterministic_attrition_is_strength_times_hazard():
-    ds = simulate(attrition_scenario("0.001", "0.002"))
+    ds = simulate(attrition_scenario(0.001, 0.002))
     strength = ds.strength.sel(force="blue", location="front").values[0]
     killed = ds.losses.sel(force="blue", cause="killed").values[0]
     wounded = ds.losses.sel(force="blue", cause="wounded").values[0]
@@ -851,7 +820,7 @@ def test_deterministic_attrition_is_strength_times_hazard():
     [("3%/mo", 0.03, 30), ("1.5%/w", 0.015, 7), ("10%/y", 0.10, 365), ("0.2%/d", 0.002, 1)],
 )
 def test_per_period_hazard_conversion(text, p, days):
-    ds = simulate(attrition_scenario(f'"{text}"', horizon=max(days, 2)))
+    ds = simulate(attrition_scenario(text, horizon=max(days, 2)))
     daily = 1 - (1 - p) ** (1 / days)
     killed = ds.losses.sel(force="blue", cause="killed").values[0]
     assert killed[0] == pytest.approx(3000 * daily, rel=1e-12)
@@ -862,17 +831,15 @@ def test_per_period_hazard_conversion(text, p, days):
 
 def test_no_hazard_at_home_no_losses():
     # Units that never leave home lose nobody though the front is deadly.
-    text = attrition_scenario("0.01").replace(
-        "location: front, duration", "location: home, duration"
-    )
-    ds = simulate(text)
+    at_home = merge([{"positions": [{"location": "home"}]}])
+    ds = simulate(changed(attrition_scenario(0.01), policies=at_home))
     assert (ds.losses.values == 0).all()
     assert (ds.strength.sel(location="home").values == 3000).all()
 
 
 def test_scenario_without_demands_runs():
     # `demands` is optional in the scenario format; a pure rotation needs none.
-    text = fixed_rotation(9, 30, 30, 30, horizon=90).split("demands:")[0]
-    assert "demands" not in loads(text).model_fields_set
-    ds = simulate(text)
+    sections = {**fixed_rotation(9, 30, 30, 30, horizon=90), "demands": None}
+    assert "demands" not in build(**sections).model_fields_set
+    ds = simulate(sections)
     assert (ds.units_deployed.values == 3).all()

@@ -12,7 +12,7 @@ from dataclasses import fields, replace
 
 import numpy as np
 import pytest
-from conftest import merge, needs_two_threads, scenario_text
+from conftest import changed, merge, needs_two_threads, scenario_data, scenario_text, yaml_text
 from scipy.stats import binom
 
 import forcegen
@@ -22,46 +22,57 @@ from forcegen.engine.random import binomial_inverse
 from forcegen.sampling import sample_scenario
 from forcegen.scenario.loader import loads
 
-MIXED = """\
-forcegen: 1
-name: mixed
-start: 2023-01-01
-horizon: 120d
-forces: [{id: blue}, {id: red}]
-unit_types: [{id: bn}, {id: big}]
-locations:
-  - {id: front, attrition: {killed: 0.002, wounded: "9%/mo", missing: 0.0004, deserted: 0.0002}}
-  - {id: rear, attrition: {killed: 0.0005}}
-  - {id: home}
-policies:
-  - id: rotation
-    positions:
-      - {name: front, location: front, duration: 30d, deployed: true}
-      - {name: rear, location: rear, duration: 20d}
-      - {name: home, location: home, duration: 40d}
-  - id: contract
-    positions:
-      - {name: front, location: front, duration: 45d, deployed: true}
-      - {name: rear, location: rear, duration: 15d}
-      - {name: out, location: home, terminal: true}
-  - id: pool
-    positions:
-      - {name: ready, location: home, ready: true, pull_to: deployed}
-      - {name: deployed, location: front, duration: 25d, deployed: true, next: ready}
-units:
-  - {id: blue-bn, force: blue, type: bn, count: 9, strength: 500, current: 0.9,
-     policy: rotation}
-  - {id: blue-contract, force: blue, type: bn, count: 4, strength: 300, policy: contract}
-  - {id: red-big, force: red, type: big, count: 2, strength: 40000, policy: rotation,
-     phase: 0d}
-  - {id: red-pool, force: red, type: bn, count: 3, strength: 700, policy: pool, start: ready}
-demands:
-  - {id: front-units, location: front, units: 6, fill: {forces: [red, blue]}}
-"""
+MIXED = scenario_data(
+    name="mixed",
+    horizon="120d",
+    forces=[{"id": "blue"}, {"id": "red"}],
+    unit_types=[{"id": "bn"}, {"id": "big"}],
+    locations=[
+        {"id": "front", "attrition": {"killed": 0.002, "wounded": "9%/mo", "missing": 0.0004,
+                                      "deserted": 0.0002}},
+        {"id": "rear", "attrition": {"killed": 0.0005}},
+        {"id": "home"},
+    ],
+    policies=[
+        {"id": "rotation", "positions": [
+            {"name": "front", "location": "front", "duration": "30d", "deployed": True},
+            {"name": "rear", "location": "rear", "duration": "20d"},
+            {"name": "home", "location": "home", "duration": "40d"},
+        ]},
+        {"id": "contract", "positions": [
+            {"name": "front", "location": "front", "duration": "45d", "deployed": True},
+            {"name": "rear", "location": "rear", "duration": "15d"},
+            {"name": "out", "location": "home", "terminal": True},
+        ]},
+        {"id": "pool", "positions": [
+            {"name": "ready", "location": "home", "ready": True, "pull_to": "deployed"},
+            {"name": "deployed", "location": "front", "duration": "25d", "deployed": True,
+             "next": "ready"},
+        ]},
+    ],
+    units=[
+        {"id": "blue-bn", "force": "blue", "type": "bn", "count": 9, "strength": 500,
+         "current": 0.9, "policy": "rotation"},
+        {"id": "blue-contract", "force": "blue", "type": "bn", "count": 4, "strength": 300,
+         "policy": "contract"},
+        {"id": "red-big", "force": "red", "type": "big", "count": 2, "strength": 40000,
+         "policy": "rotation", "phase": "0d"},
+        {"id": "red-pool", "force": "red", "type": "bn", "count": 3, "strength": 700,
+         "policy": "pool", "start": "ready"},
+    ],
+    demands=[{"id": "front-units", "location": "front", "units": 6,
+              "fill": {"forces": ["red", "blue"]}}],
+)  # fmt: skip
+"""Two forces on three policies (rotation, contract, pool) at two deadly locations."""
 
 
-def run(text: str = MIXED, **kwargs):
-    return forcegen.simulate(loads(text), **kwargs).to_xarray()
+def mixed(**changes) -> str:
+    """The YAML text of :data:`MIXED` with these changes (as for :func:`changed`)."""
+    return yaml_text(changed(MIXED, **changes))
+
+
+def run(text: str | None = None, **kwargs):
+    return forcegen.simulate(loads(text or mixed()), **kwargs).to_xarray()
 
 
 # -- conservation --------------------------------------------------------------------------
@@ -159,7 +170,7 @@ def test_run_prefix_is_stable():
 
 
 def test_chunk_size_does_not_change_records():
-    scenario = loads(MIXED)
+    scenario = loads(mixed())
     plan = compile_plan(scenario, sample_scenario(scenario, runs=1, seed=0, deterministic=False))
     parts = [
         simulate_plan(plan, runs=7, seed=13, keep_units=True, chunk_size=size)
@@ -173,7 +184,7 @@ def test_chunk_size_does_not_change_records():
 def test_kernel_refuses_a_plan_with_a_negative_index():
     # The kernel takes a unit's force, type, position and policy as unsigned indices; a
     # negative one (a bug upstream) must stop it rather than wrap around.
-    scenario = loads(MIXED)
+    scenario = loads(mixed())
     plan = compile_plan(scenario, sample_scenario(scenario, runs=1, seed=0, deterministic=True))
     force = plan.unit_force.copy()
     force[0] = -1
@@ -187,11 +198,9 @@ def test_kernel_refuses_a_plan_with_a_negative_index():
 def test_adding_unrelated_group_keeps_existing_draws():
     # A new group, in a new force, placed FIRST in the file (so every existing unit's index
     # shifts) at the same front: the existing units' draws and losses must not change.
-    extra = MIXED.replace(
-        "units:\n",
-        "units:\n  - {id: green-extra, force: green, type: bn, count: 5, strength: 800,"
-        " policy: rotation}\n",
-    ).replace("forces: [{id: blue}, {id: red}]", "forces: [{id: blue}, {id: red}, {id: green}]")
+    green = {"id": "green-extra", "force": "green", "type": "bn", "count": 5, "strength": 800,
+             "policy": "rotation"}  # fmt: skip
+    extra = mixed(forces=[*MIXED["forces"], {"id": "green"}], units=[green, *MIXED["units"]])
     base = run(runs=5, seed=21, keep_units=True)
     more = run(extra, runs=5, seed=21, keep_units=True)
     assert more.sizes["unit"] == base.sizes["unit"] + 5
@@ -210,10 +219,7 @@ def test_adding_unrelated_group_keeps_existing_draws():
 def test_identical_units_draw_independently():
     # Units in the same position with the same strength and hazards get their own draws
     # (keyed by unit), so their losses differ; and so do the two causes.
-    text = MIXED.replace(
-        "count: 9, strength: 500, current: 0.9,",
-        "count: 9, strength: 500, current: 0.9, phase: 0d,",
-    )
+    text = mixed(units=merge([{"phase": "0d"}]))
     ds = run(text, runs=2, seed=4, keep_units=True)
     units = [f"blue-bn#{i}" for i in range(9)]
     end = ds.unit_strength.sel(unit=units).isel(day=29).values
@@ -225,12 +231,8 @@ def test_identical_units_draw_independently():
 def test_adding_unit_to_group_keeps_existing_members_draws():
     # Members keep their keys (group#member): a tenth battalion does not reshuffle the nine.
     # Fixed phase, so members also keep their place in the cycle.
-    text = MIXED.replace(
-        "count: 9, strength: 500, current: 0.9,",
-        "count: 9, strength: 500, current: 0.9, phase: 10d,",
-    )
-    base = run(text, runs=4, seed=2, keep_units=True)
-    more = run(text.replace("count: 9,", "count: 10,"), runs=4, seed=2, keep_units=True)
+    base = run(mixed(units=merge([{"phase": "10d"}])), runs=4, seed=2, keep_units=True)
+    more = run(mixed(units=merge([{"phase": "10d", "count": 10}])), runs=4, seed=2, keep_units=True)
     units = [f"blue-bn#{i}" for i in range(9)]
     assert np.array_equal(
         base.unit_strength.sel(unit=units).values, more.unit_strength.sel(unit=units).values
@@ -374,8 +376,7 @@ def test_records_bytes_per_run_day_stay_small():
     # The default records of a run-day hold aggregates only: their size does not grow
     # with the number of units.
     def per_run_day(units: int, keep: bool) -> float:
-        text = MIXED.replace("count: 9,", f"count: {units},")
-        scenario = loads(text)
+        scenario = loads(mixed(units=merge([{"count": units}])))
         plan = compile_plan(
             scenario, sample_scenario(scenario, runs=1, seed=0, deterministic=False)
         )

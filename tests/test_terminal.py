@@ -11,56 +11,37 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import changed, flow, line_of, merge, scenario_data, scenario_text, yaml_text
 from typer.testing import CliRunner, Result
 
 from forcegen.cli import app
 
 LINK = "[link=http://x]y[/link]"
 
-SCENARIO = """\
-forcegen: 1
-name: "{name}"
-start: 2023-01-01
-horizon: 60d
-forces:
-  - {{id: blue}}
-unit_types:
-  - {{id: inf}}
-locations:
-  - {{id: front}}
-  - {{id: home}}
-policies:
-  - id: cycle
-    positions:
-      - {{name: front, location: front, duration: 30d, deployed: true}}
-      - {{name: home, location: home, duration: 30d}}
-units:
-  - id: blue-bn
-    force: blue
-    type: inf
-    policy: cycle
-    count: 2
-    strength:
-      choose: "{choice}"
-      default: full
-      options: {{full: {{value: 500, cites: [c1]}}, weak: 300}}
-demands:
-  - id: hold
-    location: front
-    people: 500
-    fill: {{forces: [blue]}}
-claims:
-  - id: c1
-    source: {{publication: "{publication}", date: 2023-01-19}}
-    attribution: named
-    paraphrase: A battalion has 500 people.
-    grade: B2
-"""
+
+def sections(name: str = "[/]", choice: str = "[/]", pub: str = LINK) -> dict:
+    """A scenario whose name, strength choice and claim publication are user text."""
+    return dict(
+        name=name,
+        unit_types=[{"id": "inf"}],
+        policies=merge([{"id": "cycle"}]),
+        units=[{"id": "blue-bn", "force": "blue", "type": "inf", "policy": "cycle", "count": 2,
+                "strength": {"choose": choice, "default": "full",
+                             "options": {"full": {"value": 500, "cites": ["c1"]}, "weak": 300}}}],
+        demands=[{"id": "hold", "location": "front", "people": 500,
+                  "fill": {"forces": ["blue"]}}],
+        claims=[{"id": "c1", "source": {"publication": pub, "date": flow("2023-01-19")},
+                 "attribution": "named", "paraphrase": "A battalion has 500 people.",
+                 "grade": "B2"}],
+    )  # fmt: skip
 
 
-def write(tmp_path: Path, name: str = "[/]", choice: str = "[/]", pub: str = LINK) -> Path:
+def write(
+    tmp_path: Path, name: str = "[/]", choice: str = "[/]", pub: str = LINK, **changes
+) -> Path:
     path = tmp_path / "s.yaml"
-    path.write_text(SCENARIO.format(name=name, choice=choice, publication=pub), encoding="utf-8")
+    data = changed(scenario_data(**sections(name, choice, pub)), **changes)
+    path.write_text(yaml_text(data), encoding="utf-8")
     return path
 
 
@@ -119,17 +100,18 @@ def test_markup_in_an_out_path_is_refused_plainly(scenario: Path, tmp_path: Path
 
 
 def test_markup_in_a_check_finding_prints_as_written(tmp_path: Path) -> None:
-    path = write(tmp_path).read_text().replace("people: 500", "people: 5000")
-    (tmp_path / "t.yaml").write_text(path)
-    result = invoke("check", tmp_path / "t.yaml")
+    path = write(tmp_path, demands=merge([{"people": 5000}]))
+    result = invoke("check", path)
     assert result.exit_code == 0, result.stderr
     assert "[claims: c1]" in result.stdout or "[no claim cited]" in result.stdout
 
 
 def test_line_100_of_a_file_is_not_an_emoji(tmp_path: Path) -> None:
-    # Padding puts the bad date on line 100, column 8.
-    text = write(tmp_path, choice="size").read_text()
-    text = "#\n" * 97 + text.replace("start: 2023-01-01", "start: 2023-02-30")
+    # The text itself is the point here: an impossible date, written as a YAML date (a
+    # builder cannot hold it), put on line 100, column 8, by padding.
+    text = scenario_text(**sections(choice="size"))
+    text = text.replace("start: '2023-01-01'", "start: 2023-02-30")
+    text = "#\n" * (100 - line_of(text, "start: 2023-02-30")) + text
     path = tmp_path / "long.yaml"
     path.write_text(text)
     for command in ("validate", "run"):
@@ -176,10 +158,8 @@ def test_every_result_summary_has_a_format_and_version(scenario: Path, tmp_path:
 
 
 def test_sensitivity_prints_the_summary_it_writes(scenario: Path, tmp_path: Path) -> None:
-    text = scenario.read_text().replace(
-        "  - {id: front}", "  - {id: front, attrition: {killed: {pert: [1%/mo, 2%/mo, 4%/mo]}}}"
-    )
-    scenario.write_text(text)
+    pert = flow("{pert: [1%/mo, 2%/mo, 4%/mo]}")
+    assert write(tmp_path, locations=merge([{"attrition": {"killed": pert}}])) == scenario
     command = ["sensitivity", scenario, "--output", "lost:blue:killed", "--n", "8", "-f", "json"]
     result = invoke(*command, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.stderr
