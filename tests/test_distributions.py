@@ -6,22 +6,10 @@ import math
 
 import numpy as np
 import pytest
+from conftest import build, flow, merge
 
 from forcegen.errors import ScenarioError
 from forcegen.scenario.distributions import Lognormal
-from forcegen.scenario.loader import loads
-
-TEXT = """\
-forcegen: 1
-name: lognormal
-start: 2023-01-01
-horizon: 30d
-forces: [{{id: blue}}]
-unit_types: [{{id: inf}}]
-locations: [{{id: l, attrition: {{killed: {killed}}}}}]
-policies: [{{id: p, positions: [{{name: a, location: l, duration: 1d}}]}}]
-units: [{{id: u, force: blue, type: inf, count: 2, strength: 10, policy: p}}]
-"""
 
 
 @pytest.mark.parametrize(
@@ -40,7 +28,7 @@ units: [{{id: u, force: blue, type: inf, count: 2, strength: 10, policy: p}}]
 )
 def test_lognormal_messages_fill_in_their_numbers(killed: str, message: str) -> None:
     with pytest.raises(ScenarioError) as info:
-        loads(TEXT.format(killed=killed), "l.yaml")
+        build("l.yaml", locations=merge([{"attrition": {"killed": flow(killed)}}]))
     assert [p.message for p in info.value.problems] == [message]
     assert "{" not in message.replace("{median: ..., p90: ...}", "")
 
