@@ -186,11 +186,19 @@ def plan_sizes(scenario: Scenario, sample: Sample) -> PlanSizes:
     cohort_units = tuple(b * n for b, n, _ in formed)
     if declared + sum(cohort_units) > MAX_UNITS:
         _refuse_unit_slots(scenario, horizon, declared, formed)
+    # The kernel's table of no-loss probabilities has a row per location where a position
+    # is and unit type of a unit, where losses may happen: at most this many.
+    at = {pos.location for p in scenario.policies for pos in resolved[p.id]}
+    of = {g.type for g in scenario.units} | {
+        p.cohort.type for p, n in zip(scenario.pipelines, cohort_units, strict=True) if n
+    }
     hazard_rows = 0
     for loc in scenario.locations:
         attritions = [loc.attrition, *loc.attrition_by_type.values()]
-        if any(sample.of(getattr(a, c)).max() > 0 for a in attritions for c in CAUSE_HAZARDS):
-            hazard_rows += len(scenario.unit_types)
+        if loc.id in at and any(
+            sample.of(getattr(a, c)).max() > 0 for a in attritions for c in CAUSE_HAZARDS
+        ):
+            hazard_rows += len(of)
     return PlanSizes(
         samples=sample.size,
         horizon=horizon,
@@ -626,17 +634,21 @@ def _attrition(tb: _Tables) -> Part:
     share = np.zeros((n_s, n_l, n_y))
     recovery = np.zeros((n_s, n_l, n_y), np.int32)
     for i, loc in enumerate(tb.scenario.locations):
-        for y, utype in enumerate(tb.unit_types):
-            override = loc.attrition_by_type.get(utype)
-
-            def get(name: str, loc=loc, override=override) -> NDArray[np.float64]:
-                q = getattr(override, name) if override is not None else None
-                return tb.value(q if q is not None else getattr(loc.attrition, name))
-
+        # The location's values for every unit type, then each type's overrides: work in
+        # the number of values written, not in locations times unit types.
+        for c, cause in enumerate(CAUSE_HAZARDS):
+            hazard[:, c, i, :] = tb.value(getattr(loc.attrition, cause))[:, None]
+        share[:, i, :] = tb.value(loc.attrition.return_share)[:, None]
+        recovery[:, i, :] = _days(tb.value(loc.attrition.recovery))[:, None]
+        for utype, override in loc.attrition_by_type.items():
+            y = tb.type_ix[utype]
             for c, cause in enumerate(CAUSE_HAZARDS):
-                hazard[:, c, i, y] = get(cause)
-            share[:, i, y] = get("return_share")
-            recovery[:, i, y] = _days(get("recovery"))
+                if (q := getattr(override, cause)) is not None:
+                    hazard[:, c, i, y] = tb.value(q)
+            if override.return_share is not None:
+                share[:, i, y] = tb.value(override.return_share)
+            if override.recovery is not None:
+                recovery[:, i, y] = _days(tb.value(override.recovery))
     return {"hazard": hazard, "return_share": share, "recovery": recovery}
 
 

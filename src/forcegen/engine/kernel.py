@@ -776,14 +776,21 @@ def _run(
             odds[i, y] = total[i, y] / (1.0 - total[i, y]) if total[i, y] < 1.0 else np.inf
     q0_row = np.full((n_l, n_y), -1, np.int64)
     rows = 0
-    if not deterministic:
+    if not deterministic and n_u:
+        # Rows only where units can be: the locations of positions, the types of units.
+        at = np.zeros(n_l, np.bool_)
+        of = np.zeros(n_y, np.bool_)
+        for j in range(p.pos_location.shape[0]):
+            at[p.pos_location[j]] = True
+        for u in range(n_u):
+            of[p.unit_type[u]] = True
         for i in range(n_l):
             for y in range(n_y):
-                if total[i, y] > 0.0:
+                if total[i, y] > 0.0 and at[i] and of[y]:
                     q0_row[i, y] = rows
                     rows += 1
     width = 0
-    if rows and n_u:  # no units, no draws from the table (and no largest strength)
+    if rows:  # (no units, no rows: no draws from the table, and no largest strength)
         width = int(min(Q0_WIDTH, max(p.unit_authorised[s].max(), 0.0) + 1.0))
     q0_table = np.full((rows, width), -1.0)
     rec_slots = p.recovery[s].max() + 1 if n_u else 1
