@@ -137,3 +137,28 @@ def test_the_memory_check_counts_the_plan(monkeypatch: pytest.MonkeyPatch) -> No
         forcegen.api._check_memory(sizes, 1, keep_units=False, deterministic=False, n_jobs=1)
     monkeypatch.setattr(forcegen.api, "_available_memory", lambda: 2**40)
     forcegen.api._check_memory(sizes, 1, keep_units=False, deterministic=False, n_jobs=1)
+
+
+def test_attrition_by_type_overrides_only_the_fields_it_gives() -> None:
+    text = """
+forcegen: 1
+name: overrides
+start: 2023-01-01
+horizon: 10d
+forces: [{id: blue}]
+unit_types: [{id: a}, {id: b}, {id: c}]
+locations:
+  - id: front
+    attrition: {killed: 1%/d, wounded: 2%/d, return_share: 0.5, recovery: 20d}
+    attrition_by_type:
+      b: {killed: 3%/d, recovery: 5d}
+  - id: home
+policies: [{id: p, positions: [{name: x, location: front, duration: 1d}]}]
+"""
+    scenario = loads(text)
+    plan = compile_plan(scenario, sample_scenario(scenario, runs=1, seed=0, deterministic=True))
+    killed, wounded = plan.hazard[0, 0], plan.hazard[0, 1]
+    np.testing.assert_allclose(killed, [[0.01, 0.03, 0.01], [0, 0, 0]])
+    np.testing.assert_allclose(wounded, [[0.02, 0.02, 0.02], [0, 0, 0]])
+    np.testing.assert_allclose(plan.return_share[0], [[0.5, 0.5, 0.5], [0, 0, 0]])
+    np.testing.assert_array_equal(plan.recovery[0], [[20, 5, 20], [0, 0, 0]])
