@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from forcegen import __version__
-from forcegen.compile import compile_plan
+from forcegen.compile import PlanSizes, compile_plan, plan_sizes
 from forcegen.engine import Records, simulate_plan
 from forcegen.errors import UsageError
 from forcegen.results import Results, build_dataset
@@ -52,9 +52,30 @@ def _available_memory() -> int | None:
         return None
 
 
-def _check_memory(plan, runs: int, keep_units: bool, deterministic: bool) -> None:
-    """Refuse, before allocating, a run whose records would not fit in memory."""
-    need = Records.nbytes(plan, runs, keep_units, compact=not deterministic)
+def _check_memory(
+    sizes: PlanSizes, runs: int, keep_units: bool, deterministic: bool, n_jobs: int
+) -> None:
+    """Refuse, before compiling, a run whose arrays would not fit in memory.
+
+    Counted: the plan, twice (compiling holds its parts and the joined arrays at once), the
+    records, one run's working arrays per thread, and the requirement the labelled dataset
+    adds (as large as the records of demands filled).
+    """
+    compact = not deterministic
+    dims = (
+        sizes.horizon,
+        sizes.forces,
+        sizes.locations,
+        sizes.demands,
+        sizes.positions,
+        sizes.units,
+        sizes.pipelines,
+        sizes.reservoirs,
+    )
+    records = Records.nbytes_of(runs, *dims, keep_units=keep_units, compact=compact)
+    required = runs * sizes.horizon * sizes.demands * (4 if compact else 8)
+    working = min(n_jobs, runs) * sizes.run_nbytes(deterministic)
+    need = 2 * sizes.nbytes + records + required + working
     free = _available_memory()
     if free is not None and need > 0.8 * free:
         advice = "fewer runs, a shorter horizon" + (
@@ -62,7 +83,8 @@ def _check_memory(plan, runs: int, keep_units: bool, deterministic: bool) -> Non
         )
         raise UsageError(
             f"{runs:,} runs of this scenario need about {need / 2**30:.1f} GiB for their "
-            f"records, more than the {free / 2**30:.1f} GiB of memory free: use {advice}"
+            f"records and working arrays, more than the {free / 2**30:.1f} GiB of memory "
+            f"free: use {advice}"
         )
 
 
@@ -140,8 +162,8 @@ def simulate(
     else:
         pinned = {k: np.full(sample.size, v) for k, v in picked.items() if k not in sample.picks}
         sample = dataclasses.replace(sample, picks={**sample.picks, **pinned})
+    _check_memory(plan_sizes(scenario, sample), runs, keep_units, deterministic, n_jobs)
     plan = compile_plan(scenario, sample)
-    _check_memory(plan, runs, keep_units, deterministic)
     records = simulate_plan(
         plan,
         runs=runs,

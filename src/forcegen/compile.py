@@ -32,11 +32,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from forcegen.engine.kernel import run_state_nbytes
 from forcegen.engine.plan import CAUSE_HAZARDS, OPEN, RESTED, Plan
 from forcegen.engine.streams import stable_key
+from forcegen.errors import UsageError
 from forcegen.sampling import Sample
 from forcegen.scenario.model import Demand, Position, Scenario
-from forcegen.scenario.quantities import Choice, Quantity, Value
+from forcegen.scenario.quantities import MAX_UNITS, Choice, Quantity, Value
 from forcegen.scenario.references import resolve_policies
 
 Part = dict[str, Any]
@@ -47,7 +49,15 @@ def compile_plan(scenario: Scenario, sample: Sample) -> Plan:
     """Turn a validated scenario and the values its runs take into a plan.
 
     Each step returns its part of the plan; a field given twice or not at all is an error.
+
+    Raises
+    ------
+    UsageError
+        If the declared units and those cohort pipelines would form come to more than
+        :data:`~forcegen.scenario.quantities.MAX_UNITS` (see :func:`plan_sizes`), before
+        anything is allocated.
     """
+    plan_sizes(scenario, sample)
     tb = _tables(scenario, sample)
     positions = _positions(tb)
     pos_duration = positions["pos_duration"]
@@ -66,6 +76,185 @@ def compile_plan(scenario: Scenario, sample: Sample) -> Plan:
         **_changes(tb, units["unit_group"]),
         **_manpower(tb),
         **cohorts,
+    )
+
+
+@dataclass(frozen=True)
+class PlanSizes:
+    """The lengths of a plan's axes, and what sizes the engine's working arrays, known from
+    a scenario and its sample without compiling (see :func:`plan_sizes`)."""
+
+    samples: int
+    horizon: int
+    positions: int
+    policies: int
+    cycle_width: int
+    """Longest fixed-length cycle of a policy (at least 1): the plan's axis M."""
+    declared_units: int
+    """Units of the unit groups, each group at its largest count."""
+    cohort_units: tuple[int, ...]
+    """Slots of the units each pipeline can form over the horizon (0 for replacements)."""
+    batches: int
+    """Most batches a cohort pipeline closes: the plan's axis B."""
+    batch_units: int
+    """Most units a batch forms: the plan's axis N."""
+    forces: int
+    locations: int
+    unit_types: int
+    demands: int
+    changes: int
+    reservoirs: int
+    pipelines: int
+    recovery_days: int
+    """Longest recovery of the wounded in any sample."""
+    training_days: int
+    """Longest training of a pipeline in any sample."""
+    hazard_rows: int
+    """Pairs of location and unit type that may have losses."""
+    largest_unit: int
+    """Largest authorised strength of a declared unit, in people."""
+
+    @property
+    def units(self) -> int:
+        """Units of the plan: declared ones, then cohort slots (the axis U)."""
+        return self.declared_units + sum(self.cohort_units)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the plan's arrays (labels and index tuples aside)."""
+        s, t, p, k, m = self.samples, self.horizon, self.positions, self.policies, self.cycle_width
+        u, f, loc, y = self.units, self.forces, self.locations, self.unit_types
+        d, h, v, q = self.demands, self.changes, self.reservoirs, self.pipelines
+        i4, i8, f8, b1 = 4, 8, 8, 1
+        return (
+            p * (5 * i4 + 4 * b1) + 2 * s * p * i4  # positions
+            + k * m * i4 + k * i4 + s * k * (m + 1) * i8  # cycles
+            + s * k * (i4 + f8) + k * i4  # policies' rules
+            + u * (4 * i4 + i8) + s * u * (3 * i4 + b1 + 2 * f8)  # units
+            + s * loc * y * (len(CAUSE_HAZARDS) * f8 + f8 + i4)  # attrition
+            + d * (2 * i4 + b1) + s * d * (2 * i4 + f8) + d * (y + f) * i4  # demands
+            + s * d * f * f8 + 2 * d * max(f * y, 1) * i4  # caps and pools
+            + f * i4 + s * f * loc * f8  # forces
+            + s * h * i4 + h * u * b1 + h * i4 + h * p * i4  # changes
+            + 2 * s * v * f8 + q * (2 * i4 + i8 + 2 * b1) + s * q * i4  # manpower
+            + s * t * q * (f8 + b1) + q * self.batches * self.batch_units * i4  # by day
+        )  # fmt: skip
+
+    def run_nbytes(self, deterministic: bool) -> int:
+        """Bytes of the working arrays the engine holds for one run while it runs."""
+        return run_state_nbytes(
+            units=self.units,
+            forces=self.forces,
+            locations=self.locations,
+            unit_types=self.unit_types,
+            pipelines=self.pipelines,
+            demands=self.demands,
+            recovery_days=self.recovery_days,
+            training_days=self.training_days,
+            q0_rows=0 if deterministic else self.hazard_rows,
+            q0_width=self.largest_unit + 1,
+        )
+
+
+def plan_sizes(scenario: Scenario, sample: Sample) -> PlanSizes:
+    """The sizes of the plan :func:`compile_plan` would build, without building it.
+
+    Costs a walk over the scenario's lists and one value per uncertain number and run, so
+    that memory can be checked, and a plan with too many units refused, before compiling.
+
+    Raises
+    ------
+    UsageError
+        If the declared units and the units cohort pipelines can form over the horizon
+        come to more than :data:`~forcegen.scenario.quantities.MAX_UNITS`.
+    """
+
+    def largest(q: Quantity | None) -> int:
+        return int(_days(sample.of(q)).max(initial=0))
+
+    horizon = int(_days(sample.of(scenario.horizon))[0])
+    resolved = resolve_policies(scenario)
+    declared = sum(largest(g.count) for g in scenario.units)
+    formed: list[tuple[int, int, int]] = []  # per pipeline: batches, units each, least every
+    for pipe in scenario.pipelines:
+        if pipe.into != "cohorts" or pipe.cohort is None:
+            formed.append((0, 0, 0))
+            continue
+        every = np.maximum(_days(sample.of(pipe.cohort.every)), 1)
+        least = int(every.min())
+        formed.append((horizon // least, pipe.cohort.units, least))
+    cohort_units = tuple(b * n for b, n, _ in formed)
+    if declared + sum(cohort_units) > MAX_UNITS:
+        _refuse_unit_slots(scenario, horizon, declared, formed)
+    # The kernel's table of no-loss probabilities has a row per location where a position
+    # is and unit type of a unit, where losses may happen: at most this many.
+    at = {pos.location for p in scenario.policies for pos in resolved[p.id]}
+    of = {g.type for g in scenario.units} | {
+        p.cohort.type for p, n in zip(scenario.pipelines, cohort_units, strict=True) if n
+    }
+    hazard_rows = 0
+    for loc in scenario.locations:
+        attritions = [loc.attrition, *loc.attrition_by_type.values()]
+        if loc.id in at and any(
+            sample.of(getattr(a, c)).max() > 0 for a in attritions for c in CAUSE_HAZARDS
+        ):
+            hazard_rows += len(of)
+    return PlanSizes(
+        samples=sample.size,
+        horizon=horizon,
+        positions=sum(len(resolved[p.id]) for p in scenario.policies),
+        policies=len(scenario.policies),
+        cycle_width=max([len(_cycle_from(resolved[p.id], 0)) for p in scenario.policies] + [1]),
+        declared_units=declared,
+        cohort_units=cohort_units,
+        batches=max([b for b, _, _ in formed] + [0]),
+        batch_units=max([n for b, n, _ in formed if b] + [0]),
+        forces=len(scenario.forces),
+        locations=len(scenario.locations),
+        unit_types=len(scenario.unit_types),
+        demands=len(scenario.demands),
+        changes=len(scenario.changes),
+        reservoirs=len(scenario.reservoirs),
+        pipelines=len(scenario.pipelines),
+        recovery_days=max(
+            [
+                largest(a.recovery)
+                for loc in scenario.locations
+                for a in (loc.attrition, *loc.attrition_by_type.values())
+            ]
+            + [0]
+        ),
+        training_days=max([largest(p.training) for p in scenario.pipelines] + [0]),
+        hazard_rows=hazard_rows,
+        largest_unit=max(
+            [int(np.ceil(sample.of(g.strength).max(initial=0))) for g in scenario.units] + [0]
+        ),
+    )
+
+
+def plan_nbytes(scenario: Scenario, sample: Sample) -> int:
+    """Bytes of the arrays of the plan :func:`compile_plan` would build, without building it."""
+    return plan_sizes(scenario, sample).nbytes
+
+
+def _refuse_unit_slots(
+    scenario: Scenario, horizon: int, declared: int, formed: list[tuple[int, int, int]]
+) -> None:
+    parts = []
+    for q, (pipe, (batches, per, every)) in enumerate(zip(scenario.pipelines, formed, strict=True)):
+        if batches:
+            parts.append(
+                f"pipelines[{q}] ({pipe.id}) would form {batches * per:,} units over the "
+                f"{horizon:,}-day horizon ({batches:,} batch{'es' if batches != 1 else ''} "
+                f"of {per:,} unit{'s' if per != 1 else ''}, one every {every:,} "
+                f"day{'s' if every != 1 else ''})"
+            )
+    total = declared + sum(b * n for b, n, _ in formed)
+    raise UsageError(
+        "; ".join(parts)
+        + f"; with the {declared:,} declared units that is {total:,} units in all, more "
+        f"than the {MAX_UNITS:,} a scenario may have: form fewer, larger units or close "
+        "batches less often (a longer cohort.every)"
     )
 
 
@@ -445,17 +634,21 @@ def _attrition(tb: _Tables) -> Part:
     share = np.zeros((n_s, n_l, n_y))
     recovery = np.zeros((n_s, n_l, n_y), np.int32)
     for i, loc in enumerate(tb.scenario.locations):
-        for y, utype in enumerate(tb.unit_types):
-            override = loc.attrition_by_type.get(utype)
-
-            def get(name: str, loc=loc, override=override) -> NDArray[np.float64]:
-                q = getattr(override, name) if override is not None else None
-                return tb.value(q if q is not None else getattr(loc.attrition, name))
-
+        # The location's values for every unit type, then each type's overrides: work in
+        # the number of values written, not in locations times unit types.
+        for c, cause in enumerate(CAUSE_HAZARDS):
+            hazard[:, c, i, :] = tb.value(getattr(loc.attrition, cause))[:, None]
+        share[:, i, :] = tb.value(loc.attrition.return_share)[:, None]
+        recovery[:, i, :] = _days(tb.value(loc.attrition.recovery))[:, None]
+        for utype, override in loc.attrition_by_type.items():
+            y = tb.type_ix[utype]
             for c, cause in enumerate(CAUSE_HAZARDS):
-                hazard[:, c, i, y] = get(cause)
-            share[:, i, y] = get("return_share")
-            recovery[:, i, y] = _days(get("recovery"))
+                if (q := getattr(override, cause)) is not None:
+                    hazard[:, c, i, y] = tb.value(q)
+            if override.return_share is not None:
+                share[:, i, y] = tb.value(override.return_share)
+            if override.recovery is not None:
+                recovery[:, i, y] = _days(tb.value(override.recovery))
     return {"hazard": hazard, "return_share": share, "recovery": recovery}
 
 

@@ -715,6 +715,36 @@ def _census_units(
         o_deployed[c_f] = a_deployed
 
 
+def run_state_nbytes(
+    *,
+    units: int,
+    forces: int,
+    locations: int,
+    unit_types: int,
+    pipelines: int,
+    demands: int,
+    recovery_days: int,
+    training_days: int,
+    q0_rows: int,
+    q0_width: int,
+) -> int:
+    """Bytes one run's working arrays take in :func:`_run` (each thread holds one run's).
+
+    ``recovery_days`` and ``training_days`` are the longest recovery and training of the
+    run's sample; ``q0_rows`` (at most locations times unit types) and ``q0_width`` bound
+    the table of no-loss probabilities of stochastic runs (0 rows in deterministic ones).
+    """
+    n_u, n_f, n_l, n_y, n_q = units, forces, locations, unit_types, pipelines
+    by_hazard = n_l * n_y * (8 * 4 + 8 * len(CAUSE_HAZARDS))  # total..odds, q0_row, cum
+    q0 = q0_rows * min(q0_width, Q0_WIDTH) * 8 if n_u else 0
+    recovering = (recovery_days + 1 if n_u else 1) * n_u * 8
+    training = n_q * (training_days + 1) * 8 + n_q * 16
+    per_unit = n_u * (5 * 4 + 2 * 8 + 1 + 4 * 8)  # int32, float64, bool and int64 columns
+    per_force = n_f * 8 * 10
+    census = 2 * n_f * n_y * n_l * 8  # people and units by force, type and location
+    return by_hazard + q0 + recovering + training + per_unit + per_force + census + demands
+
+
 @numba.njit(cache=True)
 def _run(
     p: KPlan,
@@ -746,14 +776,21 @@ def _run(
             odds[i, y] = total[i, y] / (1.0 - total[i, y]) if total[i, y] < 1.0 else np.inf
     q0_row = np.full((n_l, n_y), -1, np.int64)
     rows = 0
-    if not deterministic:
+    if not deterministic and n_u:
+        # Rows only where units can be: the locations of positions, the types of units.
+        at = np.zeros(n_l, np.bool_)
+        of = np.zeros(n_y, np.bool_)
+        for j in range(p.pos_location.shape[0]):
+            at[p.pos_location[j]] = True
+        for u in range(n_u):
+            of[p.unit_type[u]] = True
         for i in range(n_l):
             for y in range(n_y):
-                if total[i, y] > 0.0:
+                if total[i, y] > 0.0 and at[i] and of[y]:
                     q0_row[i, y] = rows
                     rows += 1
     width = 0
-    if rows:
+    if rows:  # (no units, no rows: no draws from the table, and no largest strength)
         width = int(min(Q0_WIDTH, max(p.unit_authorised[s].max(), 0.0) + 1.0))
     q0_table = np.full((rows, width), -1.0)
     rec_slots = p.recovery[s].max() + 1 if n_u else 1

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 import numpy as np
 from numpy.typing import NDArray
 
 from forcegen.engine.plan import CAUSES, FLOWS, PIPELINE_MEASURES, STOCKS, Plan
+
+MAX_UNIT_SLOTS = int(np.iinfo(np.int16).max)
+"""Most units (declared and cohort slots) a plan may have: counts of units are int16."""
 
 
 @dataclass
@@ -16,9 +20,9 @@ class Records:
 
     strength: NDArray[np.float64]  # (R, T, F, L) people present
     filled: NDArray[np.float64]  # (R, T, D) people (units) allocated to each demand
-    positions: NDArray[np.integer]  # (R, T, P) units in each position
-    deployed: NDArray[np.integer]  # (R, T, F) units in deployed positions
-    active: NDArray[np.integer]  # (R, T, F) units in the force
+    positions: NDArray[np.int16]  # (R, T, P) units in each position
+    deployed: NDArray[np.int16]  # (R, T, F) units in deployed positions
+    active: NDArray[np.int16]  # (R, T, F) units in the force
     losses: NDArray[np.float64]  # (R, T, F, CAUSES) people lost from units
     flows: NDArray[np.float64]  # (R, T, F, FLOWS)
     stocks: NDArray[np.float64]  # (R, T, F, STOCKS)
@@ -34,37 +38,71 @@ class Records:
         """Zeroed records. ``compact`` stores people as float32, which holds whole numbers
         exactly up to 16,777,216 (so every count of a stochastic run), halving memory;
         deterministic runs, whose expected values have fractions, keep float64. Reservoir
-        levels (populations of millions) stay float64 in both. Counts of units take int16
-        when the plan has fewer than 32,768 units, so units by position, an aggregate like
-        strength by force and location, cost two bytes per position and run-day."""
-        r, t = runs, plan.horizon
-        f, loc, d = len(plan.forces), len(plan.locations), len(plan.demands)
-        p, u = len(plan.position_labels), plan.n_units
+        levels (populations of millions) stay float64 in both. Counts of units take int16,
+        so units by position, an aggregate like strength by force and location, cost two
+        bytes per position and run-day: a plan has at most :data:`MAX_UNIT_SLOTS` units
+        (the scenario's limit on units, cohort slots included, keeps under it).
+
+        Raises
+        ------
+        ValueError
+            If the plan has more units than an int16 count holds.
+        """
+        if plan.n_units > MAX_UNIT_SLOTS:
+            raise ValueError(
+                f"the plan has {plan.n_units:,} units; records count at most "
+                f"{MAX_UNIT_SLOTS:,} in 16-bit integers"
+            )
+        layout = cls.layout(runs, *_dims(plan), keep_units=keep_units, compact=compact)
+        return cls(**{name: np.zeros(shape, dtype) for name, (shape, dtype) in layout.items()})
+
+    @staticmethod
+    def layout(
+        runs: int,
+        horizon: int,
+        forces: int,
+        locations: int,
+        demands: int,
+        positions: int,
+        units: int,
+        pipelines: int,
+        reservoirs: int,
+        *,
+        keep_units: bool,
+        compact: bool = False,
+    ) -> dict[str, tuple[tuple[int, ...], type]]:
+        """Shape and element type of each record, from the sizes of a plan's axes."""
+        r, t, f, loc, d = runs, horizon, forces, locations, demands
+        p, u = positions, units
         kept = (r, t, u) if keep_units else (r, 0, 0)
         people = np.float32 if compact else np.float64
-        count = np.int16 if u < 32768 else np.int32
-        return cls(
-            strength=np.zeros((r, t, f, loc), people),
-            filled=np.zeros((r, t, d), people),
-            positions=np.zeros((r, t, p), count),
-            deployed=np.zeros((r, t, f), count),
-            active=np.zeros((r, t, f), count),
-            losses=np.zeros((r, t, f, len(CAUSES)), people),
-            flows=np.zeros((r, t, f, len(FLOWS)), people),
-            stocks=np.zeros((r, t, f, len(STOCKS)), people),
-            pipeline=np.zeros((r, t, len(plan.pipelines), len(PIPELINE_MEASURES)), people),
-            reservoir=np.zeros((r, t, len(plan.reservoirs))),
-            deployed_days=np.zeros((r, u), np.int32),
-            active_days=np.zeros((r, u), np.int32),
-            unit_position=np.zeros(kept, np.int16),
-            unit_strength=np.zeros(kept, np.float32),
-        )
+        return {
+            "strength": ((r, t, f, loc), people),
+            "filled": ((r, t, d), people),
+            "positions": ((r, t, p), np.int16),
+            "deployed": ((r, t, f), np.int16),
+            "active": ((r, t, f), np.int16),
+            "losses": ((r, t, f, len(CAUSES)), people),
+            "flows": ((r, t, f, len(FLOWS)), people),
+            "stocks": ((r, t, f, len(STOCKS)), people),
+            "pipeline": ((r, t, pipelines, len(PIPELINE_MEASURES)), people),
+            "reservoir": ((r, t, reservoirs), np.float64),
+            "deployed_days": ((r, u), np.int32),
+            "active_days": ((r, u), np.int32),
+            "unit_position": (kept, np.int16),
+            "unit_strength": (kept, np.float32),
+        }
 
     @staticmethod
     def nbytes(plan: Plan, runs: int, keep_units: bool, *, compact: bool = False) -> int:
         """Bytes the records of ``runs`` runs will take, without allocating them."""
-        one = Records.empty(plan, 1, keep_units, compact=compact)
-        return runs * sum(a.nbytes for f in fields(one) if (a := getattr(one, f.name)) is not None)
+        return Records.nbytes_of(runs, *_dims(plan), keep_units=keep_units, compact=compact)
+
+    @staticmethod
+    def nbytes_of(*dims: int, keep_units: bool, compact: bool = False) -> int:
+        """Bytes of the records of the sizes :meth:`layout` takes, without a plan."""
+        layout = Records.layout(*dims, keep_units=keep_units, compact=compact)
+        return sum(math.prod(shape) * np.dtype(dtype).itemsize for shape, dtype in layout.values())
 
     def rows(self, start: int, stop: int) -> Records:
         """A view of runs ``start`` to ``stop`` (for filling chunk by chunk)."""
@@ -74,3 +112,17 @@ class Records:
                 for f in fields(self)
             }
         )
+
+
+def _dims(plan: Plan) -> tuple[int, ...]:
+    """The sizes :meth:`Records.layout` takes after ``runs``, read from a plan."""
+    return (
+        plan.horizon,
+        len(plan.forces),
+        len(plan.locations),
+        len(plan.demands),
+        len(plan.position_labels),
+        plan.n_units,
+        len(plan.pipelines),
+        len(plan.reservoirs),
+    )
