@@ -1143,3 +1143,37 @@ def test_validate_refuses_values_beyond_limits_with_exit_2(
     text = " ".join(result.output.split())
     assert "s.yaml:" in text and field in text, result.output
     assert "Traceback" not in result.output
+
+
+WAGNER = Path(__file__).resolve().parents[1] / "scenarios" / "wagner-prisoner-contracts.yaml"
+
+
+def test_cohorts_that_would_form_too_many_units_are_refused_where_they_are_written() -> None:
+    # One 50-unit batch a day for two years: 36,500 units, past the 30,000 a scenario may
+    # have (unit counts in the records are 16-bit). Refused before any run, at `every`.
+    text = WAGNER.read_text().replace(
+        "      every: 1d\n      units: 1\n", "      every: 1d\n      units: 50\n"
+    )
+    problem = only_problem(text)
+    assert problem.field == "pipelines[0].cohort.every"
+    assert problem.line is not None and text.splitlines()[problem.line - 1].strip() == "every: 1d"
+    assert "36,500 units" in problem.message and "at most 30,000 units" in problem.message
+    # The shipped file, one unit a day, is within the limit.
+    load(WAGNER)
+
+
+def test_an_uncertain_batch_interval_counts_at_its_shortest() -> None:
+    text = WAGNER.read_text().replace(
+        "      every: 1d\n      units: 1\n",
+        "      every: {uniform: [1d, 30d]}\n      units: 50\n",
+    )
+    assert "pipelines[0].cohort.every" in [p.field for p in problems_of(text)]
+
+
+def test_too_many_positions_in_all_policies_are_refused() -> None:
+    # Unit-level traces keep a unit's position as a 16-bit integer. A template's positions
+    # count in every policy built on it: 31 policies of 1,000 positions.
+    steps = "\n".join(f"      - {{name: s{j}, location: front, duration: 1d}}" for j in range(1000))
+    copies = "\n".join(f"  - {{id: p{k}, template: p0}}" for k in range(1, 31))
+    text = edit("policies:\n", f"policies:\n  - id: p0\n    positions:\n{steps}\n{copies}\n")
+    assert any("at most 30,000 positions" in p.message for p in problems_of(text))

@@ -100,6 +100,12 @@ class Dist(BaseModel):
         """The distribution with its spread multiplied by ``factor``, kept in its range."""
         return self if factor == 1.0 else self._widened(factor)
 
+    def extremes(self, factor: float = 1.0) -> tuple[float, float]:
+        """The smallest and largest values a run can take, once widened by ``factor``
+        (infinite where the shape and the kind of number set no bound)."""
+        low, high = self.widened(factor).quantiles(np.array([0.0, 1.0]))
+        return float(low), float(high)
+
     def describe(self) -> str:
         """The spread for people: ``pert 1 / 2 / 4``, ``uniform 1 to 3``."""
         raise NotImplementedError

@@ -20,7 +20,14 @@ from forcegen.errors import Problem, ScenarioError
 from forcegen.scenario.claims import Loc, quantities
 from forcegen.scenario.model import LAST_DATE, MAX_WIDENING, Scenario
 from forcegen.scenario.paths import format_loc
-from forcegen.scenario.quantities import MAX_PEOPLE, MAX_UNITS, Choice, Quantity, Value
+from forcegen.scenario.quantities import (
+    MAX_PEOPLE,
+    MAX_POSITIONS,
+    MAX_UNITS,
+    Choice,
+    Quantity,
+    Value,
+)
 from forcegen.scenario.references import check_references
 from forcegen.scenario.yamlio import Positions, position_of, read_yaml, read_yaml_text
 
@@ -57,21 +64,39 @@ def validate(data: Any, positions: Positions, filename: str) -> Scenario:
     return scenario
 
 
-def _largest(q: Quantity, factor: float) -> float:
-    """The largest value a quantity can take in any run, widening by ``factor`` included."""
+def _extremes(q: Quantity, factor: float) -> tuple[float, float]:
+    """The smallest and largest values a quantity can take in any run, widening by
+    ``factor`` included."""
     if isinstance(q, Choice):
-        return max(_largest(v, factor) for v in q.options.values())
-    dist = q.dist
-    if dist is None:
-        return q.value
-    upper = math.inf if dist.upper is None else dist.upper
-    if dist.shape == "lognormal" or dist.high is None or dist.low is None:
-        return upper
-    return min(upper, dist.high + (dist.high - dist.low) * (factor - 1))
+        options = [_extremes(v, factor) for v in q.options.values()]
+        return min(lo for lo, _ in options), max(hi for _, hi in options)
+    if q.dist is None:
+        return q.value, q.value
+    return q.dist.extremes(factor)
+
+
+def _largest(q: Quantity, factor: float) -> float:
+    return _extremes(q, factor)[1]
+
+
+def _position_count(scenario: Scenario) -> int:
+    """Positions in all policies together, a template's counted in each policy built on it."""
+    by_id = {p.id: p for p in scenario.policies}
+
+    def count(policy_id: str | None, seen: frozenset[str]) -> int:
+        policy = by_id.get(policy_id or "")
+        if policy is None or policy.id in seen:  # a broken template: reported elsewhere
+            return 0
+        if policy.positions is not None:
+            return len(policy.positions)
+        return count(policy.template, seen | {policy.id})
+
+    return sum(count(p.id, frozenset()) for p in scenario.policies)
 
 
 def _limit_findings(scenario: Scenario) -> list[tuple[Loc, str]]:
-    """Limits that span fields: the last day simulated, the units in all, choice weights."""
+    """Limits that span fields: the last day simulated, the units in all (declared and formed
+    by cohort pipelines), the positions in all, choice weights."""
     found: list[tuple[Loc, str]] = []
     widening = scenario.uncertainty
     factor = (
@@ -98,6 +123,32 @@ def _limit_findings(scenario: Scenario) -> list[tuple[Loc, str]]:
                 ("units",),
                 f"expected at most {MAX_UNITS:,} units in all unit groups together; found up "
                 f"to {total:,.0f}",
+            )
+        )
+    formed = []
+    for i, pipe in enumerate(scenario.pipelines):
+        if pipe.into == "cohorts" and pipe.cohort is not None:
+            every = max(1.0, _extremes(pipe.cohort.every, factor)[0])
+            formed.append((i, pipe.cohort.units * (horizon // every)))
+    if total + sum(n for _, n in formed) > MAX_UNITS:
+        for i, n in formed:
+            found.append(
+                (
+                    ("pipelines", i, "cohort", "every"),
+                    f"expected at most {MAX_UNITS:,} units in all, declared and formed; this "
+                    f"pipeline may form up to {n:,.0f} units over a horizon of up to "
+                    f"{horizon:,.0f} days, and all units together come to "
+                    f"{total + sum(m for _, m in formed):,.0f}: form fewer, larger units or "
+                    "close batches less often (a longer every)",
+                )
+            )
+    positions = _position_count(scenario)
+    if positions > MAX_POSITIONS:
+        found.append(
+            (
+                ("policies",),
+                f"expected at most {MAX_POSITIONS:,} positions in all policies together; "
+                f"found {positions:,}",
             )
         )
     for loc, q in quantities(scenario):

@@ -90,6 +90,10 @@ MAX_UNITS = 30_000
 Records count units in 16-bit integers (at most 32,767 in one position).
 """
 
+MAX_POSITIONS = 30_000
+"""Most positions in all policies together: unit-level traces (``--keep units``) hold each
+unit's position as a 16-bit integer."""
+
 
 def _limit_text(limit: float) -> str:
     return f"{limit:,.0f}" if limit == int(limit) else f"{limit:g}"
