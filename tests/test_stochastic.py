@@ -386,3 +386,16 @@ def test_records_bytes_per_run_day_stay_small():
     # Only the per-run totals by unit (days deployed, days in the force) grow with units.
     assert large - small == pytest.approx((900 - 9) * 2 * 4 / 120)
     assert per_run_day(900, True) > large + 900 * 6  # unit traces: 6 bytes per unit-day
+
+
+def test_progress_counts_run_days_up_to_their_total() -> None:
+    # The API reports (done so far, in all): a face needs nothing of the scenario to draw a bar.
+    seen: list[tuple[int, int]] = []
+    forcegen.simulate(
+        "scenarios/textbook-fixed-rotation.yaml",
+        runs=150,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    horizon = 360
+    assert seen[0] == (0, 150 * horizon) and seen[-1] == (150 * horizon, 150 * horizon)
+    assert all(a[0] < b[0] and a[1] == b[1] for a, b in zip(seen, seen[1:], strict=False))

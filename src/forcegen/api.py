@@ -88,6 +88,19 @@ def _check_memory(
         )
 
 
+def _counting(report: Callable[[int, int], None], total: int) -> Callable[[int], None]:
+    """The engine's reports of run-days just finished, as (done so far, in all)."""
+    done = 0
+
+    def advance(k: int) -> None:
+        nonlocal done
+        done += k
+        report(done, total)
+
+    report(0, total)
+    return advance
+
+
 def simulate(
     scenario: Scenario | str | os.PathLike[str],
     *,
@@ -98,7 +111,7 @@ def simulate(
     keep_units: bool = False,
     lhs: bool = False,
     n_jobs: int = 1,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     sample: Sample | None = None,
 ) -> Results:
     """Simulate a scenario.
@@ -124,7 +137,7 @@ def simulate(
     n_jobs
         Threads to share the runs. Results do not depend on it.
     progress
-        Called with the number of run-days just completed.
+        Called as runs finish with the run-days done so far and the run-days in all.
     sample
         Values prepared by the caller for the uncertain numbers, instead of sampling them
         from ``seed``: a :class:`forcegen.sampling.Sample` with one row per run (built, for
@@ -171,7 +184,7 @@ def simulate(
         deterministic=deterministic,
         keep_units=keep_units,
         n_jobs=n_jobs,
-        progress=progress,
+        progress=None if progress is None else _counting(progress, runs * plan.horizon),
     )
     src = sourcing(scenario, picked)
     claims = {c.id: c for c in scenario.claims}

@@ -41,7 +41,6 @@ from forcegen.results_folder import check_out, write_results, write_summary
 from forcegen.scenario.claims import sourcing
 from forcegen.scenario.loader import load
 from forcegen.scenario.model import Scenario
-from forcegen.scenario.quantities import resolve
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -333,7 +332,6 @@ def run(
     if out_dir is not None:
         check_out(out_dir)
     n_runs = 1 if deterministic else runs
-    total = n_runs * int(resolve(loaded.horizon).value)
     progress = Progress(
         TextColumn("{task.description}", markup=False),
         BarColumn(),
@@ -344,7 +342,7 @@ def run(
         disable=not err.is_terminal,
     )
     with progress:
-        task = progress.add_task(f"simulating {n_runs} run(s)", total=total)
+        task = progress.add_task(f"simulating {n_runs} run(s)", total=None)
         results = simulate(
             loaded,
             runs=n_runs,
@@ -354,7 +352,7 @@ def run(
             keep_units=bool(keep),
             lhs=lhs,
             n_jobs=jobs,
-            progress=lambda k: progress.advance(task, k),
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     summary = results.summary(levels)
     if out_dir is not None:

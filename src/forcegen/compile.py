@@ -692,9 +692,8 @@ def _demands(tb: _Tables) -> Part:
         end_day[:, d] = np.minimum(horizon, start_day[:, d] + length)
         pairs = sorted(
             (type_rank[d, y], force_rank[d, f], f, y)
-            for f in range(n_f)
-            for y in range(n_y)
-            if type_rank[d, y] >= 0 and force_rank[d, f] >= 0
+            for f in np.flatnonzero(force_rank[d] >= 0).tolist()
+            for y in np.flatnonzero(type_rank[d] >= 0).tolist()
         )
         pool_f[d, : len(pairs)] = [f for _, _, f, _ in pairs]
         pool_y[d, : len(pairs)] = [y for _, _, _, y in pairs]
