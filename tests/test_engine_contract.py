@@ -33,6 +33,7 @@ from forcegen.engine.plan import (
 )
 from forcegen.engine.streams import Purpose, stable_key
 from forcegen.sampling import sample_scenario
+from forcegen.scenario.model import Attrition
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.yaml"))
 
@@ -74,6 +75,12 @@ def test_hazard_causes_come_first_among_causes() -> None:
     assert CAUSES[: len(CAUSE_HAZARDS)] == CAUSE_HAZARDS
     for cause in CAUSE_HAZARDS:  # the kernel indexes the plan's hazard axis by C_* as well
         assert _constants("C")[cause] == CAUSE_HAZARDS.index(cause)
+
+
+def test_the_scenarios_causes_are_the_engines() -> None:
+    # compile reads each hazard from the scenario's attrition field of the same name.
+    assert Attrition.CAUSES == CAUSE_HAZARDS
+    assert set(Attrition.CAUSES) <= set(Attrition.model_fields)
 
 
 def _dtype(name: str) -> np.dtype:

@@ -58,9 +58,10 @@ Adding a cause of loss (a daily hazard, ``captured`` say):
    draws (``CAUSES``, the records' axis, follows); the plan's ``hazard`` gains a row on its
    axis C, which :func:`forcegen.compile.compile_plan` fills from the scenario's attrition
    field of the same name.
-2. ``scenario/model.py``: that field on ``Attrition`` (``docs/format.md`` documents it, which
-   ``tests/test_docs.py`` checks), and the causes summed in ``scenario/references.py``'s
-   check that a location's hazards add up to at most 1.
+2. ``scenario/model.py``: that field on ``Attrition`` and its name in ``Attrition.CAUSES``
+   (``tests/test_engine_contract.py`` holds it equal to ``CAUSE_HAZARDS``; the check that a
+   location's hazards add up to at most 1 follows); ``docs/format.md`` documents the field,
+   which ``tests/test_docs.py`` checks.
 3. This file: the guard on ``CAUSE_HAZARDS`` below, a ``C_*`` constant (the contract test
    fails until it exists), and in :func:`_run`'s step 4: the expected losses of
    deterministic runs (``x0``..``x3``), the split person by person (``c = (w > h0) + ...``

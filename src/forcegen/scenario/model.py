@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
@@ -198,6 +198,10 @@ class Attrition(Strict):
     replacement pool if the unit is gone); the rest leave the force. Causes compete: each
     day a person is killed, wounded, missing (or captured), deserted (or defected), or none.
     """
+
+    CAUSES: ClassVar[tuple[str, ...]] = ("killed", "wounded", "missing", "deserted")
+    """The fields that are daily hazards of a cause of loss (the engine draws them in this
+    order: ``forcegen.engine.plan.CAUSE_HAZARDS``, which a test holds equal)."""
 
     killed: HazardQ | None = None
     wounded: HazardQ | None = None

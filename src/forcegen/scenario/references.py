@@ -364,7 +364,7 @@ def _attrition_problems(
             q = getattr(base, name)
         return 0.0 if q is None else resolve(q).value
 
-    total = sum(get(c) for c in ("killed", "wounded", "missing", "deserted"))
+    total = sum(get(c) for c in Attrition.CAUSES)
     if total > 1:
         yield loc, f"the daily hazards add up to {total:.3g}; expected at most 1"
     if get("return_share") > 0 and get("recovery") < 1:
