@@ -175,8 +175,9 @@ def simulate(
     else:
         pinned = {k: np.full(sample.size, v) for k, v in picked.items() if k not in sample.picks}
         sample = dataclasses.replace(sample, picks={**sample.picks, **pinned})
-    _check_memory(plan_sizes(scenario, sample), runs, keep_units, deterministic, n_jobs)
-    plan = compile_plan(scenario, sample)
+    sizes = plan_sizes(scenario, sample)
+    _check_memory(sizes, runs, keep_units, deterministic, n_jobs)
+    plan = compile_plan(scenario, sample, sizes)
     records = simulate_plan(
         plan,
         runs=runs,

@@ -45,10 +45,12 @@ Part = dict[str, Any]
 """Some of a plan's fields by name: what each step of :func:`compile_plan` returns."""
 
 
-def compile_plan(scenario: Scenario, sample: Sample) -> Plan:
+def compile_plan(scenario: Scenario, sample: Sample, sizes: PlanSizes | None = None) -> Plan:
     """Turn a validated scenario and the values its runs take into a plan.
 
     Each step returns its part of the plan; a field given twice or not at all is an error.
+    ``sizes``, the plan's sizes from :func:`plan_sizes` where the caller has them already,
+    spares that walk (and its check) a second time.
 
     Raises
     ------
@@ -57,7 +59,8 @@ def compile_plan(scenario: Scenario, sample: Sample) -> Plan:
         :data:`~forcegen.scenario.quantities.MAX_UNITS` (see :func:`plan_sizes`), before
         anything is allocated.
     """
-    plan_sizes(scenario, sample)
+    if sizes is None:  # checks the units in all; a caller that sized the plan did
+        plan_sizes(scenario, sample)
     tb = _tables(scenario, sample)
     positions = _positions(tb)
     pos_duration = positions["pos_duration"]
