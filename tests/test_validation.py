@@ -262,7 +262,7 @@ def test_wrong_format_version() -> None:
 
 def test_priority_below_one() -> None:
     problem = only_problem(edit("    units: 3\n", "    units: 3\n    priority: 0\n"))
-    check(problem, "demands[0].priority", 37, 15, "greater than or equal to 1", "found 0")
+    check(problem, "demands[0].priority", 37, 15, "expected a number at least 1", "found 0")
 
 
 # --- quantities ---------------------------------------------------------------------------
@@ -1014,7 +1014,7 @@ LIMIT_CASES = [
         "units: 3\n",
         "units: 3\n    priority: 1099511627776\n",
         "demands[0].priority",
-        "less than or equal to 1000000",
+        "expected a number at most 1,000,000",
     ),
     (TEXTBOOK, "start: 2023-01-01", "start: 0001-01-01", "start", "from 1900-01-01 to 2200-12-31"),
     (TEXTBOOK, "start: 2023-01-01", "start: 9999-12-31", "start", "from 1900-01-01 to 2200-12-31"),
@@ -1038,7 +1038,7 @@ LIMIT_CASES = [
         "horizon: 360d",
         "horizon: 360d\nuncertainty: {credibility: {'3': 0.5}}",
         "uncertainty.credibility.3",
-        "greater than or equal to 1",
+        "expected a number at least 1",
     ),
     (
         TEXTBOOK,

@@ -329,6 +329,12 @@ def _message(error: dict[str, Any], loc: Loc, owner: type[BaseModel] | None = No
     if kind == "too_long" and "max_length" in error.get("ctx", {}):
         most, actual = error["ctx"]["max_length"], error["ctx"].get("actual_length")
         return f"expected at most {most:,} items; found {actual or 'more'}"
+    bounds = {"less_than_equal": ("le", "at most"), "greater_than_equal": ("ge", "at least")}
+    if kind in bounds and bounds[kind][0] in error.get("ctx", {}):
+        key, word = bounds[kind]
+        limit = error["ctx"][key]
+        shown = f"{limit:,}" if isinstance(limit, int) else f"{limit:g}"
+        return f"expected a number {word} {shown}; found {found}"
     if kind == "finite_number":
         return f"expected a finite number; found {_found(error.get('input'))}"
     if kind == "too_short" and "min_length" in error.get("ctx", {}):
