@@ -182,3 +182,19 @@ def test_paths_and_values_in_messages_print_as_written(args: list[str], words: s
     result = invoke(*args)
     assert result.exit_code == 2
     assert words in result.stderr
+
+
+def test_a_title_wider_than_its_table_stays_on_one_line() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from forcegen.report.terminal import row, table
+
+    made = table(
+        "Mean strength (people), and q5-q95 across runs", ("force", "mean"), left=("force",)
+    )
+    row(made, "blue", "1,500")
+    buffer = StringIO()
+    Console(file=buffer, width=160, markup=False, emoji=False, highlight=False).print(made)
+    assert buffer.getvalue().splitlines()[0] == "Mean strength (people), and q5-q95 across runs"

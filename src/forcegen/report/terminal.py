@@ -40,9 +40,9 @@ def number(x: float | None, digits: int = 0, pct: bool = False) -> str:
 
 def table(title: str, columns: Sequence[str], left: Iterable[str] = ()) -> Table:
     """A table with a plain title; the columns named in ``left`` are left-aligned, the
-    others (numbers) right-aligned."""
+    others (numbers) right-aligned. The title is one line, even above a narrow table."""
     left = set(left)
-    made = Table(title=Text(title), title_justify="left")
+    made = Table(title=Text(title, no_wrap=True, overflow="ignore"), title_justify="left")
     for col in columns:
         made.add_column(Text(col), justify="left" if col in left else "right")
     return made
