@@ -12,6 +12,7 @@ import numpy as np
 from forcegen import __version__
 from forcegen.compile import PlanSizes, compile_plan, plan_sizes
 from forcegen.engine import Records, simulate_plan
+from forcegen.engine.kernel import run_state_nbytes
 from forcegen.errors import UsageError
 from forcegen.results import Results, build_dataset
 from forcegen.sampling import Sample, sample_scenario
@@ -74,7 +75,18 @@ def _check_memory(
     )
     records = Records.nbytes_of(runs, *dims, keep_units=keep_units, compact=compact)
     required = runs * sizes.horizon * sizes.demands * (4 if compact else 8)
-    working = min(n_jobs, runs) * sizes.run_nbytes(deterministic)
+    working = min(n_jobs, runs) * run_state_nbytes(
+        units=sizes.units,
+        forces=sizes.forces,
+        locations=sizes.locations,
+        unit_types=sizes.unit_types,
+        pipelines=sizes.pipelines,
+        demands=sizes.demands,
+        recovery_days=sizes.recovery_days,
+        training_days=sizes.training_days,
+        q0_rows=0 if deterministic else sizes.hazard_rows,
+        q0_width=sizes.largest_unit + 1,
+    )
     need = 2 * sizes.nbytes + records + required + working
     free = _available_memory()
     if free is not None and need > 0.8 * free:

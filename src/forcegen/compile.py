@@ -32,7 +32,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from forcegen.engine.kernel import run_state_nbytes
 from forcegen.engine.plan import CAUSE_HAZARDS, OPEN, RESTED, Plan
 from forcegen.engine.streams import stable_key
 from forcegen.errors import UsageError
@@ -85,7 +84,8 @@ def compile_plan(scenario: Scenario, sample: Sample, sizes: PlanSizes | None = N
 @dataclass(frozen=True)
 class PlanSizes:
     """The lengths of a plan's axes, and what sizes the engine's working arrays, known from
-    a scenario and its sample without compiling (see :func:`plan_sizes`)."""
+    a scenario and its sample without compiling (see :func:`plan_sizes`); the engine's
+    :func:`~forcegen.engine.kernel.run_state_nbytes` turns them into bytes per run."""
 
     samples: int
     horizon: int
@@ -142,21 +142,6 @@ class PlanSizes:
             + 2 * s * v * f8 + q * (2 * i4 + i8 + 2 * b1) + s * q * i4  # manpower
             + s * t * q * (f8 + b1) + q * self.batches * self.batch_units * i4  # by day
         )  # fmt: skip
-
-    def run_nbytes(self, deterministic: bool) -> int:
-        """Bytes of the working arrays the engine holds for one run while it runs."""
-        return run_state_nbytes(
-            units=self.units,
-            forces=self.forces,
-            locations=self.locations,
-            unit_types=self.unit_types,
-            pipelines=self.pipelines,
-            demands=self.demands,
-            recovery_days=self.recovery_days,
-            training_days=self.training_days,
-            q0_rows=0 if deterministic else self.hazard_rows,
-            q0_width=self.largest_unit + 1,
-        )
 
 
 def plan_sizes(scenario: Scenario, sample: Sample) -> PlanSizes:
