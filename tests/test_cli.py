@@ -397,12 +397,13 @@ def test_run_missing_file(runner: CliRunner, tmp_path: Path) -> None:
 def test_internal_error_is_one_line_and_exit_1(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    import forcegen.api
     import forcegen.cli as cli
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "simulate", boom)
+    monkeypatch.setattr(forcegen.api, "simulate", boom)  # the run command imports it late
     monkeypatch.setattr(sys, "argv", ["forcegen", "run", str(TEXTBOOK), "--deterministic"])
     monkeypatch.delenv("FORCEGEN_DEBUG", raising=False)
     with pytest.raises(SystemExit) as info:
@@ -521,3 +522,19 @@ def test_shared_options_have_one_limit_and_one_help_everywhere() -> None:
                 got = (*limits, param.help)
                 assert seen.setdefault(param.opts[0], got) == got, (name, param.opts[0])
     assert seen["--runs"][1] == MAX_RUNS
+
+
+def test_the_light_commands_load_no_engine_results_or_charts() -> None:
+    # --version, --help, validate and schema start fast: the engine (numba), the results
+    # (xarray, pandas), sampling (scipy.stats) and the report (matplotlib) load only in the
+    # commands that use them.
+    code = (
+        "import sys, forcegen.cli, forcegen.scenario.loader;"
+        "forcegen.scenario.loader.load(sys.argv[1]);"
+        "print(' '.join(m for m in ('numba', 'xarray', 'pandas', 'scipy.stats', 'matplotlib')"
+        " if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(TEXTBOOK)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == ""

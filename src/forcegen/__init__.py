@@ -1,13 +1,29 @@
-"""forcegen: force generation and unit rotation, simulated from sourced, uncertain claims."""
+"""forcegen: force generation and unit rotation, simulated from sourced, uncertain claims.
+
+The names below load their modules when first used, so that ``forcegen --version``,
+``--help``, ``validate`` and ``schema`` start without numba, xarray or matplotlib.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from forcegen.errors import Problem, ScenarioError, UsageError
+
 __version__ = "0.1.0"
 
-from forcegen.api import load, simulate  # noqa: E402
-from forcegen.errors import Problem, ScenarioError, UsageError  # noqa: E402
-from forcegen.results import Results  # noqa: E402
-from forcegen.scenario.model import Scenario  # noqa: E402
+if TYPE_CHECKING:
+    from forcegen.api import load, simulate
+    from forcegen.results import Results
+    from forcegen.scenario.model import Scenario
+
+_LAZY = {
+    "load": "forcegen.api",
+    "simulate": "forcegen.api",
+    "Results": "forcegen.results",
+    "Scenario": "forcegen.scenario.model",
+}
 
 __all__ = [
     "Problem",
@@ -19,3 +35,15 @@ __all__ = [
     "load",
     "simulate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'forcegen' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

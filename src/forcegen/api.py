@@ -14,6 +14,7 @@ from forcegen.compile import PlanSizes, compile_plan, plan_sizes
 from forcegen.engine import Records, simulate_plan
 from forcegen.engine.kernel import run_state_nbytes
 from forcegen.errors import UsageError
+from forcegen.limits import MAX_RUNS
 from forcegen.results import Results, build_dataset
 from forcegen.sampling import Sample, sample_scenario
 from forcegen.scenario.claims import choices_of, sourcing
@@ -21,8 +22,6 @@ from forcegen.scenario.loader import load
 from forcegen.scenario.model import Scenario
 
 __all__ = ["check_choices", "load", "simulate"]
-
-MAX_RUNS = 1_000_000
 
 
 def check_choices(scenario: Scenario, choices: Mapping[str, str] | None) -> dict[str, str]:

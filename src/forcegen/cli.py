@@ -29,18 +29,16 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
 from forcegen import __version__
-from forcegen.analysis.check import Findings, check
-from forcegen.analysis.compare import compare
-from forcegen.analysis.require import require
-from forcegen.analysis.rules import rotation_rules
-from forcegen.analysis.sensitivity import sensitivity
-from forcegen.api import MAX_RUNS, check_choices, simulate
 from forcegen.errors import ScenarioError, UsageError
-from forcegen.report import FIGURES_DIR, terminal, write_report
-from forcegen.results_folder import check_out, write_results, write_summary
+from forcegen.limits import MAX_RUNS
+from forcegen.report import terminal
 from forcegen.scenario.claims import sourcing
 from forcegen.scenario.loader import load
 from forcegen.scenario.model import Scenario
+
+# The engine (numba), the results (xarray, pandas), the analyses and the report's page
+# (matplotlib) are imported inside the commands that use them, so that --version, --help,
+# validate and schema start in a fraction of a second.
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -244,6 +242,8 @@ def _emit(
 ) -> None:
     """Write a summary into the results folder (with --out), then show it on stdout."""
     if out_dir is not None:
+        from forcegen.results_folder import write_summary
+
         err.print(Text(f"wrote {write_summary(data, out_dir)}"))
     if fmt is Format.json:
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
@@ -325,6 +325,9 @@ def run(
     quantiles: QUANTILES = "0.05,0.5,0.95",
 ) -> None:
     """Run a scenario and print the summary; write full results with --out."""
+    from forcegen.api import check_choices, simulate
+    from forcegen.results_folder import check_out, write_results
+
     loaded = load(scenario)
     choices = _choices(choose)
     levels = _quantiles(quantiles)
@@ -374,6 +377,9 @@ def check_cmd(
     fmt: FORMAT = Format.table,
 ) -> None:
     """Look for claims and numbers that cannot all hold together, before any run."""
+    from forcegen.analysis.check import Findings, check
+    from forcegen.api import check_choices
+
     loaded = load(scenario)
     choices = check_choices(loaded, _choices(choose))
     found = Findings(loaded.name, choices, check(loaded, choices))
@@ -417,6 +423,10 @@ def require_cmd(
     out_dir: OUT = None,
 ) -> None:
     """Find the least (or most) of one number such that a demand's target holds."""
+    from forcegen.analysis.require import require
+    from forcegen.api import check_choices
+    from forcegen.results_folder import check_out
+
     loaded = load(scenario)
     choices = check_choices(loaded, _choices(choose))
     if out_dir is not None:
@@ -451,6 +461,10 @@ def rules_cmd(
     out_dir: OUT = None,
 ) -> None:
     """Check each unit's rotation (deployed-to-dwell, longest deployment, rolling windows)."""
+    from forcegen.analysis.rules import rotation_rules
+    from forcegen.api import check_choices, simulate
+    from forcegen.results_folder import check_out
+
     loaded = load(scenario)
     choices = check_choices(loaded, _choices(choose))
     if out_dir is not None:
@@ -487,6 +501,9 @@ def sensitivity_cmd(
     out_dir: OUT = None,
 ) -> None:
     """Which uncertain values, and so which claims, an output depends on (SALib)."""
+    from forcegen.analysis.sensitivity import sensitivity
+    from forcegen.results_folder import check_out
+
     loaded = load(scenario)
     if out_dir is not None:
         check_out(out_dir)
@@ -509,6 +526,9 @@ def compare_cmd(
     out_dir: OUT = None,
 ) -> None:
     """Compare a baseline with variants, run for run with common random numbers."""
+    from forcegen.analysis.compare import compare
+    from forcegen.results_folder import check_out
+
     if len(scenarios) < 2:
         raise UsageError("compare needs a baseline and at least one variant")
     loaded = [load(path) for path in scenarios]
@@ -546,6 +566,8 @@ def report_cmd(
     ] = None,
 ) -> None:
     """Write a self-contained HTML report, with its figures as PNG files beside it."""
+    from forcegen.report import FIGURES_DIR, write_report
+
     progress = Progress(
         TextColumn("{task.description}", markup=False),
         console=err,

@@ -17,8 +17,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from forcegen.results_folder import SENSITIVITY_INDICES
-
 
 def console(*, stderr: bool = False) -> Console:
     """A console that prints text as written: no markup, no emoji, no highlighting."""
@@ -251,6 +249,8 @@ def comparison(out: Console, data: Mapping[str, Any], deterministic: bool, seed:
 def sensitivity(out: Console, data: Mapping[str, Any]) -> None:
     """A sensitivity analysis (:meth:`forcegen.analysis.Sensitivity.summary`) as a table and
     the sentence saying what the output depends on most."""
+    from forcegen.results_folder import SENSITIVITY_INDICES  # pandas, xarray: only here
+
     columns = SENSITIVITY_INDICES[data["method"]]
     made = table(
         f"Sensitivity of {data['output']} ({data['method']}, {data['runs']} runs)",

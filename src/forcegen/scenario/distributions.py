@@ -27,7 +27,6 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
-from scipy import stats
 
 from forcegen.scenario.units import format_number, quoted
 
@@ -202,6 +201,8 @@ class Pert(_ThreePoint):
         return (self.low + 4 * self.mode + self.high) / 6
 
     def _ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        from scipy import stats  # loaded when a run samples, not when a file is read
+
         low, high = self.low, self.high
         span = high - low
         a = 1 + 4 * (self.mode - low) / span
@@ -219,6 +220,8 @@ class Triangular(_ThreePoint):
         return (self.low + self.mode + self.high) / 3
 
     def _ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        from scipy import stats  # loaded when a run samples, not when a file is read
+
         low, high = self.low, self.high
         span = high - low
         return stats.triang.ppf(u, (self.mode - low) / span, loc=low, scale=span)
@@ -289,6 +292,8 @@ class Lognormal(Dist):
         return self.median * math.exp(sigma**2 / 2)
 
     def _ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        from scipy import stats  # loaded when a run samples, not when a file is read
+
         sigma = np.log(self.p90 / self.median) / Z90
         return self.median * np.exp(sigma * stats.norm.ppf(u))
 
