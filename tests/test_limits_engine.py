@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ruamel.yaml import YAML
+from conftest import build, changed, scenario_data, yaml_text
 
 import forcegen
 import forcegen.api
@@ -21,35 +21,54 @@ from forcegen.scenario.quantities import MAX_UNITS
 
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
 
-NO_UNITS = """
-forcegen: 1
-name: f
-start: 2023-01-01
-horizon: 3d
-forces: [{id: blue}]
-unit_types: [{id: inf}]
-locations: [{id: l, attrition: {killed: 1%/mo}}]
-policies: [{id: p, positions: [{name: a, location: l, duration: 1d}]}]
-"""
 
-COHORTS = """
-forcegen: 1
-name: cohorts
-start: 2023-01-01
-horizon: 365d
-forces: [{id: blue}]
-unit_types: [{id: inf}]
-locations: [{id: l, attrition: {killed: 1%/mo}}]
-policies: [{id: p, positions: [{name: a, location: l, duration: 30d}]}]
-units: [{id: g, type: inf, force: blue, policy: p, count: 300, strength: 100}]
-pipelines:
-  - id: wg-cohorts
-    force: blue
-    intake: [{from: 0d, rate: 100}]
-    training: 1d
-    into: cohorts
-    cohort: {type: inf, policy: p, every: 1d, units: UNITS}
-"""
+def no_units(**sections):
+    """One location with losses, one policy, no unit groups: a scenario of nothing."""
+    base = {
+        "name": "f",
+        "horizon": "3d",
+        "forces": [{"id": "blue"}],
+        "unit_types": [{"id": "inf"}],
+        "locations": [{"id": "l", "attrition": {"killed": "1%/mo"}}],
+        "policies": [{"id": "p", "positions": [{"name": "a", "location": "l", "duration": "1d"}]}],
+        "units": None,
+        "demands": None,
+    }
+    return scenario_data(**{**base, **sections})
+
+
+def cohorts(units: int, rate: object = 100) -> dict:
+    """300 declared units, and a pipeline forming a batch of ``units`` units every day."""
+    return changed(
+        no_units(),
+        name="cohorts",
+        horizon="365d",
+        policies=[{"id": "p", "positions": [{"name": "a", "location": "l", "duration": "30d"}]}],
+        units=[
+            {
+                "id": "g",
+                "type": "inf",
+                "force": "blue",
+                "policy": "p",
+                "count": 300,
+                "strength": 100,
+            }
+        ],
+        pipelines=[
+            {
+                "id": "wg-cohorts",
+                "force": "blue",
+                "intake": [{"from": "0d", "rate": rate}],
+                "training": "1d",
+                "into": "cohorts",
+                "cohort": {"type": "inf", "policy": "p", "every": "1d", "units": units},
+            }
+        ],
+    )
+
+
+def load_data(data: dict):
+    return loads(yaml_text(data), "test.yaml")
 
 
 def _zero(ds) -> None:
@@ -61,14 +80,14 @@ def _zero(ds) -> None:
 
 @pytest.mark.parametrize("deterministic", [False, True])
 def test_a_scenario_without_unit_groups_runs_to_zero_records(deterministic: bool) -> None:
-    ds = forcegen.simulate(loads(NO_UNITS), runs=2, deterministic=deterministic).to_xarray()
+    ds = forcegen.simulate(load_data(no_units()), runs=2, deterministic=deterministic).to_xarray()
     assert ds.sizes["unit"] == 0 and ds.sizes["day"] == 3
     _zero(ds)
 
 
 def test_a_group_of_no_units_runs_to_zero_records() -> None:
-    text = NO_UNITS + "units: [{id: g, type: inf, force: blue, policy: p, count: 0, strength: 9}]\n"
-    ds = forcegen.simulate(loads(text), runs=2, seed=3).to_xarray()
+    group = {"id": "g", "type": "inf", "force": "blue", "policy": "p", "count": 0, "strength": 9}
+    ds = forcegen.simulate(load_data(no_units(units=[group])), runs=2, seed=3).to_xarray()
     _zero(ds)
 
 
@@ -76,8 +95,8 @@ def test_cohort_units_over_the_limit_are_refused_before_compiling() -> None:
     # The loader refuses such a file at the pipeline's `every`; a scenario built in Python
     # (as a requirements search builds its variants) meets the same limit in compile.
     with pytest.raises(ScenarioError, match=r"pipelines\[0\]\.cohort\.every"):
-        loads(COHORTS.replace("UNITS", "100"))
-    scenario = Scenario.model_validate(YAML(typ="safe").load(COHORTS.replace("UNITS", "100")))
+        load_data(cohorts(100))
+    scenario = Scenario.model_validate(cohorts(100))
     sample = sample_scenario(scenario, runs=1, seed=0, deterministic=True)
     with pytest.raises(UsageError) as caught:
         compile_plan(scenario, sample)
@@ -92,7 +111,7 @@ def test_cohort_units_over_the_limit_are_refused_before_compiling() -> None:
 
 
 def test_cohort_units_within_the_limit_are_slots_of_the_plan() -> None:
-    scenario = loads(COHORTS.replace("UNITS", "2"))
+    scenario = load_data(cohorts(2))
     sample = sample_scenario(scenario, runs=1, seed=0, deterministic=True)
     sizes = plan_sizes(scenario, sample)
     assert sizes.declared_units == 300 and sizes.cohort_units == (730,)
@@ -133,8 +152,7 @@ def test_memory_is_checked_before_compiling(monkeypatch: pytest.MonkeyPatch) -> 
 def test_the_memory_check_counts_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     # Many uncertain runs: the plan's intake rates by sample and day are counted, though
     # the records of one run are small.
-    text = COHORTS.replace("UNITS", "1").replace("rate: 100", "rate: {uniform: [50, 150]}")
-    scenario = loads(text)
+    scenario = load_data(cohorts(1, rate={"uniform": [50, 150]}))
     sizes = plan_sizes(scenario, sample_scenario(scenario, runs=1000, seed=0, deterministic=False))
     rates = sizes.samples * sizes.horizon * 9  # pipe_rate float64 and cohort_close bool
     assert sizes.samples == 1000 and sizes.nbytes >= rates
@@ -146,22 +164,27 @@ def test_the_memory_check_counts_the_plan(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_attrition_by_type_overrides_only_the_fields_it_gives() -> None:
-    text = """
-forcegen: 1
-name: overrides
-start: 2023-01-01
-horizon: 10d
-forces: [{id: blue}]
-unit_types: [{id: a}, {id: b}, {id: c}]
-locations:
-  - id: front
-    attrition: {killed: 1%/d, wounded: 2%/d, return_share: 0.5, recovery: 20d}
-    attrition_by_type:
-      b: {killed: 3%/d, recovery: 5d}
-  - id: home
-policies: [{id: p, positions: [{name: x, location: front, duration: 1d}]}]
-"""
-    scenario = loads(text)
+    scenario = build(
+        name="overrides",
+        horizon="10d",
+        unit_types=[{"id": "a"}, {"id": "b"}, {"id": "c"}],
+        locations=[
+            {
+                "id": "front",
+                "attrition": {
+                    "killed": "1%/d",
+                    "wounded": "2%/d",
+                    "return_share": 0.5,
+                    "recovery": "20d",
+                },
+                "attrition_by_type": {"b": {"killed": "3%/d", "recovery": "5d"}},
+            },
+            {"id": "home"},
+        ],
+        policies=[{"id": "p", "positions": [{"name": "x", "location": "front", "duration": "1d"}]}],
+        units=None,
+        demands=None,
+    )
     plan = compile_plan(scenario, sample_scenario(scenario, runs=1, seed=0, deterministic=True))
     killed, wounded = plan.hazard[0, 0], plan.hazard[0, 1]
     np.testing.assert_allclose(killed, [[0.01, 0.03, 0.01], [0, 0, 0]])
