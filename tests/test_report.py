@@ -13,11 +13,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import matplotlib as mpl
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
 from conftest import MINIMAL, changed, flow, merge, scenario_data, yaml_text
+from matplotlib.colors import to_rgb, to_rgba
 from typer.testing import CliRunner
 
 from forcegen.analysis import compare, sensitivity
@@ -25,8 +25,20 @@ from forcegen.api import simulate
 from forcegen.cli import app
 from forcegen.errors import UsageError
 from forcegen.export import write_json
+from forcegen.report import charts as charts_module
 from forcegen.report import write_report
-from forcegen.report.figures import Chart, _periods
+from forcegen.report.charts import (
+    BAND_ALPHA,
+    SAWTOOTH,
+    Band,
+    Chart,
+    Stack,
+    _periods,
+    full_cover_line,
+    rotation_units,
+    sensitivity_warnings,
+)
+from forcegen.report.interactive import to_json
 from forcegen.report.page import charts_of
 from forcegen.results_folder import COMPARE_NAME, SENSITIVITY_NAME, read_folder, write_results
 from forcegen.scenario.loader import loads
@@ -149,9 +161,10 @@ def test_every_chart_has_a_title_axis_labels_with_units_and_a_legend(folder: Pat
 def test_fans_show_the_median_and_the_band_of_the_runs(folder: Path) -> None:
     chart = next(c for c in all_charts(folder) if c.name == "strength")
     ax = chart.figure.axes[0]
+    assert ax.get_title() == "blue at front"
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "blue, median" in texts and "band: 5–95% of runs" in texts
-    line = next(line for line in ax.get_lines() if line.get_label() == "blue, median")
+    assert "median" in texts and "5–95% of runs" in texts
+    line = next(line for line in ax.get_lines() if line.get_label() == "median")
     ds = read_folder(folder).results
     expected = np.quantile(ds.strength.sel(force="blue", location="front").values, 0.5, axis=0)
     np.testing.assert_allclose(line.get_ydata(), expected)
@@ -181,7 +194,8 @@ def test_the_rotation_chart_colours_each_unit_by_its_position(folder: Path) -> N
     ax = chart.figure.axes[0]
     image = ax.get_images()[0].get_array()
     ds = read_folder(folder).results
-    pos = ds.unit_position.isel(run=0).values.T  # unit × day
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    pos = ds.unit_position.isel(run=0).sel(unit=rows).values.T  # unit × day
     # Two days with the same position have the same colour, two different ones do not.
     for u in range(pos.shape[0]):
         same = pos[u] == pos[u, 0]
@@ -195,7 +209,7 @@ def test_the_tornado_chart_ranks_inputs_and_names_their_claims(folder: Path) -> 
     chart = next(c for c in all_charts(folder) if c.name == "sensitivity")
     ax = chart.figure.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels[0].startswith("locations[0].attrition.killed\nC1 (F3)")
+    assert labels[0].startswith("locations[front].attrition.killed\nC1 (F3)")  # by id
     assert "assumption (uncited)" in labels[1]
 
 
@@ -218,6 +232,177 @@ def test_a_deterministic_run_draws_lines_without_bands(tmp_path: Path) -> None:
     assert texts == ["share filled"]
 
 
+def test_every_interactive_figure_has_a_title_axis_titles_with_units_and_its_legend(
+    folder: Path,
+) -> None:
+    go = pytest.importorskip("plotly.graph_objects")
+    for chart in all_charts(folder):
+        figures = chart.plotly()
+        assert len(figures) == len(chart.panels), chart.name
+        for panel, fig in zip(chart.panels, figures, strict=True):
+            go.Figure(data=fig["data"], layout=fig["layout"])  # valid Plotly, or it raises
+            layout = fig["layout"]
+            where = f"{chart.name}: {layout['title']['text']!r}"
+            assert layout["title"]["text"] == panel.title, where
+            x, y = layout["xaxis"]["title"]["text"], layout["yaxis"]["title"]["text"]
+            assert x and y and any(u in f"{x} {y}" for u in UNITS), where
+            shown = [t["name"] for t in fig["data"] if t.get("showlegend", True)]
+            assert shown == panel.legend_labels() and all(shown), where
+            assert layout["showlegend"] and layout["legend"]["x"] > 1  # beside the plot
+
+
+def test_band_legend_entries_have_the_bands_colour_and_opacity(folder: Path) -> None:
+    for chart in all_charts(folder):
+        for ax, panel in zip(chart.figure.axes, chart.panels, strict=False):
+            handles = dict(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
+            for band in (s for s in panel.series if isinstance(s, Band)):
+                drawn = next(c for c in ax.collections if c.get_label() == band.label)
+                colour = to_rgba(band.colour, BAND_ALPHA)
+                np.testing.assert_allclose(drawn.get_facecolor()[0], colour)
+                np.testing.assert_allclose(handles[band.label].get_facecolor()[0], colour)
+        for fig, panel in zip(chart.plotly(), chart.panels, strict=True):
+            for band in (s for s in panel.series if isinstance(s, Band)):
+                trace = next(t for t in fig["data"] if t.get("name") == band.label)
+                r, g, b, _ = (round(255 * v) for v in to_rgba(band.colour))
+                assert trace["fillcolor"] == f"rgba({r},{g},{b},{BAND_ALPHA:g})"
+
+
+def test_every_panel_over_time_spans_the_scenarios_dates(folder: Path) -> None:
+    import matplotlib.dates as mdates
+
+    ds = read_folder(folder).results
+    first, last = ds.date.values[0], ds.date.values[-1]
+    expected = tuple(mdates.date2num([first, last]))
+    timed = [c for c in all_charts(folder) if c.panels[0].x_range is not None]
+    assert {c.name for c in timed} >= {"coverage", "strength", "rotation", "losses"}
+    for chart in timed:
+        for ax in chart.figure.axes:
+            if ax.get_visible():
+                assert ax.get_xlim() == pytest.approx(expected), chart.name
+        for fig in chart.plotly():
+            assert fig["layout"]["xaxis"]["range"] == [str(first)[:10], str(last)[:10]]
+
+
+def test_legends_never_cover_the_data(folder: Path) -> None:
+    for chart in all_charts(folder):
+        chart.png()  # lays the figure out
+        for ax in chart.figure.axes:
+            if ax.get_visible():
+                legend = ax.get_legend().get_window_extent()
+                assert not legend.overlaps(ax.get_window_extent()), chart.name
+
+
+def test_each_force_has_its_own_panel_and_scale(folder: Path) -> None:
+    ds = read_folder(folder).results
+    chart = next(c for c in all_charts(folder) if c.name == "strength")
+    for ax in [ax for ax in chart.figure.axes if ax.get_visible()]:
+        force, _, location = ax.get_title().partition(" at ")
+        values = ds.strength.sel(force=force, location=location).values
+        top = float(np.quantile(values, 0.95, axis=0).max())  # the top of the band
+        assert top <= ax.get_ylim()[1] <= 1.2 * top  # the panel's scale fits its force
+
+
+def test_the_probability_of_full_cover_is_drawn_only_where_it_informs() -> None:
+    days = 120
+    active = np.ones(days, bool)
+    active[:10] = False
+    steady = np.linspace(0.9, 0.6, days)
+    values, how = full_cover_line(steady, active)
+    assert how == "daily" and np.isnan(values[:10]).all()
+    np.testing.assert_allclose(values[10:], steady[10:])
+    # A rotating demand: fully covered in almost every run one day, in almost none the next.
+    saw = np.where(np.arange(days) % 2 == 0, 0.98, 0.02)
+    assert np.abs(np.diff(saw[active])).mean() > SAWTOOTH
+    values, how = full_cover_line(saw, active)
+    assert how == "rolling"
+    assert np.nanmax(values[40:]) - np.nanmin(values[40:]) < 0.05  # no longer a sawtooth
+    assert values[40:] == pytest.approx(0.5, abs=0.02)
+    assert full_cover_line(np.ones(days), active) == (None, "always")
+    assert full_cover_line(np.zeros(days), active) == (None, "never")
+    assert full_cover_line(saw, np.zeros(days, bool)) == (None, "inactive")
+
+
+def test_the_coverage_chart_says_what_its_dashed_line_shows(folder: Path) -> None:
+    chart = next(c for c in all_charts(folder) if c.name == "coverage")
+    assert "front-line: " in chart.caption
+    assert any(
+        phrase in chart.caption
+        for phrase in ("on each day", "averaged over the past", "every active day", "no day")
+    )
+
+
+def test_units_in_each_position_are_also_shown_as_people(folder: Path) -> None:
+    ds = read_folder(folder).results
+    chart = next(c for c in all_charts(folder) if c.name == "rotation")
+    units, people = chart.panels
+    assert units.ylabel == "units" and people.ylabel == "people"
+    total = sum(s.y for s in people.series if isinstance(s, Stack))
+    present = ds.unit_strength.where(ds.unit_position >= 0, 0).sum("unit").mean("run")
+    np.testing.assert_allclose(total, present.values, rtol=1e-6)  # float32 sums
+    colours = [s.colour for s in people.series]
+    assert colours == [s.colour for s in units.series] and len(set(colours)) == len(colours)
+
+
+def test_the_rotation_chart_leaves_out_units_that_never_formed(folder: Path) -> None:
+    ds = read_folder(folder).results.copy(deep=True)
+    never = str(ds.unit.values[0])
+    ds["unit_position"][0, :, 0] = -1  # in run 0, the first unit never joins the force
+    (chart,) = rotation_units(ds)
+    (timeline,) = chart.panels[0].series
+    run0, rows0, codes0 = timeline.runs[0]
+    assert never not in rows0 and len(rows0) == ds.sizes["unit"] - 1
+    assert never in timeline.runs[1][1]  # it did form in run 1
+    ax = chart.figure.axes[0]
+    assert never not in [t.get_text() for t in ax.get_yticklabels()]
+    assert "first run" in chart.caption
+
+
+def test_the_interactive_rotation_chart_offers_a_choice_of_run(folder: Path) -> None:
+    ds = read_folder(folder).results
+    chart = next(c for c in all_charts(folder) if c.name == "rotation-units")
+    (fig,) = chart.plotly()
+    (menu,) = fig["layout"]["updatemenus"]
+    runs = min(charts_module.MAX_RUNS, ds.sizes["run"])
+    assert [b["label"] for b in menu["buttons"]] == [f"run {r}" for r in range(runs)]
+    # Each run's bars cover each shown unit's days exactly once.
+    for button in menu["buttons"]:
+        days: dict[str, int] = {}
+        for ys, spans in zip(button["args"][0]["y"], button["args"][0]["customdata"], strict=True):
+            for unit, span in zip(ys, spans, strict=True):
+                days[unit] = days.get(unit, 0) + span[2]
+        assert set(days.values()) == {ds.sizes["day"]}
+
+
+def test_sensitivity_warns_when_its_indices_cannot_be_trusted(folder: Path) -> None:
+    sf = read_folder(folder).sensitivity
+    assert sf is not None and sf.method == "sobol"
+    first = sf.inputs[0]
+    calm = {"S1": 0.2, "ST": 0.5, "S1_conf": 0.01, "ST_conf": 0.01}
+    steady = sf.model_copy(update={"inputs": [first.model_copy(update=calm)], "runs": 10_000})
+    assert sensitivity_warnings(steady) == []
+    above = sf.model_copy(update={"inputs": [first.model_copy(update={**calm, "S1": 0.6})]})
+    (warning,) = sensitivity_warnings(above)
+    assert "S1 exceeds the total index ST for 1 input" in warning and "--n" in warning
+    wide = sf.model_copy(update={"inputs": [first.model_copy(update={**calm, "ST_conf": 0.3})]})
+    (warning,) = sensitivity_warnings(wide)
+    assert "confidence intervals are wide (beyond ±0.1)" in warning
+
+
+def test_the_page_shows_sensitivity_warnings(folder: Path, report: Path) -> None:
+    chart = next(c for c in all_charts(folder) if c.name == "sensitivity")
+    html = report.read_text(encoding="utf-8")
+    section = html[html.index('<section id="sensitivity">') :]
+    for warning in chart.warnings:  # n=16 is a small sample: it warns
+        assert warning.split(":")[0] in section
+    assert chart.warnings
+
+
+def test_figure_json_cannot_close_its_script_element() -> None:
+    text = to_json({"layout": {"title": {"text": "</script><b>x</b> & y"}}})
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert json.loads(text)["layout"]["title"]["text"] == "</script><b>x</b> & y"
+
+
 # --- the page ----------------------------------------------------------------------------
 
 
@@ -226,9 +411,15 @@ def test_the_page_holds_every_section_and_is_self_contained(folder: Path, report
     for anchor in ("headline", "scenario", "claims", "check", "compare", "sensitivity-table"):
         assert f'id="{anchor}"' in html
     assert "Can the blue battalions keep 900 people at the front?" in html
+    # The page less the embedded plotly.js (whose own strings, such as the SVG namespace,
+    # are never fetched: see the browser tests).
+    page = html[: html.index("<script>")] + html[html.rindex("</script>") :]
     # Figures are embedded, and also written beside the page.
-    assert html.count('src="data:image/png;base64,') == len(all_charts(folder))
-    assert '<img src="figures/' not in html and "http://" not in html
+    assert page.count('src="data:image/png;base64,') == len(all_charts(folder))
+    assert '<img src="figures/' not in html
+    assert "http://" not in page and "https://" not in page
+    assert html.count("<script>") == 2  # plotly.js, once, and the code that draws the charts
+    assert html.count('class="plot-data"') == sum(len(c.panels) for c in all_charts(folder))
     for chart in all_charts(folder):
         png = folder / "figures" / f"{chart.name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -236,7 +427,7 @@ def test_the_page_holds_every_section_and_is_self_contained(folder: Path, report
 
 def test_the_page_escapes_what_the_scenario_says(report: Path) -> None:
     html = report.read_text(encoding="utf-8")
-    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Report test &lt;b&gt;bold&lt;/b&gt;" in html
 
 
@@ -422,7 +613,7 @@ def test_the_page_renders_in_a_headless_browser(report: Path, tmp_path: Path) ->
     # The page is not blank, and the embedded charts were decoded and drawn: the colour of
     # the deployed position in both rotation charts covers a large area.
     assert image.std() > 0.05
-    deployed = np.array(mpl.colormaps["YlOrRd"](0.45)[:3])
+    deployed = np.array(to_rgb(charts_module.DEPLOYED_COLOURS[0]))
     near = np.abs(image - deployed).max(axis=2) < 0.03
     assert near.sum() > 20_000
 

@@ -67,7 +67,7 @@ Adding a cause of loss (a daily hazard, ``captured`` say):
    deterministic runs (``x0``..``x3``), the split person by person (``c = (w > h0) + ...``
    and its counts), :func:`_split_by_binomials` (one more conditional binomial), and the
    force's sums kept in registers (``a_killed``..) with :func:`_store_sums`.
-4. Results label losses by ``CAUSES`` with no change; ``report/figures.py`` gives each
+4. Results label losses by ``CAUSES`` with no change; ``report/charts.py`` gives each
    cause its colour.
 """
 

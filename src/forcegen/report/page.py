@@ -1,9 +1,11 @@
 """The report page: what a results folder says, in one self-contained HTML file.
 
 The page is a Jinja2 template (``template.html`` beside this module) filled with plain
-data; every chart is embedded as a PNG data URI, so the file can be mailed on its own, and
-each PNG is also written beside it in ``figures/``. Everything written from a scenario
-(names, paraphrases of claims) is escaped.
+data. Every chart is embedded as interactive Plotly figures (:mod:`forcegen.report.interactive`)
+with plotly.js itself, once, so the file can be mailed on its own and works offline; its PNG
+is embedded too, shown where scripts do not run (or plotly is not installed), and written
+beside the page in ``figures/``. Everything written from a scenario (names, paraphrases of
+claims) is escaped.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from forcegen import __version__
 from forcegen.analysis.check import check
 from forcegen.errors import UsageError
 from forcegen.export import write_bytes, write_text
-from forcegen.report import figures
-from forcegen.report.figures import Chart
+from forcegen.report import charts as figures
+from forcegen.report import interactive
+from forcegen.report.charts import Chart
 from forcegen.results import QUANTILES
 from forcegen.results_folder import (
     FIGURES_DIR,
@@ -294,7 +297,7 @@ def charts_of(folder: Folder) -> tuple[list[Chart], list[str]]:
     if folder.compare is not None:
         charts += figures.compare_charts(folder.compare)
     if folder.sensitivity is not None:
-        charts += figures.tornado(folder.sensitivity)
+        charts += figures.tornado(folder.sensitivity, folder.scenario)
     return charts, notes
 
 
@@ -305,6 +308,15 @@ def _template() -> jinja2.Template:
     return env.from_string(
         files("forcegen.report").joinpath("template.html").read_text(encoding="utf-8")
     )
+
+
+def _plotly_js() -> str:
+    """plotly.js for the page, or "" where plotly is not installed (the page then shows the
+    PNGs, and says how to get interactive charts)."""
+    try:
+        return interactive.plotly_js()
+    except ModuleNotFoundError:
+        return ""
 
 
 def render(folder: Folder, charts: Sequence[tuple[Chart, bytes]], notes: Sequence[str]) -> str:
@@ -339,6 +351,7 @@ def render(folder: Folder, charts: Sequence[tuple[Chart, bytes]], notes: Sequenc
             for f in check(folder.scenario, choices)
         ]
     columns, sens_rows = _sensitivity_rows(folder)
+    plotly_js = _plotly_js() if charts else ""
     context = {
         "name": name,
         "question": scenario.get("question")
@@ -372,10 +385,13 @@ def render(folder: Folder, charts: Sequence[tuple[Chart, bytes]], notes: Sequenc
                 "caption": chart.caption,
                 "src": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
                 "file": f"{FIGURES_DIR}/{chart.name}.png",
+                "plots": [interactive.to_json(f) for f in chart.plotly()] if plotly_js else [],
+                "warnings": list(chart.warnings),
             }
             for chart, png in charts
         ],
         "notes": notes,
+        "plotly_js": plotly_js,
     }
     return _template().render(**context)
 
