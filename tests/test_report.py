@@ -662,3 +662,90 @@ def test_a_damaged_require_file_is_refused(tmp_path: Path) -> None:
     )
     message = bad_report(tmp_path)
     assert "require.json: field demand: field required" in message
+
+
+def _browser_or_skip() -> str:
+    """The system Chromium for Playwright; skips without one, except under CI."""
+    browser = _chromium()
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ModuleNotFoundError:
+        browser = None
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Chromium and Playwright for this test (.ci/run)")
+        pytest.skip("no Chromium or no Playwright here (apt-get install chromium)")
+    return browser
+
+
+def test_hovering_a_chart_shows_the_value_at_that_date_offline(folder: Path, report: Path) -> None:
+    """In headless Chromium with every request but file:// blocked: the charts draw, none
+    fetches anything, and the hover label of the strength chart at a date reads the median
+    strength of the results at that date."""
+    import re
+
+    from playwright.sync_api import sync_playwright
+
+    browser_path = _browser_or_skip()
+    ds = read_folder(folder).results
+    day = 60
+    blocked: list[str] = []
+
+    def route(request_route: object) -> None:
+        url = request_route.request.url  # type: ignore[attr-defined]
+        if url.startswith("file://"):
+            request_route.continue_()  # type: ignore[attr-defined]
+        else:
+            blocked.append(url)
+            request_route.abort()  # type: ignore[attr-defined]
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.route("**/*", route)
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(report.as_uri())
+            page.wait_for_selector("#strength-plot-1 .main-svg", timeout=60_000)
+            drawn = page.locator(".plot .main-svg").count()
+            date = str(ds.date.values[day])[:10]
+            x, y = page.evaluate(
+                """([id, date]) => {
+                    const gd = document.getElementById(id);
+                    gd.scrollIntoView();
+                    const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+                    const box = gd.getBoundingClientRect();
+                    return [box.left + xa._offset + xa.d2p(date),
+                            box.top + ya._offset + ya._length / 2];
+                }""",
+                ["strength-plot-1", date],
+            )
+            page.mouse.move(x, y)
+            page.wait_for_selector("#strength-plot-1 .hoverlayer text", timeout=10_000)
+            label = page.evaluate(
+                "document.querySelector('#strength-plot-1 .hoverlayer').textContent"
+            )
+            # Picking another run keeps the dates on the x axis.
+            axis = page.evaluate(
+                """() => {
+                    const gd = document.getElementById("rotation-units-plot-1");
+                    const button = gd.layout.updatemenus[0].buttons[1];
+                    return Plotly.update(gd, button.args[0], button.args[1])
+                        .then(() => [gd._fullLayout.xaxis.type, gd.layout.title.text]);
+                }"""
+            )
+        finally:
+            browser.close()
+    assert axis[0] == "date" and "run 1" in axis[1]
+    assert not errors and not blocked
+    assert drawn >= sum(len(c.panels) for c in all_charts(folder))
+    # The label names its date and the median's value there, in people.
+    shown = re.search(r"\d{4}-\d{2}-\d{2}", label)
+    assert shown is not None, label
+    value = re.search(r"median: ([\d,]+) people", label)
+    assert value is not None, label
+    at = int(np.flatnonzero(ds.date.values == np.datetime64(shown.group(0)))[0])
+    assert abs(at - day) <= 1  # the date under the pointer
+    median = np.quantile(ds.strength.sel(force="blue", location="front").values[:, at], 0.5)
+    assert float(value.group(1).replace(",", "")) == pytest.approx(median, abs=0.5)

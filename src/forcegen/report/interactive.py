@@ -326,6 +326,9 @@ def _timeline(
                             ]
                             + f" ({len(rows)} units shown)",
                             "yaxis.categoryarray": list(rows),
+                            # Restyling x clears the axis type: set it again.
+                            "xaxis.type": "date",
+                            "xaxis.range": [str(dates[0]), str(dates[-1])],
                         },
                     ],
                 }
