@@ -872,10 +872,10 @@ def tornado(sf: SensitivityFile, scenario: object | None = None) -> list[Chart]:
                     "Sobol index (share of the output's variance)"
                     if sobol
                     else "Morris μ* (mean absolute elementary effect, in the output's units)",
-                    "uncertain input, with the claims it cites",
+                    "input (claims it cites)",
                     tuple(series),
                     categories=labels,
-                    height=1.0 + 0.5 * len(rows),
+                    height=max(2.6, 1.0 + 0.5 * len(rows)),
                     y_format=",.2f",
                 ),
             ),
