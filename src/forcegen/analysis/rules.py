@@ -119,11 +119,14 @@ def rotation_rules(results: Results, rules: RotationRules | None = None) -> Rule
                         "limit": limit,
                         "worst": float(figures[name][:, u].max()),
                         "share_of_runs": float(share[u]),
+                        "measure": "ratio" if name == "deployed_to_dwell" else "days",
                     }
                 )
     return RuleCheck(
         units,
-        pd.DataFrame(breaches, columns=["unit", "rule", "limit", "worst", "share_of_runs"]),
+        pd.DataFrame(
+            breaches, columns=["unit", "rule", "limit", "worst", "share_of_runs", "measure"]
+        ),
         runs=int(ds.sizes["run"]),
         scenario=str(results.meta.get("scenario", {}).get("name", "")),
     )
