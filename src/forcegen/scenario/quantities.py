@@ -226,7 +226,7 @@ class Fraction(Kind):
     json_schema = {
         "anyOf": [
             {"type": "number", "minimum": 0, "maximum": 1},
-            {"type": "string", "pattern": r"^[0-9.]+\s*%$"},
+            {"type": "string", "pattern": units.PATTERNS["percent"]},
         ]
     }
     limit = 1.0
@@ -258,7 +258,7 @@ class Duration(Kind):
     json_schema = {
         "anyOf": [
             {"type": "integer", "minimum": 0, "maximum": MAX_DAYS},
-            {"type": "string", "pattern": r"^[0-9.]+\s*(d|w|mo|y)$"},
+            {"type": "string", "pattern": units.PATTERNS["duration"]},
         ]
     }
     limit = float(MAX_DAYS)
@@ -292,7 +292,7 @@ class Hazard(Kind):
     json_schema = {
         "anyOf": [
             {"type": "number", "minimum": 0, "maximum": 1},
-            {"type": "string", "pattern": r"^[0-9.eE+-]+\s*%?\s*(/\s*(d|w|mo|y))?$"},
+            {"type": "string", "pattern": units.PATTERNS["hazard"]},
         ]
     }
     limit = 1.0
@@ -320,7 +320,7 @@ class Rate(Kind):
     json_schema = {
         "anyOf": [
             {"type": "number", "minimum": 0, "maximum": MAX_PEOPLE},
-            {"type": "string", "pattern": r"^[0-9.eE+-]+\s*(/\s*(d|w|mo|y))?$"},
+            {"type": "string", "pattern": units.PATTERNS["rate"]},
         ]
     }
     limit = float(MAX_PEOPLE)
@@ -459,7 +459,9 @@ def normaliser(kind: Kind):
     return normalise
 
 
-def _quantity_type(kind: Kind) -> Any:
+def quantity_schema(kind: Kind) -> dict[str, Any]:
+    """The JSON Schema of a quantity of ``kind``: every form :func:`normaliser` accepts (a
+    bare value, ``{value, cites, note, widen}``, each distribution, a choice between them)."""
     value_form = {
         "type": "object",
         "required": ["value"],
@@ -468,6 +470,7 @@ def _quantity_type(kind: Kind) -> Any:
             "value": kind.json_schema,
             "cites": {"type": "array", "items": {"type": "string"}},
             "note": {"type": "string"},
+            "widen": {"type": "boolean"},
         },
     }
     choice_form = {
@@ -502,10 +505,14 @@ def _quantity_type(kind: Kind) -> Any:
         "additionalProperties": {"type": "number"},
     }
     choice_form["properties"]["options"]["additionalProperties"]["anyOf"].extend(dist_forms)
-    schema = {
+    return {
         "anyOf": [kind.json_schema, value_form, *dist_forms, choice_form],
         "description": f"{kind.expected}; may cite claims, be uncertain, or offer alternatives",
     }
+
+
+def _quantity_type(kind: Kind) -> Any:
+    schema = quantity_schema(kind)
     return Annotated[Quantity, BeforeValidator(normaliser(kind)), WithJsonSchema(schema), kind]
 
 
