@@ -20,6 +20,14 @@ from forcegen.results_folder import Breach, RulesFile, RuleUnit, records
 from forcegen.scenario.model import RotationRules
 from forcegen.scenario.quantities import resolve
 
+RULE_FIGURES = {
+    "deployed_to_dwell": "max_deployed_to_dwell",
+    "longest_deployment": "max_deployment",
+    "most_deployed_in_<n>d": "windows",
+}
+"""Each per-unit figure (``<n>``: a window's days) and the rule of ``rules`` it is checked
+against; ``docs/analyses.md`` describes them all."""
+
 
 @dataclass(frozen=True)
 class RuleCheck:
