@@ -88,7 +88,7 @@ def _brief(scenario: Scenario, choices: Mapping[str, str]) -> dict[str, Any]:
                 "id": pid,
                 "cycle": " → ".join(
                     f"{p.name} at {p.location}"
-                    + (f" {_quantity(p.duration, choices, 'd')}" if p.duration else "")
+                    + (f" {_quantity(p.duration, choices, 'days')}" if p.duration else "")
                     + (" (deployed)" if p.deployed else "")
                     + (" (ready)" if p.ready else "")
                     for p in positions
@@ -114,7 +114,7 @@ def _brief(scenario: Scenario, choices: Mapping[str, str]) -> dict[str, Any]:
                 "force": p.force,
                 "reservoir": p.reservoir or "unlimited",
                 "into": p.into,
-                "training": _quantity(p.training, choices, "d"),
+                "training": _quantity(p.training, choices, "days"),
             }
             for p in scenario.pipelines
         ],
