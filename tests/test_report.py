@@ -651,7 +651,7 @@ def test_require_and_rules_files_have_their_sections(tmp_path: Path) -> None:
     assert read.rules is not None and len(read.rules.units) == 6
     html = write_report(tmp_path).read_text(encoding="utf-8")
     assert 'id="requirement"' in html and 'id="rules"' in html
-    assert f"smallest value: {found.value:g}" in html
+    assert f"smallest value: {found.value:,.0f} people" in html  # with its unit
     assert "none breaks the rules" in html
     assert "Report test &lt;b&gt;bold&lt;/b&gt;" in html  # the name, from require.json
 

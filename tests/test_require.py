@@ -127,7 +127,7 @@ def test_cli_require():
             "--deterministic",
         ],
     )
-    assert result.exit_code == 0 and ": 9 (" in result.stdout
+    assert result.exit_code == 0 and ": 9 units (" in result.stdout
     bad = runner.invoke(
         app,
         [

@@ -487,11 +487,21 @@ def rules_cmd(
 def sensitivity_cmd(
     scenario: Annotated[Path, typer.Argument(help="Scenario file with uncertain values.")],
     output: Annotated[
-        str,
+        str | None,
         typer.Option(
-            "--output", help="Per-run figure, such as coverage:front-line or lost:RU:killed."
+            "--output",
+            help="Per-run figure, such as coverage:front-line or lost:RU:killed "
+            "(--list-outputs lists them).",
         ),
-    ],
+    ] = None,
+    list_outputs: Annotated[
+        bool,
+        typer.Option(
+            "--list-outputs",
+            help="Print every per-run figure the scenario offers as --output, one a line "
+            "with a short description, and exit.",
+        ),
+    ] = False,
     method: Annotated[
         str, typer.Option("--method", help="sobol (first and total order) or morris (screening).")
     ] = "sobol",
@@ -501,10 +511,19 @@ def sensitivity_cmd(
     out_dir: OUT = None,
 ) -> None:
     """Which uncertain values, and so which claims, an output depends on (SALib)."""
-    from forcegen.analysis.sensitivity import sensitivity
+    from forcegen.analysis.sensitivity import outputs, sensitivity
     from forcegen.results_folder import check_out
 
     loaded = load(scenario)
+    if list_outputs:
+        width = max((len(name) for name in outputs(loaded)), default=0)
+        for name, description in outputs(loaded).items():
+            sys.stdout.write(f"{name:<{width}}  {description}\n")
+        return
+    if output is None:
+        raise UsageError(
+            "--output is required: name the per-run figure to analyse (--list-outputs lists them)"
+        )
     if out_dir is not None:
         check_out(out_dir)
     found = sensitivity(loaded, output=output, method=method, n=n, seed=seed)

@@ -28,7 +28,7 @@ from forcegen.results_folder import Evaluation, RequireFile
 from forcegen.scenario.claims import quantities
 from forcegen.scenario.model import Scenario
 from forcegen.scenario.paths import format_loc, parse_path, walk
-from forcegen.scenario.quantities import Choice, Value
+from forcegen.scenario.quantities import Choice, Value, kind_of
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,10 @@ class Requirement:
     """The bracket searched."""
     runs: int = 0
     """Runs at each value tried (1 when deterministic)."""
+    measure: str = ""
+    """The canonical unit of the number searched, from its kind (``people``, ``units``,
+    ``days``, ``share``, ``probability per day``, ``people per day``...): ``value``,
+    ``low`` and ``high`` are in it."""
 
     def summary(self) -> dict[str, Any]:
         """The answer as plain data: what ``--format json`` prints and ``require.json``
@@ -72,6 +76,7 @@ class Requirement:
             high=self.high,
             runs=self.runs,
             evaluations=[Evaluation.model_validate(e) for e in self.evaluations],
+            measure=self.measure,
         ).plain()
 
 
@@ -134,6 +139,7 @@ def require(
             f"{', '.join(d.id for d in scenario.demands) or 'none'}"
         )
     q = {format_loc(loc): q for loc, q in quantities(scenario)}.get(field_path)
+    kind = kind_of(scenario, parse_path(field_path)) if q is not None else None
     whole = isinstance(q, Value) and float(q.value).is_integer()
     integer = whole and float(low).is_integer() and float(high).is_integer()
     trail: list[dict[str, float]] = []
@@ -172,6 +178,7 @@ def require(
             low=low,
             high=high,
             runs=1 if deterministic else runs,
+            measure=kind.measure if kind is not None else "",
         )
 
     good, bad = (high, low) if direction == "least" else (low, high)

@@ -20,6 +20,14 @@ from forcegen.results_folder import Breach, RulesFile, RuleUnit, records
 from forcegen.scenario.model import RotationRules
 from forcegen.scenario.quantities import resolve
 
+RULE_FIGURES = {
+    "deployed_to_dwell": "max_deployed_to_dwell",
+    "longest_deployment": "max_deployment",
+    "most_deployed_in_<n>d": "windows",
+}
+"""Each per-unit figure (``<n>``: a window's days) and the rule of ``rules`` it is checked
+against; ``docs/analyses.md`` describes them all."""
+
 
 @dataclass(frozen=True)
 class RuleCheck:
@@ -119,11 +127,14 @@ def rotation_rules(results: Results, rules: RotationRules | None = None) -> Rule
                         "limit": limit,
                         "worst": float(figures[name][:, u].max()),
                         "share_of_runs": float(share[u]),
+                        "measure": "ratio" if name == "deployed_to_dwell" else "days",
                     }
                 )
     return RuleCheck(
         units,
-        pd.DataFrame(breaches, columns=["unit", "rule", "limit", "worst", "share_of_runs"]),
+        pd.DataFrame(
+            breaches, columns=["unit", "rule", "limit", "worst", "share_of_runs", "measure"]
+        ),
         runs=int(ds.sizes["run"]),
         scenario=str(results.meta.get("scenario", {}).get("name", "")),
     )

@@ -30,7 +30,7 @@ from forcegen.results_folder import SensitivityFile, SensitivityRow, records
 from forcegen.sampling import sample_at
 from forcegen.scenario.claims import quantities
 from forcegen.scenario.distributions import shape_names
-from forcegen.scenario.model import Scenario
+from forcegen.scenario.model import Attrition, Scenario
 from forcegen.scenario.paths import format_loc
 from forcegen.scenario.quantities import Value
 
@@ -57,6 +57,51 @@ class Sensitivity:
             description=describe(self),
             inputs=[SensitivityRow.model_validate(r) for r in records(self.table)],
         ).plain()
+
+
+OUTPUT_KINDS = {
+    "coverage:<demand>": "mean coverage of the demand over its active days (a share, 0 to 1)",
+    "days_fully_covered:<demand>": "days on which the demand is fully covered (days)",
+    "lost:<force>:<cause>": "people of the force lost from units by the cause over the run "
+    "(people; causes: killed, wounded, missing, deserted, discharged)",
+    "people_end:<force>": "people of the force in units at the last census (people)",
+}
+"""The kinds of per-run figure (:meth:`forcegen.Results.per_run`) an analysis may take as
+its output, with what each measures; ``docs/analyses.md`` lists them all."""
+
+LOSS_CAUSES = (*Attrition.CAUSES, "discharged")
+"""The causes of loss the results record (daily hazards, then discharge at a contract's end)."""
+
+
+def outputs(scenario: Scenario) -> dict[str, str]:
+    """Every per-run figure the scenario offers as an output, with a short description: the
+    columns of :meth:`forcegen.Results.per_run` other than its inputs and choices."""
+    found: dict[str, str] = {}
+    for d in scenario.demands:
+        found[f"coverage:{d.id}"] = f"mean coverage of {d.id} over its active days (share)"
+        found[f"days_fully_covered:{d.id}"] = f"days on which {d.id} is fully covered (days)"
+    for f in scenario.forces:
+        for cause in LOSS_CAUSES:
+            found[f"lost:{f.id}:{cause}"] = f"people of {f.id} {cause} over the run (people)"
+        found[f"people_end:{f.id}"] = f"people of {f.id} in units at the end (people)"
+    return found
+
+
+def check_output(scenario: Scenario, output: str) -> None:
+    """Refuse an output the scenario does not offer, naming the valid ones.
+
+    Raises
+    ------
+    UsageError
+        If ``output`` is not one of :func:`outputs` of the scenario.
+    """
+    known = outputs(scenario)
+    if output not in known:
+        raise UsageError(
+            f"--output {output!r}: unknown output for scenario {scenario.name!r}; "
+            f"outputs are: {', '.join(known)} "
+            "(forcegen sensitivity --list-outputs SCENARIO describes each)"
+        )
 
 
 def _inputs(scenario: Scenario) -> list[tuple[str, Value]]:
@@ -87,6 +132,7 @@ def sensitivity(
         )
     if method not in ("sobol", "morris"):
         raise UsageError(f"method must be 'sobol' or 'morris'; got {method!r}")
+    check_output(scenario, output)
     names = [path for path, _ in inputs]
     problem = {"num_vars": len(names), "names": names, "bounds": [[1e-6, 1 - 1e-6]] * len(names)}
     if method == "sobol":

@@ -24,6 +24,7 @@ from forcegen.analysis.check import check
 from forcegen.errors import UsageError
 from forcegen.export import write_bytes, write_text
 from forcegen.report import charts as figures
+from forcegen.report import formats as fmt
 from forcegen.report import interactive
 from forcegen.report.charts import Chart
 from forcegen.results import QUANTILES
@@ -41,17 +42,12 @@ from forcegen.scenario.model import Scenario
 from forcegen.scenario.paths import readable
 from forcegen.scenario.quantities import Choice, Quantity, Value, resolve
 from forcegen.scenario.references import resolve_policies
-from forcegen.scenario.units import format_number as _value
 
 __all__ = ["FIGURES_DIR", "REPORT_NAME", "charts_of", "render", "write_report"]
 
 
-def _number(x: float | None, digits: int = 0) -> str:
-    return "–" if x is None else f"{x:,.{digits}f}"
-
-
-def _pct(x: float | None, digits: int = 1) -> str:
-    return "–" if x is None else f"{100 * x:.{digits}f}%"
+_number = fmt.number
+_pct = fmt.percent
 
 
 def _quantity(q: Quantity | None, choices: Mapping[str, str], unit: str = "") -> str:
@@ -62,15 +58,14 @@ def _quantity(q: Quantity | None, choices: Mapping[str, str], unit: str = "") ->
     if isinstance(q, Choice):
         taken = choices.get(q.choose, q.default)
         others = ", ".join(
-            f"{name} {_value(v.value)}" for name, v in q.options.items() if name != taken
+            f"{name} {fmt.significant(v.value)}" for name, v in q.options.items() if name != taken
         )
-        return (
-            f"{_value(resolve(q, choices).value)}{suffix} (choice {q.choose} = {taken}; {others})"
-        )
+        value = fmt.significant(resolve(q, choices).value)
+        return f"{value}{suffix} (choice {q.choose} = {taken}; {others})"
     assert isinstance(q, Value)
     if q.dist is not None:
-        return f"{_value(q.value)}{suffix} (mean of {q.dist.describe()})"
-    return f"{_value(q.value)}{suffix}"
+        return f"{fmt.significant(q.value)}{suffix} (mean of {q.dist.describe()})"
+    return f"{fmt.significant(q.value)}{suffix}"
 
 
 def _brief(scenario: Scenario, choices: Mapping[str, str]) -> dict[str, Any]:
@@ -96,7 +91,7 @@ def _brief(scenario: Scenario, choices: Mapping[str, str]) -> dict[str, Any]:
                 "id": pid,
                 "cycle": " → ".join(
                     f"{p.name} at {p.location}"
-                    + (f" {_quantity(p.duration, choices, 'd')}" if p.duration else "")
+                    + (f" {_quantity(p.duration, choices, 'days')}" if p.duration else "")
                     + (" (deployed)" if p.deployed else "")
                     + (" (ready)" if p.ready else "")
                     for p in positions
@@ -122,7 +117,7 @@ def _brief(scenario: Scenario, choices: Mapping[str, str]) -> dict[str, Any]:
                 "force": p.force,
                 "reservoir": p.reservoir or "unlimited",
                 "into": p.into,
-                "training": _quantity(p.training, choices, "d"),
+                "training": _quantity(p.training, choices, "days"),
             }
             for p in scenario.pipelines
         ],
@@ -153,10 +148,10 @@ def _claims(folder: Folder, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _headline(summary: Mapping[str, Any]) -> dict[str, Any]:
-    def band(q: Sequence[float | None] | None, fmt: Callable[[float | None], str]) -> str:
+    def band(q: Sequence[float | None] | None, show: Callable[[float | None], str]) -> str:
         if not q or len(q) < 2 or q[0] == q[-1]:
             return ""
-        return f"{fmt(q[0])} to {fmt(q[-1])}"
+        return fmt.band(show(q[0]), show(q[-1]))
 
     return {
         "demands": [
@@ -174,7 +169,7 @@ def _headline(summary: Mapping[str, Any]) -> dict[str, Any]:
         "forces": [
             {
                 "force": f["force"],
-                "dd": _number(f["deployed_to_dwell"], 2),
+                "dd": fmt.dwell(f["deployed_to_dwell"]),
                 "start": _number(f["people_start"]),
                 "end": _number(f["people_end_mean"]),
                 "end_band": band(f.get("people_end_q"), _number),
@@ -198,17 +193,19 @@ def _compare_rows(folder: Folder) -> list[dict[str, Any]]:
     for r in cf.rows:
         if not (r.baseline_mean or r.variant_mean):
             continue
-        digits = 3 if r.figure.startswith("coverage:") else 0
         extra = r.model_extra or {}
+        name = r.figure
         rows.append(
             {
                 "variant": r.variant,
-                "figure": r.figure,
-                "baseline": _number(r.baseline_mean, digits),
-                "value": _number(r.variant_mean, digits),
-                "difference": _number(r.difference_mean, digits),
-                "band": f"{_number(extra.get(f'difference_q{low * 100:g}'), digits)} to "
-                f"{_number(extra.get(f'difference_q{high * 100:g}'), digits)}",
+                "figure": name,
+                "baseline": fmt.figure(name, r.baseline_mean),
+                "value": fmt.figure(name, r.variant_mean),
+                "difference": fmt.difference(name, r.difference_mean),
+                "band": fmt.band(
+                    fmt.difference(name, extra.get(f"difference_q{low * 100:g}")),
+                    fmt.difference(name, extra.get(f"difference_q{high * 100:g}")),
+                ),
                 "higher": _pct(r.share_of_runs_higher, 0),
             }
         )
@@ -237,18 +234,22 @@ def _requirement(folder: Folder) -> dict[str, Any] | None:
     rf = folder.require
     if rf is None:
         return None
+    data = rf.plain()
     word = "largest" if rf.direction == "most" else "smallest"
-    bracket = "" if rf.low is None or rf.high is None else f" in [{rf.low:g}, {rf.high:g}]"
     return {
         "field": rf.field,
         "demand": rf.demand,
-        "target": f"fully covered on {rf.days:.0%} of its days in {rf.probability:.0%} of "
-        f"{rf.runs} run(s)",
-        "answer": f"{word} value: {rf.value:g}" if rf.value is not None else "none",
-        "bracket": bracket,
+        "target": fmt.requirement_target(data),
+        "answer": f"{word} value: {fmt.requirement_answer(data)}"
+        if rf.value is not None
+        else "none",
+        "bracket": fmt.requirement_bracket(data),
         "met": rf.met,
         "evaluations": [
-            {"value": f"{e.value:g}", "share": _pct(e.share_of_runs_meeting_target, 0)}
+            {
+                "value": fmt.quantity(e.value, rf.measure),
+                "share": _pct(e.share_of_runs_meeting_target, 0),
+            }
             for e in rf.evaluations
         ],
     }
@@ -262,8 +263,8 @@ def _breaches(folder: Folder) -> list[dict[str, str]]:
         {
             "unit": b.unit,
             "rule": b.rule,
-            "limit": _number(b.limit, 2),
-            "worst": _number(b.worst, 2),
+            "limit": fmt.rule_value(b.rule, b.limit, b.measure),
+            "worst": fmt.rule_value(b.rule, b.worst, b.measure),
             "share": _pct(b.share_of_runs, 0),
         }
         for b in folder.rules.breaches

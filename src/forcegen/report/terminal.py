@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from forcegen.report import formats as fmt
+
 
 def console(*, stderr: bool = False) -> Console:
     """A console that prints text as written: no markup, no emoji, no highlighting."""
@@ -30,10 +32,8 @@ def console(*, stderr: bool = False) -> Console:
 
 
 def number(x: float | None, digits: int = 0, pct: bool = False) -> str:
-    """A number with thousands separators (or a percentage); ``-`` for ``None``."""
-    if x is None:
-        return "-"
-    return f"{x:.{digits}%}" if pct else f"{x:,.{digits}f}"
+    """A number with thousands separators (or a percentage): :mod:`forcegen.report.formats`."""
+    return fmt.percent(x, digits) if pct else fmt.number(x, digits)
 
 
 def table(title: str, columns: Sequence[str], left: Iterable[str] = ()) -> Table:
@@ -88,9 +88,9 @@ def summary(out: Console, data: Mapping[str, Any]) -> None:
         days = f"{number(d['days_fully_covered_mean'], 1)} of {d['days_active']}"
         if banded and d["coverage_q"]:
             low, high = d["coverage_q"][0], d["coverage_q"][-1]
-            cov += f" [{number(low, 1, pct=True)}-{number(high, 1, pct=True)}]"
+            cov += " " + fmt.band(fmt.percent(low), fmt.percent(high))
             fully = d["days_fully_covered_q"]
-            days += f" [{number(fully[0])}-{number(fully[-1])}]"
+            days += " " + fmt.band(number(fully[0]), number(fully[-1]))
         row(
             made,
             d["id"],
@@ -109,20 +109,20 @@ def summary(out: Console, data: Mapping[str, Any]) -> None:
     for s in data["strength"]:
         cells = [s["force"], s["location"], number(s["mean"])]
         if banded:
-            cells.append(f"{number(s['q'][0])}-{number(s['q'][-1])}")
+            cells.append(fmt.band(number(s["q"][0]), number(s["q"][-1])))
         row(made, *cells)
     out.print(made)
     made = table(
-        "Forces (D:D deployed-to-dwell; units deployed; people at start and end; people lost)",
+        "Forces (D:D: days deployed to days at rest, 1:x; units deployed; people at start and "
+        "end; people lost)",
         ("force", "D:D", "deployed", "start", "end", "killed", "wounded", "discharged"),
         left=("force",),
     )
     for f in data["forces"]:
-        ratio = f["deployed_to_dwell"]
         row(
             made,
             f["force"],
-            "-" if ratio is None else f"1:{1 / ratio:.2f}" if ratio else "0",
+            fmt.dwell(f["deployed_to_dwell"]),
             number(f["units_deployed_mean"], 1),
             number(f["people_start"]),
             number(f["people_end_mean"]),
@@ -233,15 +233,17 @@ def comparison(out: Console, data: Mapping[str, Any], deterministic: bool, seed:
         for r in data["rows"]:
             if r["variant"] != variant or (not r["baseline_mean"] and not r["variant_mean"]):
                 continue
-            digits = 3 if r["figure"].startswith("coverage:") else 0
+            name = r["figure"]
             row(
                 made,
-                r["figure"],
-                number(r["baseline_mean"], digits),
-                number(r["variant_mean"], digits),
-                number(r["difference_mean"], digits),
-                f"{number(r.get(low_key), digits)} to {number(r.get(high_key), digits)}",
-                number(r["share_of_runs_higher"], 0, pct=True),
+                name,
+                fmt.figure(name, r["baseline_mean"]),
+                fmt.figure(name, r["variant_mean"]),
+                fmt.difference(name, r["difference_mean"]),
+                fmt.band(
+                    fmt.difference(name, r.get(low_key)), fmt.difference(name, r.get(high_key))
+                ),
+                fmt.percent(r["share_of_runs_higher"], 0),
             )
         out.print(made)
 
@@ -266,22 +268,7 @@ def sensitivity(out: Console, data: Mapping[str, Any]) -> None:
 def requirement(out: Console, data: Mapping[str, Any]) -> None:
     """The answer of a requirements search (:meth:`forcegen.analysis.Requirement.summary`)
     in one sentence."""
-    target = (
-        f"{data['demand']!r} fully covered on {data['days']:.0%} of its days in "
-        f"{data['probability']:.0%} of {data['runs']} run(s)"
-    )
-    if data["value"] is None:
-        low, high = data["low"], data["high"]
-        bracket = "" if low is None or high is None else f" in [{low:g}, {high:g}]"
-        out.print(Text(f"no value of {data['field']}{bracket} gets {target}"))
-    else:
-        word = "largest" if data["direction"] == "most" else "smallest"
-        out.print(
-            Text(
-                f"{word} {data['field']} that gets {target}: {data['value']:g} "
-                f"({len(data['evaluations'])} evaluations)"
-            )
-        )
+    out.print(Text(fmt.requirement(data)))
 
 
 def rules(out: Console, data: Mapping[str, Any]) -> None:
@@ -296,9 +283,9 @@ def rules(out: Console, data: Mapping[str, Any]) -> None:
             made,
             b["unit"],
             b["rule"],
-            number(b["limit"], 2),
-            number(b["worst"], 2),
-            number(b["share_of_runs"], 0, pct=True),
+            fmt.rule_value(b["rule"], b["limit"], b.get("measure")),
+            fmt.rule_value(b["rule"], b["worst"], b.get("measure")),
+            fmt.percent(b["share_of_runs"], 0),
         )
     out.print(made)
 

@@ -387,6 +387,8 @@ class RequireFile(Layout):
     high: float | None = None
     runs: Count = 0
     evaluations: list[Evaluation]
+    measure: str = ""
+    """The canonical unit of ``field`` (``people``, ``days``, ``probability per day``...)."""
 
 
 class RuleUnit(Layout):
@@ -404,6 +406,8 @@ class Breach(Layout):
     limit: float
     worst: float
     share_of_runs: Share
+    measure: str = ""
+    """``ratio`` (deployed-to-dwell) or ``days``: the unit of ``limit`` and ``worst``."""
 
 
 class RulesFile(Layout):

@@ -34,6 +34,7 @@ from forcegen.scenario.quantities import (
     UnitsQ,
     Value,
     normaliser,
+    quantity_schema,
     resolve,
 )
 
@@ -301,11 +302,8 @@ Phase = Annotated[
     BeforeValidator(_phase),
     WithJsonSchema(
         {
-            "anyOf": [
-                {"const": "even"},
-                {"type": "string", "pattern": r"^[0-9]+\s*(d|w|mo|y)$"},
-                {"type": "integer", "minimum": 0},
-            ]
+            "anyOf": [{"const": "even"}, *quantity_schema(Duration())["anyOf"]],
+            "description": "'even' (spread over the cycle) or a duration into the cycle",
         }
     ),
 ]

@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import (
     BaseModel,
@@ -112,8 +112,14 @@ class Kind:
     json_schema: dict[str, Any] = {"type": "number"}
     limit: float | None = None
     unit: str = ""
+    measure: str = ""
+    """The canonical unit of the value as results name it (``people``, ``units``, ``days``,
+    ``share``, ``probability per day``, ``people per day``, ``per 100,000 people``; ``""``
+    for a plain number); :mod:`forcegen.report.formats` shows each as people write it."""
 
-    def __init__(self, limit: float | None = None) -> None:
+    def __init__(self, limit: float | None = None, measure: str | None = None) -> None:
+        if measure is not None:
+            self.measure = measure
         if limit is not None:
             self.limit = float(limit)
             if "anyOf" not in self.json_schema:
@@ -203,6 +209,7 @@ class Count(Kind):
     expected = "a whole number >= 0"
     json_schema = {"type": "integer", "minimum": 0}
     limit = float(MAX_PEOPLE)
+    measure = "people"
 
     def check(self, value: float, raw: object) -> float:
         self.within(value, raw)
@@ -219,10 +226,11 @@ class Fraction(Kind):
     json_schema = {
         "anyOf": [
             {"type": "number", "minimum": 0, "maximum": 1},
-            {"type": "string", "pattern": r"^[0-9.]+\s*%$"},
+            {"type": "string", "pattern": units.PATTERNS["percent"]},
         ]
     }
     limit = 1.0
+    measure = "share"
 
     def parse(self, raw: object) -> float:
         if isinstance(raw, str) and raw.strip().endswith("%"):
@@ -250,11 +258,12 @@ class Duration(Kind):
     json_schema = {
         "anyOf": [
             {"type": "integer", "minimum": 0, "maximum": MAX_DAYS},
-            {"type": "string", "pattern": r"^[0-9.]+\s*(d|w|mo|y)$"},
+            {"type": "string", "pattern": units.PATTERNS["duration"]},
         ]
     }
     limit = float(MAX_DAYS)
     unit = " days (100 years)"
+    measure = "days"
 
     def parse(self, raw: object) -> float:
         if isinstance(raw, str):
@@ -283,10 +292,11 @@ class Hazard(Kind):
     json_schema = {
         "anyOf": [
             {"type": "number", "minimum": 0, "maximum": 1},
-            {"type": "string", "pattern": r"^[0-9.eE+-]+\s*%?\s*(/\s*(d|w|mo|y))?$"},
+            {"type": "string", "pattern": units.PATTERNS["hazard"]},
         ]
     }
     limit = 1.0
+    measure = "probability per day"
 
     def parse(self, raw: object) -> float:
         if isinstance(raw, str):
@@ -310,11 +320,12 @@ class Rate(Kind):
     json_schema = {
         "anyOf": [
             {"type": "number", "minimum": 0, "maximum": MAX_PEOPLE},
-            {"type": "string", "pattern": r"^[0-9.eE+-]+\s*(/\s*(d|w|mo|y))?$"},
+            {"type": "string", "pattern": units.PATTERNS["rate"]},
         ]
     }
     limit = float(MAX_PEOPLE)
     unit = " a day"
+    measure = "people per day"
 
     def parse(self, raw: object) -> float:
         if isinstance(raw, str):
@@ -448,7 +459,9 @@ def normaliser(kind: Kind):
     return normalise
 
 
-def _quantity_type(kind: Kind) -> Any:
+def quantity_schema(kind: Kind) -> dict[str, Any]:
+    """The JSON Schema of a quantity of ``kind``: every form :func:`normaliser` accepts (a
+    bare value, ``{value, cites, note, widen}``, each distribution, a choice between them)."""
     value_form = {
         "type": "object",
         "required": ["value"],
@@ -457,6 +470,7 @@ def _quantity_type(kind: Kind) -> Any:
             "value": kind.json_schema,
             "cites": {"type": "array", "items": {"type": "string"}},
             "note": {"type": "string"},
+            "widen": {"type": "boolean"},
         },
     }
     choice_form = {
@@ -491,11 +505,15 @@ def _quantity_type(kind: Kind) -> Any:
         "additionalProperties": {"type": "number"},
     }
     choice_form["properties"]["options"]["additionalProperties"]["anyOf"].extend(dist_forms)
-    schema = {
+    return {
         "anyOf": [kind.json_schema, value_form, *dist_forms, choice_form],
         "description": f"{kind.expected}; may cite claims, be uncertain, or offer alternatives",
     }
-    return Annotated[Quantity, BeforeValidator(normaliser(kind)), WithJsonSchema(schema)]
+
+
+def _quantity_type(kind: Kind) -> Any:
+    schema = quantity_schema(kind)
+    return Annotated[Quantity, BeforeValidator(normaliser(kind)), WithJsonSchema(schema), kind]
 
 
 CountQ = _quantity_type(Count())
@@ -505,10 +523,49 @@ HazardQ = _quantity_type(Hazard())
 RateQ = _quantity_type(Rate())
 PositiveQ = _quantity_type(Positive())
 StrengthQ = _quantity_type(Count(limit=MAX_UNIT_STRENGTH))
-GroupCountQ = _quantity_type(Count(limit=MAX_GROUP_UNITS))
-UnitsQ = _quantity_type(Count(limit=MAX_UNITS))
+GroupCountQ = _quantity_type(Count(limit=MAX_GROUP_UNITS, measure="units"))
+UnitsQ = _quantity_type(Count(limit=MAX_UNITS, measure="units"))
 PopulationQ = _quantity_type(Count(limit=MAX_POPULATION))
-Per100kQ = _quantity_type(Positive(limit=MAX_PER_100K))
+Per100kQ = _quantity_type(Positive(limit=MAX_PER_100K, measure="per 100,000 people"))
+
+
+def _kind_in(annotation: object) -> Kind | None:
+    """The kind of number a field's type annotation declares, searching inside unions,
+    ``Annotated`` metadata, lists and mappings (not inside nested models)."""
+    if isinstance(annotation, Kind):
+        return annotation
+    for arg in (*get_args(annotation), *getattr(annotation, "__metadata__", ())):
+        found = _kind_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def kind_of(model: BaseModel, loc: tuple[str | int, ...]) -> Kind | None:
+    """The kind of the number at the field path ``loc`` of a scenario object (for example
+    ``("units", 0, "count")``), or ``None`` when ``loc`` names no number there."""
+    node: object = model
+    kind: Kind | None = None
+    for part in loc:
+        if isinstance(node, BaseModel) and isinstance(part, str):
+            name = next(
+                (n for n, info in type(node).model_fields.items() if (info.alias or n) == part),
+                None,
+            )
+            if name is None:
+                return None
+            info = type(node).model_fields[name]
+            kind = _kind_in(info.annotation) or next(
+                (k for k in map(_kind_in, info.metadata) if k is not None), None
+            )
+            node = getattr(node, name)
+        elif (isinstance(node, list | tuple) and isinstance(part, int) and part < len(node)) or (
+            isinstance(node, Mapping) and part in node
+        ):
+            node = node[part]
+        else:
+            return None
+    return kind if isinstance(node, Value | Choice) else None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,20 @@ _DURATION_RE = re.compile(rf"^\s*({_NUMBER})\s*({_UNIT})?\s*$")
 _RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*(?:/\s*({_UNIT}))?\s*$")
 _HAZARD_RE = re.compile(rf"^\s*({_NUMBER})\s*(%)?\s*(?:/\s*({_UNIT}))?\s*$")
 
+_DIGITS = r"[0-9](?:_?[0-9])*"
+_FLOAT = rf"[-+]?(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][-+]?{_DIGITS})?"
+_PERCENT_RE = re.compile(rf"^\s*{_FLOAT}\s*%\s*$")
+
+PATTERNS = {
+    "duration": _DURATION_RE.pattern,
+    "rate": _RATE_RE.pattern,
+    "hazard": _HAZARD_RE.pattern,
+    "percent": _PERCENT_RE.pattern,
+}
+"""The text forms of each kind of number, as regular expressions: the readers here match
+them and ``forcegen schema`` gives them as JSON Schema patterns, so that both accept the
+same text. ``percent`` is what Python's ``float`` reads, then ``%``."""
+
 
 def duration_days(text: str) -> float | None:
     """Days in a duration written with an optional unit (``30d``, ``4w``, ``3mo``, ``1y``;
