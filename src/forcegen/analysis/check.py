@@ -442,7 +442,7 @@ def check_observations(
         if name is None:
             base = (results, figures)
         else:
-            verdicts = assess(results, scenario, figures)
+            verdicts = assess(results, scenario, figures, contradicting=False)
             matrix.append(
                 {
                     "choice": name,

@@ -389,16 +389,25 @@ class Assessment:
 
 
 def assess(
-    results: Results, scenario: Scenario, figures: xr.DataArray | None = None
+    results: Results,
+    scenario: Scenario,
+    figures: xr.DataArray | None = None,
+    *,
+    contradicting: bool = True,
 ) -> list[Assessment]:
-    """Every observation of a scenario against the runs of ``results``."""
+    """Every observation of a scenario against the runs of ``results``.
+
+    With ``contradicting`` (the default), an observation that contradicts another
+    (:func:`contradictions`) is ``inconsistent`` whatever its band says; without, each
+    verdict compares the observation with the runs alone.
+    """
     if not scenario.observations:
         return []
     if figures is None:
         figures = observed_figures(results, scenario)
     grades = {c.id: c.grade for c in scenario.claims}
     against: dict[str, list[str]] = {}
-    for a, b, _ in contradictions(scenario, figures):
+    for a, b, _ in contradictions(scenario, figures) if contradicting else []:
         against.setdefault(a, []).append(b)
         against.setdefault(b, []).append(a)
     out = []
