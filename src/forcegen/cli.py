@@ -378,20 +378,11 @@ def check_cmd(
     scenario: SCENARIO,
     choose: CHOOSE = None,
     fmt: FORMAT = Format.table,
-    runs: Annotated[
-        int,
-        typer.Option(
-            "--runs",
-            "-n",
-            min=2,
-            max=MAX_RUNS,
-            help="Runs of each simulation made to hold the observations against (if any).",
-        ),
-    ] = 60,
+    runs: RUNS = 60,
     seed: SEED = 0,
 ) -> None:
     """Look for claims and numbers that cannot all hold together; with observations, run
-    the scenario and hold them against the model."""
+    the scenario (--runs runs of each choice's options) and hold them against the model."""
     from forcegen.analysis.check import (
         Findings,
         check,
