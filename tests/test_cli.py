@@ -538,3 +538,138 @@ def test_the_light_commands_load_no_engine_results_or_charts() -> None:
         [sys.executable, "-c", code, str(TEXTBOOK)], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == ""
+
+
+# --- observations ---------------------------------------------------------------------------
+
+OBSERVED = dict(
+    locations=[
+        {"id": "front", "attrition": {"killed": {"pert": ["1%/mo", "2%/mo", "4%/mo"]}}},
+        {"id": "home"},
+    ],
+    claims=[
+        {
+            "id": "k1",
+            "source": {"publication": "x"},
+            "attribution": "named",
+            "paraphrase": "few killed",
+            "grade": "B2",
+        },
+        {
+            "id": "k2",
+            "source": {"publication": "y"},
+            "attribution": "named",
+            "paraphrase": "many killed",
+            "grade": "D3",
+        },
+    ],
+    observations=[
+        {"id": "few", "measure": "killed", "by": "2023-02-20", "at_most": 5, "cites": ["k1"]},
+        {"id": "many", "measure": "killed", "by": "2023-02-20", "at_least": 500, "cites": ["k2"]},
+        {
+            "id": "front",
+            "measure": "people",
+            "location": "front",
+            "at": "2023-01-15",
+            "value": 1000,
+        },
+    ],
+)
+
+
+def test_run_reports_each_observation(runner: CliRunner, write_scenario) -> None:
+    path = write_scenario("observed.yaml", **OBSERVED)
+    data = summary_of(invoke(runner, "run", path, "--runs", 20, "--format", "json"))
+    rows = {o["id"]: o for o in data["observations"]}
+    assert rows["front"]["verdict"] == "consistent" and rows["front"]["p_holds"] == 1.0
+    assert rows["many"]["verdict"] == "inconsistent" and rows["many"]["contradicts"] == ["few"]
+    assert rows["many"]["claims"] == ["k2"] and rows["many"]["grades"] == ["D3"]
+    assert rows["front"]["q5"] <= rows["front"]["median"] <= rows["front"]["q95"]
+    table = invoke(runner, "run", path, "--runs", 20)
+    assert table.exit_code == 0
+    assert "Observations" in table.stdout and "inconsistent" in table.stdout
+    assert "k2 (D3)" in table.stdout
+
+
+def test_check_runs_the_scenario_and_names_both_sides(runner: CliRunner, write_scenario) -> None:
+    path = write_scenario("observed.yaml", **OBSERVED)
+    result = invoke(runner, "check", path, "--runs", 20, "--format", "json")
+    data = summary_of(result)
+    kinds = [f["kind"] for f in data["findings"]]
+    assert "observations-contradict" in kinds
+    many = next(f for f in data["findings"] if f["message"].startswith("observation 'many'"))
+    assert "k2" in many["claims"]
+    assert "locations[0].attrition.killed" in many["message"]  # the input that drives it
+    (row,) = [o for o in data["observations"] if o["id"] == "many"]
+    assert row["drivers"][0]["input"] == "locations[0].attrition.killed"
+    assert row["drivers"][0]["rho"] > 0.5
+    assert data["runs"] == 20
+    table = invoke(runner, "check", path, "--runs", 20)
+    assert table.exit_code == 0 and "observations-contradict" in table.stdout
+
+
+def test_check_prints_the_matrix_of_choices_against_observations(
+    runner: CliRunner, write_scenario
+) -> None:
+    claims = [
+        {
+            "id": c,
+            "source": {"publication": c},
+            "attribution": "named",
+            "paraphrase": c,
+            "grade": "B2",
+        }
+        for c in ("small", "large")
+    ]
+    path = write_scenario(
+        "choice.yaml",
+        claims=claims,
+        units=merge(
+            [
+                {
+                    "count": {
+                        "choose": "size",
+                        "default": "small",
+                        "options": {
+                            "small": {"value": 2, "cites": ["small"]},
+                            "large": {"value": 8, "cites": ["large"]},
+                        },
+                    }
+                }
+            ]
+        ),
+        observations=[
+            {
+                "id": "obs-small",
+                "measure": "people",
+                "at": "2023-01-10",
+                "value": 1000,
+                "cites": ["small"],
+            },
+            {
+                "id": "obs-large",
+                "measure": "people",
+                "at": "2023-01-10",
+                "value": 4000,
+                "cites": ["large"],
+            },
+        ],
+    )
+    data = summary_of(invoke(runner, "check", path, "--runs", 5, "--format", "json"))
+    matrix = {(r["choice"], r["option"]): r["verdicts"] for r in data["matrix"]}
+    assert matrix[("size", "small")] == {"obs-small": "consistent", "obs-large": "inconsistent"}
+    assert matrix[("size", "large")] == {"obs-small": "inconsistent", "obs-large": "consistent"}
+    assert [r["claims"] for r in data["matrix"]] == [["small"], ["large"]]
+    table = invoke(runner, "check", path, "--runs", 5)
+    assert "Choices against observations" in table.stdout
+
+
+def test_a_bad_observation_exits_2(runner: CliRunner, write_scenario) -> None:
+    path = write_scenario(
+        "bad-obs.yaml",
+        observations=[{"id": "o", "measure": "killed", "by": "2030-01-01", "value": 5}],
+    )
+    for command in ("run", "check", "validate"):
+        result = invoke(runner, command, path)
+        assert result.exit_code == 2
+        assert "observations[0].by" in result.stderr and "within the horizon" in result.stderr

@@ -749,3 +749,39 @@ def test_hovering_a_chart_shows_the_value_at_that_date_offline(folder: Path, rep
     assert abs(at - day) <= 1  # the date under the pointer
     median = np.quantile(ds.strength.sel(force="blue", location="front").values[:, at], 0.5)
     assert float(value.group(1).replace(",", "")) == pytest.approx(median, abs=0.5)
+
+
+def test_each_observation_has_a_section_with_its_chart(tmp_path: Path) -> None:
+    data = scenario_data(
+        claims=[
+            {
+                "id": "c",
+                "source": {"publication": "p"},
+                "attribution": "named",
+                "paraphrase": "about a thousand at the front",
+                "grade": "C3",
+            }
+        ],
+        observations=[
+            {
+                "id": "at-front",
+                "measure": "people",
+                "location": "front",
+                "at": "2023-01-20",
+                "value": 1000,
+                "cites": ["c"],
+            },
+            {"id": "killed", "measure": "killed", "by": "2023-02-20", "at_least": 10},
+        ],
+    )
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml_text(data), encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(path), "--runs", "5", "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    page = write_report(out).read_text(encoding="utf-8")
+    for name in ("at-front", "killed"):
+        assert f'id="observation-{name}"' in page
+        assert (out / "figures" / f"observation-{name}.png").is_file()
+    assert "Observations against the model" in page
+    assert "c (C3)" in page and "inconsistent" in page

@@ -1177,3 +1177,90 @@ def test_too_many_positions_in_all_policies_are_refused() -> None:
     copies = "\n".join(f"  - {{id: p{k}, template: p0}}" for k in range(1, 31))
     text = edit("policies:\n", f"policies:\n  - id: p0\n    positions:\n{steps}\n{copies}\n")
     assert any("at most 30,000 positions" in p.message for p in problems_of(text))
+
+
+# --- observations ---------------------------------------------------------------------------
+
+OBSERVED = (
+    BASE
+    + """\
+observations:
+  - id: killed
+    measure: killed
+    force: blue
+    by: 2023-06-01
+    value: 900
+    cites: [C1]
+"""
+)
+
+
+def test_base_with_an_observation_is_valid() -> None:
+    scenario = loads(OBSERVED, "s.yaml")
+    (obs,) = scenario.observations
+    assert obs.value == 900 and obs.cites == ["C1"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "words"),
+    [
+        ("measure: killed", "measure: slain", "observations[0].measure", "'people'"),
+        ("force: blue", "force: green", "observations[0].force", "'green'"),
+        (
+            "    force: blue\n    by",
+            "    pipeline: blue\n    by",
+            "observations[0].pipeline",
+            "takes no",
+        ),
+        ("by: 2023-06-01", "by: 2025-06-01", "observations[0].by", "within the horizon"),
+        ("by: 2023-06-01", "by: 2022-12-31", "observations[0].by", "within the horizon"),
+        ("value: 900", "value: -5", "observations[0].value", "count >= 0"),
+        ("value: 900", "value: lots", "observations[0].value", "percentage"),
+        ("value: 900", "at_least: 900\n    at_most: 10", "observations[0].at_most", "impossible"),
+        ("value: 900", "between: [900, 10]", "observations[0].between", "low <= high"),
+        ("cites: [C1]", "cites: [C9]", "observations[0].cites[0]", "'C9'"),
+        ("value: 900", "value: 900\n    at_most: 1000", "observations[0]", "one of"),
+        ("value: 900", "sd: 5\n    at_most: 10", "observations[0].sd", "goes with 'value'"),
+        ("by: 2023-06-01", "at: 2023-06-01\n    by: 2023-06-01", "observations[0]", "one day"),
+        ("by: 2023-06-01", "from: 2023-06-01", "observations[0]", "both 'from' and 'to'"),
+        (
+            "by: 2023-06-01",
+            "from: 2023-06-01\n    to: 2023-05-01",
+            "observations[0].to",
+            "on or after",
+        ),
+        (
+            "value: 900",
+            "value: 120%\n    share_of: {measure: recruits, pipeline: nope}",
+            "observations[0].value",
+            "100%",
+        ),
+        (
+            "value: 900",
+            "value: 20%\n    share_of: {measure: recruits, pipeline: nope}",
+            "observations[0].share_of.pipeline",
+            "'nope'",
+        ),
+        ("measure: killed", "measure: reservoir", "observations[0].reservoir", "missing"),
+        ("value: 900", "value: 900\n    before_start: -3", "observations[0].before_start", ">= 0"),
+    ],
+)
+def test_bad_observations_are_located(old: str, new: str, field: str, words: str) -> None:
+    assert old in OBSERVED
+    text = OBSERVED.replace(old, new)
+    problems = problems_of(text)
+    found = [p for p in problems if p.field == field]
+    assert found, "\n".join(map(str, problems))
+    assert any(words in p.message for p in found), "\n".join(map(str, found))
+    assert all(p.line is not None for p in found)
+
+
+def test_a_duplicate_observation_id_is_located() -> None:
+    text = OBSERVED + OBSERVED[OBSERVED.index("  - id: killed") :]
+    problem = only_problem(text)
+    assert problem.field == "observations[1].id" and "duplicate" in problem.message
+
+
+def test_a_plus_minus_may_be_written_as_the_sign() -> None:
+    scenario = loads(OBSERVED.replace("value: 900", "value: 9,000\n    ±: 500"), "s.yaml")
+    assert scenario.observations[0].value == 9000 and scenario.observations[0].plus_minus == 500

@@ -325,6 +325,7 @@ def run(
     quantiles: QUANTILES = "0.05,0.5,0.95",
 ) -> None:
     """Run a scenario and print the summary; write full results with --out."""
+    from forcegen.analysis.observations import assess, needs_unit_traces
     from forcegen.api import check_choices, simulate
     from forcegen.results_folder import check_out, write_results
 
@@ -352,12 +353,14 @@ def run(
             seed=seed,
             deterministic=deterministic,
             choices=choices,
-            keep_units=bool(keep),
+            keep_units=bool(keep) or needs_unit_traces(loaded),
             lhs=lhs,
             n_jobs=jobs,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     summary = results.summary(levels)
+    if loaded.observations:
+        summary["observations"] = [a.summary() for a in assess(results, loaded)]
     if out_dir is not None:
         written = write_results(
             results.to_xarray(),
@@ -375,14 +378,43 @@ def check_cmd(
     scenario: SCENARIO,
     choose: CHOOSE = None,
     fmt: FORMAT = Format.table,
+    runs: RUNS = 60,
+    seed: SEED = 0,
 ) -> None:
-    """Look for claims and numbers that cannot all hold together, before any run."""
-    from forcegen.analysis.check import Findings, check
+    """Look for claims and numbers that cannot all hold together; with observations, run
+    the scenario (--runs runs of each choice's options) and hold them against the model."""
+    from forcegen.analysis.check import (
+        Findings,
+        check,
+        check_observations,
+        observation_findings,
+    )
     from forcegen.api import check_choices
 
     loaded = load(scenario)
     choices = check_choices(loaded, _choices(choose))
     found = Findings(loaded.name, choices, check(loaded, choices))
+    if loaded.observations:
+        progress = Progress(
+            TextColumn("{task.description}", markup=False),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        )
+        with progress:
+            task = progress.add_task(f"holding observations against {runs} runs", total=None)
+            observed = check_observations(
+                loaded,
+                choices=choices,
+                runs=runs,
+                seed=seed,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        found = Findings(
+            loaded.name, choices, found.findings + observation_findings(observed), observed
+        )
     _emit(found.summary(), fmt, None, lambda data: terminal.findings(out, data))
     n = len(found.findings)
     err.print(Text(f"{scenario}: {n} finding{'s' if n != 1 else ''}"))

@@ -11,6 +11,7 @@ The summary layout is versioned (``SUMMARY_FORMAT``, ``SUMMARY_VERSION``) and do
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -20,9 +21,26 @@ import pandas as pd
 import xarray as xr
 
 from forcegen.engine import CAUSES, FLOWS, PIPELINE_MEASURES, STOCKS, Plan, Records
+from forcegen.errors import UsageError
 
 QUANTILES = (0.05, 0.5, 0.95)
 """Default quantiles across runs for bands."""
+
+MEASURES = (
+    "people",
+    "killed",
+    "wounded",
+    "missing",
+    "deserted",
+    "discharged",
+    "lost",
+    "recruits",
+    "graduates",
+    "reservoir",
+    "units_deployed",
+    "coverage",
+)
+"""The measures :meth:`Results.measure` reads (the measures of observations)."""
 
 SUMMARY_FORMAT = "forcegen-summary"
 SUMMARY_VERSION = 1
@@ -235,6 +253,168 @@ class Results:
     def bands(self, variable: str, quantiles: Sequence[float] = QUANTILES) -> xr.DataArray:
         """Quantiles across runs of a daily figure (a variable of the dataset)."""
         return self._ds[variable].quantile(list(quantiles), dim="run")
+
+    def day_of(self, when: str | dt.date | np.datetime64 | int) -> int:
+        """Day index of a date (``"2023-06-18"``, a date) or of a day number.
+
+        Raises
+        ------
+        UsageError
+            If the day is not one of the days simulated.
+        """
+        if isinstance(when, int | np.integer) and not isinstance(when, bool):
+            day = int(when)
+        else:
+            try:
+                date = np.datetime64(when, "D")
+            except ValueError:
+                raise UsageError(f"expected a date written YYYY-MM-DD; got {when!r}") from None
+            day = int((date - self._ds.date.values[0].astype("datetime64[D]")).astype(int))
+        days = self._ds.sizes["day"]
+        if not 0 <= day < days:
+            first = str(self._ds.date.values[0])[:10]
+            last = str(self._ds.date.values[-1])[:10]
+            raise UsageError(f"{when!r} is not a day simulated ({first} to {last})")
+        return day
+
+    def measure(
+        self,
+        measure: str,
+        *,
+        force: str | None = None,
+        location: str | None = None,
+        unit_type: str | None = None,
+        pipeline: str | None = None,
+        reservoir: str | None = None,
+        demand: str | None = None,
+    ) -> xr.DataArray:
+        """A measure per run and day, the figure an observation reads (dims run, day).
+
+        Levels (``people``, ``reservoir``, ``units_deployed``, ``coverage``) are the day's
+        census; totals (``killed``, ``wounded``, ``missing``, ``deserted``, ``discharged``,
+        ``lost`` (every cause but discharge), ``recruits``, ``graduates``) are cumulative
+        from day 0 through the day. A qualifier left out sums over it (all forces, all
+        locations). ``people`` by ``unit_type`` needs unit-level traces
+        (``simulate(..., keep_units=True)``). Coverage is NaN on days nothing is required.
+        """
+        ds = self._ds
+        given = {
+            "force": force,
+            "location": location,
+            "unit_type": unit_type,
+            "pipeline": pipeline,
+            "reservoir": reservoir,
+            "demand": demand,
+        }
+        for name, value in given.items():
+            coord = "unit_type" if name == "unit_type" else name
+            if value is not None and value not in set(ds[coord].values.tolist()):
+                raise UsageError(f"unknown {name.replace('_', ' ')} {value!r} in these results")
+        if measure == "people":
+            if unit_type is not None:
+                return self._people_of_type(unit_type, force, location)
+            strength = ds.strength
+            if force is not None:
+                strength = strength.sel(force=force)
+            if location is not None:
+                strength = strength.sel(location=location)
+            dims = [d for d in ("force", "location") if d in strength.dims]
+            return strength.sum(dims).astype(np.float64)
+        if measure in CAUSES or measure == "lost":
+            losses = ds.losses if force is None else ds.losses.sel(force=force)
+            if measure == "lost":
+                losses = losses.sel(cause=[c for c in CAUSES if c != "discharged"]).sum("cause")
+            else:
+                losses = losses.sel(cause=measure)
+            if "force" in losses.dims:
+                losses = losses.sum("force")
+            return losses.astype(np.float64).cumsum("day")
+        if measure in ("recruits", "graduates"):
+            if pipeline is None:
+                raise UsageError(f"the measure {measure!r} needs a pipeline")
+            flows = ds.pipeline_flows.sel(pipeline=pipeline, measure=measure)
+            return flows.astype(np.float64).cumsum("day").drop_vars(["pipeline", "measure"])
+        if measure == "reservoir":
+            if reservoir is None:
+                raise UsageError("the measure 'reservoir' needs a reservoir")
+            return ds.reservoir_level.sel(reservoir=reservoir).astype(np.float64)
+        if measure == "units_deployed":
+            units = ds.units_deployed if force is None else ds.units_deployed.sel(force=force)
+            if "force" in units.dims:
+                units = units.sum("force")
+            return units.astype(np.float64)
+        if measure == "coverage":
+            if demand is None:
+                raise UsageError("the measure 'coverage' needs a demand")
+            return self._coverage64().sel(demand=demand)
+        raise UsageError(f"unknown measure {measure!r}; measures are: {', '.join(MEASURES)}")
+
+    def _coverage64(self) -> xr.DataArray:
+        """:meth:`coverage` computed in 64-bit floats (the records may be 32-bit)."""
+        filled = self._ds.filled.astype(np.float64)
+        required = self._ds.required.astype(np.float64)
+        return (filled / required).where(required > 0)
+
+    def _people_of_type(
+        self, unit_type: str, force: str | None, location: str | None
+    ) -> xr.DataArray:
+        ds = self._ds
+        if "unit_strength" not in ds:
+            raise UsageError(
+                "people by unit type need unit-level traces: simulate with keep_units=True "
+                "(forcegen run --keep units)"
+            )
+        units = ds.unit_type.values == unit_type
+        if force is not None:
+            units &= ds.unit_force.values == force
+        position = ds.unit_position.values[:, :, units]
+        strength = ds.unit_strength.values[:, :, units].astype(np.float64)
+        present = position >= 0
+        if location is not None:
+            at = np.asarray(ds.position_location.values == location)
+            present &= at[np.where(present, position, 0)]
+        people = np.where(present, strength, 0.0).sum(axis=2)
+        return xr.DataArray(people, dims=("run", "day"), coords={"run": ds.run, "day": ds.day})
+
+    def at(self, when: str | dt.date | np.datetime64 | int) -> pd.DataFrame:
+        """Every measure on one day, one row per run, read from the daily records.
+
+        ``results.at("2023-06-18")`` has a column for each measure of
+        :meth:`measure` and each thing it is counted over: ``people:<force>``,
+        ``people:<force>:<location>``, ``killed:<force>`` (and the other causes, and
+        ``lost``), each a total from day 0 through that day; ``recruits:<pipeline>``,
+        ``graduates:<pipeline>``; ``reservoir:<id>``; ``units_deployed:<force>``;
+        ``coverage:<demand>``. ``.median()`` or ``.quantile([0.05, 0.95])`` of the frame
+        gives the model's band that day.
+        """
+        day = self.day_of(when)
+        ds = self._ds
+        cols: dict[str, np.ndarray] = {}
+        strength = ds.strength.isel(day=day).astype(np.float64)
+        losses = ds.losses.isel(day=slice(0, day + 1)).astype(np.float64).sum("day")
+        deployed = ds.units_deployed.isel(day=day)
+        for f in ds.force.values:
+            cols[f"people:{f}"] = strength.sel(force=f).sum("location").values
+            for loc in ds.location.values:
+                cols[f"people:{f}:{loc}"] = strength.sel(force=f, location=loc).values
+            for c in ds.cause.values:
+                cols[f"{c}:{f}"] = losses.sel(force=f, cause=c).values
+            cols[f"lost:{f}"] = (
+                losses.sel(force=f).sel(cause=[c for c in CAUSES if c != "discharged"]).sum("cause")
+            ).values
+            cols[f"units_deployed:{f}"] = deployed.sel(force=f).values.astype(np.float64)
+        flows = ds.pipeline_flows.isel(day=slice(0, day + 1)).astype(np.float64).sum("day")
+        for q in ds.pipeline.values:
+            cols[f"recruits:{q}"] = flows.sel(pipeline=q, measure="recruits").values
+            cols[f"graduates:{q}"] = flows.sel(pipeline=q, measure="graduates").values
+        for v in ds.reservoir.values:
+            cols[f"reservoir:{v}"] = (
+                ds.reservoir_level.isel(day=day).sel(reservoir=v).values.astype(np.float64)
+            )
+        coverage = self._coverage64().isel(day=day)
+        for d in ds.demand.values:
+            cols[f"coverage:{d}"] = coverage.sel(demand=d).values
+        return pd.DataFrame(cols, index=pd.Index(ds.run.values, name="run"))
 
     def per_run(self) -> pd.DataFrame:
         """One row per run: its inputs and its headline figures (mean coverage of each demand,

@@ -18,16 +18,29 @@ analyst sees which sources collide. The checks:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import xarray as xr
+
+from forcegen.analysis.observations import (
+    Assessment,
+    assess,
+    contradictions,
+    needs_unit_traces,
+    observed_figures,
+)
 from forcegen.results_folder import CheckFile, FindingRow
-from forcegen.scenario.claims import quantities
+from forcegen.scenario.claims import choices_of, quantities
 from forcegen.scenario.model import Scenario
 from forcegen.scenario.paths import format_loc
 from forcegen.scenario.quantities import Choice, Quantity, resolve
 from forcegen.scenario.references import resolve_policies
+
+if TYPE_CHECKING:
+    from forcegen.results import Results
 
 DISAGREEMENT = 3.0
 """Ratio between the options of a choice above which they are reported as disagreeing."""
@@ -54,10 +67,15 @@ class Findings:
     scenario: str
     choices: Mapping[str, str]
     findings: list[Finding]
+    observed: ObservationCheck | None = None
+    """The model-aware part, when the scenario has observations (:func:`check_observations`)."""
 
     def summary(self) -> dict[str, Any]:
         """The findings as plain data: what ``forcegen check --format json`` prints
-        (:class:`~forcegen.results_folder.CheckFile`)."""
+        (:class:`~forcegen.results_folder.CheckFile`); with observations, also
+        ``observations`` (each against the model, with its drivers) and ``matrix`` (the
+        verdicts under each option of each choice)."""
+        extra = {} if self.observed is None else self.observed.summary()
         return CheckFile(
             scenario=self.scenario,
             choices=dict(self.choices),
@@ -67,6 +85,7 @@ class Findings:
                 )
                 for f in self.findings
             ],
+            **extra,
         ).plain()
 
 
@@ -271,3 +290,242 @@ def _disagreements(scenario: Scenario) -> list[Finding]:
                 )
             )
     return out
+
+
+# --- the model-aware part: observations against the runs ------------------------------------
+
+CHECK_RUNS = 60
+"""Runs of each simulation ``forcegen check`` makes when the scenario has observations."""
+
+DRIVERS = 3
+"""Inputs named as driving each observation outside the model's band."""
+
+
+@dataclass(frozen=True)
+class Driver:
+    """An uncertain input and how strongly an observation's figure follows it across runs."""
+
+    input: str
+    rho: float
+    """Spearman rank correlation across the runs (-1 to 1)."""
+    claims: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ObservationCheck:
+    """Observations against one simulation, and the verdicts under each choice's options."""
+
+    assessments: list[Assessment]
+    drivers: dict[str, list[Driver]]
+    matrix: list[dict[str, Any]]
+    """Per choice and option: ``{"choice", "option", "verdicts": {id: verdict},
+    "p_holds": {id: share}}``, runs paired with the others (common random numbers)."""
+    runs: int
+    simulations: int
+    contradictions: list[tuple[str, str, str]] = field(default_factory=list)
+    """Pairs of observations that never hold together, in any run of any option."""
+
+    def summary(self) -> dict[str, Any]:
+        rows = []
+        for a in self.assessments:
+            row = a.summary()
+            row["drivers"] = [
+                {"input": d.input, "rho": round(d.rho, 4), "claims": list(d.claims)}
+                for d in self.drivers.get(a.id, [])
+            ]
+            rows.append(row)
+        return {
+            "observations": rows,
+            "matrix": self.matrix,
+            "contradictions": [
+                {"observations": [a, b], "reason": why} for a, b, why in self.contradictions
+            ],
+            "runs": self.runs,
+        }
+
+
+def input_claims(scenario: Scenario) -> dict[str, tuple[str, ...]]:
+    """Field path of each uncertain input (as the results' ``input`` names it) → its claims."""
+    out: dict[str, tuple[str, ...]] = {}
+    for loc, q in quantities(scenario):
+        path = format_loc(loc)
+        if isinstance(q, Choice):
+            for name, option in q.options.items():
+                out[f"{path}.options.{name}"] = tuple(option.cites)
+        else:
+            out[path] = tuple(q.cites)
+    return out
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    order = np.argsort(x, kind="stable")
+    ranks = np.empty(len(x))
+    ranks[order] = np.arange(len(x))
+    # Ties share their mean rank.
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=ranks)
+    return (sums / counts)[inverse]
+
+
+def rank_correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rank correlation of two samples (0 where either is constant; NaNs left
+    out)."""
+    keep = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[keep], y[keep]
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return 0.0
+    return float(np.corrcoef(_ranks(x), _ranks(y))[0, 1])
+
+
+def drivers(results: Results, figures: xr.DataArray, scenario: Scenario) -> dict[str, list[Driver]]:
+    """For each observation, the sampled inputs its figure follows most across the runs.
+
+    A quick screen, not a variance decomposition: the rank correlation (Spearman) between
+    each input's sampled value and the figure, strongest first, mapped to the claims the
+    input cites. :mod:`forcegen.analysis.sensitivity` gives Sobol indices.
+    """
+    ds = results.to_xarray()
+    if "inputs" not in ds:
+        return {}
+    cited = input_claims(scenario)
+    out: dict[str, list[Driver]] = {}
+    for obs in figures.observation.values:
+        y = figures.sel(observation=obs).values
+        found = []
+        for name in ds.input.values:
+            rho = rank_correlation(ds.inputs.sel(input=name).values, y)
+            if rho != 0:
+                found.append(Driver(str(name), rho, cited.get(str(name), ())))
+        found.sort(key=lambda d: -abs(d.rho))
+        out[str(obs)] = found[:DRIVERS]
+    return out
+
+
+def check_observations(
+    scenario: Scenario,
+    *,
+    choices: Mapping[str, str] | None = None,
+    runs: int = CHECK_RUNS,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> ObservationCheck:
+    """Run the scenario and hold its observations against the runs.
+
+    One simulation under ``choices`` gives each observation's band, verdict and drivers;
+    then each option of each choice is run with the same seed (common random numbers, so
+    the options differ only where they really differ) for the claims x observations
+    matrix. ``progress`` is called with (simulations done, simulations in all).
+    """
+    from forcegen.api import simulate
+
+    picked = dict(choices or {})
+    offered = choices_of(scenario)
+    plan = [(None, None)] + [
+        (name, option) for name, (_, options) in offered.items() for option in options
+    ]
+    keep = needs_unit_traces(scenario)
+    taken = {name: picked.get(name, default) for name, (default, _) in offered.items()}
+    cache: dict[tuple[tuple[str, str], ...], tuple[Results, xr.DataArray]] = {}
+    matrix = []
+    base: tuple[Results, xr.DataArray] | None = None
+    if progress is not None:
+        progress(0, len(plan))
+    for done, (name, option) in enumerate(plan, 1):
+        selection = dict(taken)
+        if name is not None:
+            selection[name] = option  # type: ignore[assignment]
+        key = tuple(sorted(selection.items()))
+        if key not in cache:
+            results = simulate(scenario, runs=runs, seed=seed, choices=selection, keep_units=keep)
+            cache[key] = (results, observed_figures(results, scenario))
+        results, figures = cache[key]
+        if name is None:
+            base = (results, figures)
+        else:
+            verdicts = assess(results, scenario, figures, contradicting=False)
+            matrix.append(
+                {
+                    "choice": name,
+                    "option": option,
+                    "claims": list(_option_claims(scenario, name, option)),
+                    "verdicts": {a.id: a.verdict for a in verdicts},
+                    "p_holds": {a.id: round(a.p_holds, 4) for a in verdicts},
+                }
+            )
+        if progress is not None:
+            progress(done, len(plan))
+    assert base is not None
+    every = xr.concat([f for _, f in cache.values()], dim="run")
+    every = every.assign_coords(run=np.arange(every.sizes["run"]))
+    results, figures = base
+    return ObservationCheck(
+        assessments=assess(results, scenario, figures),
+        drivers=drivers(results, figures, scenario),
+        matrix=matrix,
+        runs=runs,
+        simulations=len(cache),
+        contradictions=contradictions(scenario, every),
+    )
+
+
+def _option_claims(scenario: Scenario, name: str, option: str) -> tuple[str, ...]:
+    """The claims the numbers of one option of a choice cite."""
+    out: list[str] = []
+    for _, q in quantities(scenario):
+        if isinstance(q, Choice) and q.choose == name and option in q.options:
+            out += [c for c in q.options[option].cites if c not in out]
+    return tuple(out)
+
+
+def observation_findings(observed: ObservationCheck) -> list[Finding]:
+    """A finding for every observation outside the model's band, naming its claims and the
+    input claims that drive its figure most; and one for each pair that contradict."""
+    out = [
+        Finding(
+            "observations-contradict",
+            f"observations {a!r} and {b!r} cannot both hold: {why} (over every option of "
+            "every choice): inconsistent",
+            (),
+            tuple(dict.fromkeys([*by_id[a].claims, *by_id[b].claims])),
+        )
+        for by_id in [{x.id: x for x in observed.assessments}]
+        for a, b, why in observed.contradictions
+    ]
+    for a in observed.assessments:
+        if a.verdict == "consistent":
+            continue
+        if a.contradicts and a.verdict == "inconsistent":
+            kind = "observations-contradict"
+        else:
+            kind = "observation-" + a.verdict.replace(" ", "-")
+        band = (
+            "no figure"
+            if a.median is None
+            else (
+                f"median {_fig(a.median, a.share)}, 5-95% {_fig(a.q5, a.share)} to "
+                f"{_fig(a.q95, a.share)}"
+            )
+        )
+        message = (
+            f"observation {a.id!r} ({a.measure}: {a.claimed}) holds in {a.p_holds:.0%} of "
+            f"{observed.runs} runs ({band}): {a.verdict}"
+        )
+        if a.contradicts:
+            message += "; it cannot hold together with " + ", ".join(repr(o) for o in a.contradicts)
+        driving = observed.drivers.get(a.id, [])
+        if driving:
+            message += "; its figure follows most " + "; ".join(
+                f"{d.input} (rank correlation {d.rho:+.2f}, "
+                + (f"claims {', '.join(d.claims)}" if d.claims else "an assumption")
+                + ")"
+                for d in driving
+            )
+        claims = tuple(dict.fromkeys([*a.claims, *(c for d in driving for c in d.claims)]))
+        out.append(Finding(kind, message, tuple(d.input for d in driving), claims))
+    return out
+
+
+def _fig(x: float | None, share: bool) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.1%}" if share else f"{x:,.0f}"

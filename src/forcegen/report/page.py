@@ -27,6 +27,7 @@ from forcegen.report import charts as figures
 from forcegen.report import formats as fmt
 from forcegen.report import interactive
 from forcegen.report.charts import Chart
+from forcegen.report.observation_charts import observation_charts_of
 from forcegen.results import QUANTILES
 from forcegen.results_folder import (
     FIGURES_DIR,
@@ -295,6 +296,7 @@ def charts_of(folder: Folder) -> tuple[list[Chart], list[str]]:
         charts += figures.losses(ds, levels)
         charts += figures.recruitment(ds, levels)
         charts += figures.reservoirs(ds, levels)
+        charts += observation_charts_of(folder, levels)
     if folder.compare is not None:
         charts += figures.compare_charts(folder.compare)
     if folder.sensitivity is not None:
@@ -393,8 +395,36 @@ def render(folder: Folder, charts: Sequence[tuple[Chart, bytes]], notes: Sequenc
         ],
         "notes": notes,
         "plotly_js": plotly_js,
+        "observations": _observation_rows(folder.summary or {}),
     }
     return _template().render(**context)
+
+
+def _observation_rows(summary: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The observations of ``summary.json`` as the page's table shows them."""
+
+    def fig(x: float | None, share: bool) -> str:
+        return _pct(x) if share else _number(x)
+
+    rows = []
+    for o in summary.get("observations") or []:
+        share = bool(o.get("share"))
+        rows.append(
+            {
+                "id": o["id"],
+                "measure": o["measure"],
+                "claimed": o["claimed"],
+                "median": fig(o.get("median"), share),
+                "band": f"{fig(o.get('q5'), share)}–{fig(o.get('q95'), share)}",
+                "p_holds": _pct(o.get("p_holds"), 0),
+                "verdict": o["verdict"],
+                "claims": ", ".join(
+                    f"{c} ({g})" for c, g in zip(o["claims"], o.get("grades") or [], strict=False)
+                )
+                or "uncited",
+            }
+        )
+    return rows
 
 
 def write_report(

@@ -209,6 +209,91 @@ def summary(out: Console, data: Mapping[str, Any]) -> None:
                 " " + ", ".join(data["assumptions"]),
             )
         )
+    if data.get("observations"):
+        observations(out, data["observations"])
+
+
+VERDICT_STYLES = {"consistent": "green", "in tension": "yellow", "inconsistent": "bold red"}
+
+
+def _figure(x: float | None, share: bool) -> str:
+    if x is None:
+        return "-"
+    return number(x, 1, pct=True) if share else number(x)
+
+
+def observations(out: Console, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Observations against the model (``summary.json``'s ``observations``): per
+    observation the claim, the model's median and 5-95% band, the share of runs in which
+    the claim holds, the verdict and the claims behind it."""
+    made = table(
+        "Observations (claimed outcomes against the model's runs)",
+        (
+            "observation",
+            "measure",
+            "claimed",
+            "model median",
+            "model q5-q95",
+            "P(holds)",
+            "verdict",
+            "claims",
+        ),
+        left=("observation", "measure", "claimed", "verdict", "claims"),
+    )
+    for o in rows:
+        share = bool(o.get("share"))
+        cited = (
+            ", ".join(
+                f"{c} ({g})" for c, g in zip(o["claims"], o.get("grades") or [], strict=False)
+            )
+            or "uncited"
+        )
+        made.add_row(
+            Text(o["id"]),
+            Text(o["measure"]),
+            Text(o["claimed"]),
+            Text(_figure(o["median"], share)),
+            Text(f"{_figure(o['q5'], share)}-{_figure(o['q95'], share)}"),
+            Text(number(o["p_holds"], 0, pct=True)),
+            Text(o["verdict"], style=VERDICT_STYLES.get(o["verdict"], "")),
+            Text(cited),
+        )
+    out.print(made)
+    for o in rows:
+        for other in o.get("contradicts") or []:
+            if o["id"] < other:
+                out.print(Text(f"observations {o['id']!r} and {other!r} cannot both hold"))
+
+
+MATRIX_MARKS = {"consistent": "C", "in tension": "T", "inconsistent": "I"}
+
+
+def observation_matrix(out: Console, rows: Sequence[Mapping[str, Any]]) -> None:
+    """The claims x observations matrix: for each option of each choice (and the claims
+    its numbers cite), whether each observation is consistent with it (C), in tension (T)
+    or inconsistent (I), and the share of runs in which it holds."""
+    ids = list(dict.fromkeys(k for r in rows for k in r["verdicts"]))
+    made = table(
+        "Choices against observations (C consistent, T in tension, I inconsistent; share "
+        "of runs in which the observation holds)",
+        ("choice", "option", "claims", *ids),
+        left=("choice", "option", "claims"),
+    )
+    for r in rows:
+        cells = []
+        for k in ids:
+            word = r["verdicts"].get(k)
+            mark = MATRIX_MARKS.get(word or "", "-")
+            cells.append(
+                Text(
+                    f"{mark} {number(r['p_holds'].get(k), 0, pct=True)}",
+                    style=VERDICT_STYLES.get(word or "", ""),
+                )
+            )
+        made.add_row(
+            Text(r["choice"]), Text(r["option"]), Text(", ".join(r["claims"]) or "-"), *cells
+        )
+    out.print(made)
 
 
 def comparison(out: Console, data: Mapping[str, Any], deterministic: bool, seed: int) -> None:
@@ -296,3 +381,7 @@ def findings(out: Console, data: Mapping[str, Any]) -> None:
     for f in data["findings"]:
         cited = f" [claims: {', '.join(f['claims'])}]" if f["claims"] else " [no claim cited]"
         out.print(Text(f"{f['kind']}: {f['message']}{cited}"))
+    if data.get("observations"):
+        observations(out, data["observations"])
+    if data.get("matrix"):
+        observation_matrix(out, data["matrix"])

@@ -6,6 +6,7 @@ each with file, line, column, field path and what was expected against what was 
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import math
 import os
@@ -18,7 +19,14 @@ from pydantic import BaseModel, ValidationError
 
 from forcegen.errors import Problem, ScenarioError
 from forcegen.scenario.claims import Loc, quantities
-from forcegen.scenario.model import LAST_DATE, MAX_WIDENING, Scenario
+from forcegen.scenario.model import (
+    LAST_DATE,
+    MAX_WIDENING,
+    MeasureRef,
+    Observation,
+    Scenario,
+    is_cumulative,
+)
 from forcegen.scenario.paths import format_loc
 from forcegen.scenario.quantities import (
     MAX_PEOPLE,
@@ -58,7 +66,9 @@ def validate(data: Any, positions: Positions, filename: str) -> Scenario:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(_problems(_schema_findings(exc, data), positions, filename)) from None
-    findings = check_references(scenario) + _limit_findings(scenario)
+    findings = (
+        check_references(scenario) + _limit_findings(scenario) + _observation_findings(scenario)
+    )
     if findings:
         raise ScenarioError(_problems(findings, positions, filename))
     return scenario
@@ -162,6 +172,200 @@ def _limit_findings(scenario: Scenario) -> list[tuple[Loc, str]]:
                             f"found {weight!r}",
                         )
                     )
+    return found
+
+
+_QUALIFIERS: dict[str, tuple[set[str], set[str]]] = {
+    # measure: (qualifiers required, qualifiers allowed besides)
+    "people": (set(), {"force", "location", "unit_type"}),
+    "reservoir": ({"reservoir"}, set()),
+    "recruits": ({"pipeline"}, set()),
+    "graduates": ({"pipeline"}, set()),
+    "units_deployed": (set(), {"force"}),
+    "coverage": ({"demand"}, set()),
+}
+_LOSS_QUALIFIERS: tuple[set[str], set[str]] = (set(), {"force"})
+_SECTIONS = {
+    "force": ("forces", "forces"),
+    "location": ("locations", "locations"),
+    "unit_type": ("unit_types", "unit types"),
+    "pipeline": ("pipelines", "pipelines"),
+    "reservoir": ("reservoirs", "reservoirs"),
+    "demand": ("demands", "demands"),
+}
+
+
+def _measure_findings(scenario: Scenario, ref: MeasureRef, loc: Loc) -> list[tuple[Loc, str]]:
+    """Qualifiers a measure needs or does not take, and ids that name nothing."""
+    found: list[tuple[Loc, str]] = []
+    required, allowed = _QUALIFIERS.get(ref.measure, _LOSS_QUALIFIERS)
+    for name, (section, kind) in _SECTIONS.items():
+        given = getattr(ref, name)
+        if given is None:
+            if name in required:
+                found.append(
+                    (
+                        (*loc, name),
+                        f"missing required field {name!r}: a {ref.measure!r} "
+                        f"observation names the {name.replace('_', ' ')} it counts",
+                    )
+                )
+            continue
+        if name not in required | allowed:
+            takes = ", ".join(sorted(required | allowed)) or "none"
+            found.append(
+                (
+                    (*loc, name),
+                    f"a {ref.measure!r} measure takes no {name!r} (it takes: {takes})",
+                )
+            )
+            continue
+        known = {item.id for item in getattr(scenario, section)}
+        if given not in known:
+            listed = ", ".join(sorted(known)[:12]) or "none"
+            found.append(
+                ((*loc, name), f"expected the id of one of the {kind} ({listed}); found {given!r}")
+            )
+    if ref.before_start is not None:
+        if not is_cumulative(ref.measure):
+            found.append(
+                (
+                    (*loc, "before_start"),
+                    f"before_start applies to cumulative measures; {ref.measure!r} is a level",
+                )
+            )
+        elif ref.before_start < 0:
+            found.append(
+                ((*loc, "before_start"), f"expected a count >= 0; found {ref.before_start:g}")
+            )
+    return found
+
+
+def _observation_findings(scenario: Scenario) -> list[tuple[Loc, str]]:
+    """Every mistake in the observations: measures, ids, dates, bounds, claims."""
+    found: list[tuple[Loc, str]] = []
+    claims = {c.id for c in scenario.claims}
+    horizon = int(_extremes(scenario.horizon, 1.0)[0])
+    last = scenario.start + dt.timedelta(days=max(horizon - 1, 0))
+    seen: dict[str, int] = {}
+    for i, obs in enumerate(scenario.observations):
+        loc: Loc = ("observations", i)
+        if obs.id in seen:
+            found.append(
+                (
+                    (*loc, "id"),
+                    f"duplicate id {obs.id!r}: already used by observations[{seen[obs.id]}]",
+                )
+            )
+        seen.setdefault(obs.id, i)
+        found += _measure_findings(scenario, obs, loc)
+        if obs.share_of is not None:
+            found += _measure_findings(scenario, obs.share_of, (*loc, "share_of"))
+        found += _when_findings(scenario, obs, loc, last)
+        found += _value_findings(obs, loc)
+        for k, claim in enumerate(obs.cites):
+            if claim not in claims:
+                listed = ", ".join(sorted(claims)[:12]) or "none"
+                found.append(
+                    (
+                        (*loc, "cites", k),
+                        f"expected the id of one of the claims ({listed}); found {claim!r}",
+                    )
+                )
+    return found
+
+
+def _when_findings(
+    scenario: Scenario, obs: Observation, loc: Loc, last: dt.date
+) -> list[tuple[Loc, str]]:
+    given = [name for name in ("at", "by") if getattr(obs, name) is not None]
+    window = [name for name in ("from_", "to") if getattr(obs, name) is not None]
+    if len(given) + (1 if window else 0) != 1 or len(given) > 1:
+        return [
+            (
+                loc,
+                "expected one day ('at' or 'by') or one window ('from' and 'to'); found "
+                + (", ".join(n.rstrip("_") for n in given + window) or "none"),
+            )
+        ]
+    if window and len(window) != 2:
+        return [(loc, "expected both 'from' and 'to' for a window")]
+    found: list[tuple[Loc, str]] = []
+    for name in given + window:
+        day = getattr(obs, name)
+        if not scenario.start <= day <= last:
+            found.append(
+                (
+                    (*loc, name.rstrip("_")),
+                    f"expected a date within the horizon ({scenario.start.isoformat()} to "
+                    f"{last.isoformat()}); found {day.isoformat()}",
+                )
+            )
+    if window and obs.from_ > obs.to:  # type: ignore[operator]
+        found.append(
+            (
+                (*loc, "to"),
+                f"expected 'to' on or after 'from' ({obs.from_.isoformat()}); "  # type: ignore[union-attr]
+                f"found {obs.to.isoformat()}",  # type: ignore[union-attr]
+            )
+        )
+    return found
+
+
+def _value_findings(obs: Observation, loc: Loc) -> list[tuple[Loc, str]]:
+    point = obs.value is not None
+    bounded = obs.at_least is not None or obs.at_most is not None
+    ranged = obs.between is not None
+    if point + bounded + ranged != 1:
+        names = ("value", "at_least", "at_most", "between")
+        what = [n for n in names if getattr(obs, n) is not None]
+        return [
+            (
+                loc,
+                "expected the claimed figure as one of: 'value' (with 'sd' or 'plus_minus'), "
+                "'at_least' and/or 'at_most', or 'between'; found " + (", ".join(what) or "none"),
+            )
+        ]
+    found: list[tuple[Loc, str]] = []
+    if (obs.sd is not None or obs.plus_minus is not None) and not point:
+        name = "sd" if obs.sd is not None else "plus_minus"
+        found.append(((*loc, name), f"{name!r} goes with 'value'"))
+    if obs.sd is not None and obs.plus_minus is not None:
+        found.append(((*loc, "plus_minus"), "expected either 'sd' or 'plus_minus', not both"))
+    for name in ("sd", "plus_minus"):
+        spread = getattr(obs, name)
+        if spread is not None and spread < 0:
+            found.append(((*loc, name), f"expected a number >= 0; found {spread:g}"))
+    if obs.at_least is not None and obs.at_most is not None and obs.at_least > obs.at_most:
+        found.append(
+            (
+                (*loc, "at_most"),
+                f"impossible bounds: at_least {obs.at_least:g} is above at_most {obs.at_most:g}",
+            )
+        )
+    if obs.between is not None and obs.between[0] > obs.between[1]:
+        found.append(
+            (
+                (*loc, "between"),
+                f"expected [low, high] with low <= high; found [{obs.between[0]:g}, "
+                f"{obs.between[1]:g}]",
+            )
+        )
+    figures = {
+        n: getattr(obs, n) for n in ("value", "at_least", "at_most") if getattr(obs, n) is not None
+    }
+    if obs.between is not None:
+        figures["between"] = obs.between[0]
+        figures["between "] = obs.between[1]
+    for name, figure in figures.items():
+        where = (*loc, name.strip())
+        if figure < 0:
+            what = "share" if obs.is_share else "count"
+            found.append((where, f"expected a {what} >= 0; found {figure:g}"))
+        elif obs.is_share and figure > 1:
+            found.append(
+                (where, f"expected a share of at most 100% (1.0); found {figure:g} ({figure:.0%})")
+            )
     return found
 
 

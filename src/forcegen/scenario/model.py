@@ -16,7 +16,15 @@ import datetime as dt
 import re
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from forcegen.scenario.quantities import (
@@ -439,6 +447,48 @@ class Pipeline(Strict):
     cohort: Cohort | None = None
 
 
+DEFAULT_RELIABILITY_TOLERANCE = {"A": 0.05, "B": 0.05, "C": 0.1, "D": 0.15, "E": 0.25, "F": 0.15}
+DEFAULT_CREDIBILITY_TOLERANCE = {"1": 0.0, "2": 0.05, "3": 0.1, "4": 0.15, "5": 0.25, "6": 0.15}
+
+Share = Annotated[float, Field(allow_inf_nan=False, ge=0.0, le=10.0)]
+
+
+class Tolerance(Strict):
+    """How far a model figure may stray from an observation before the claim fails.
+
+    forcegen's own convention, not doctrine (Admiralty grades carry no probabilities): an
+    observation's interval is widened on each side by a share of its bound, the share of a
+    claim being ``reliability[letter] + credibility[digit]`` (B2: 5% + 5% = 10%; D3: 15% +
+    10% = 25%), and that of an observation the largest among the claims it cites (as the
+    widening of inputs takes the largest factor). An observation's own ``tolerance``
+    replaces the rule; one that cites no claim gets ``uncited``.
+    """
+
+    by_grade: bool = True
+    reliability: dict[Literal["A", "B", "C", "D", "E", "F"], Share] = Field(
+        default_factory=lambda: dict(DEFAULT_RELIABILITY_TOLERANCE)
+    )
+    credibility: dict[Literal["1", "2", "3", "4", "5", "6"], Share] = Field(
+        default_factory=lambda: dict(DEFAULT_CREDIBILITY_TOLERANCE)
+    )
+    uncited: Share = Field(0.25, description="share for an observation that cites no claim")
+
+    @field_validator("reliability", "credibility", mode="before")
+    @classmethod
+    def _keys_as_text(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {str(k): v for k, v in value.items()}
+        return value
+
+    def share(self, grade: str) -> float:
+        """Tolerance of one claim grade such as ``D3``, as a share of the bound."""
+        if not self.by_grade:
+            return 0.0
+        reliability = {**DEFAULT_RELIABILITY_TOLERANCE, **self.reliability}
+        credibility = {**DEFAULT_CREDIBILITY_TOLERANCE, **self.credibility}
+        return reliability[grade[0]] + credibility[grade[1]]
+
+
 DEFAULT_RELIABILITY_WIDENING = {"A": 1.0, "B": 1.0, "C": 1.1, "D": 1.25, "E": 1.5, "F": 1.25}
 DEFAULT_CREDIBILITY_WIDENING = {"1": 1.0, "2": 1.0, "3": 1.1, "4": 1.25, "5": 1.5, "6": 1.25}
 
@@ -460,6 +510,10 @@ class Uncertainty(Strict):
     )
     credibility: dict[Literal["1", "2", "3", "4", "5", "6"], Factor] = Field(
         default_factory=lambda: dict(DEFAULT_CREDIBILITY_WIDENING)
+    )
+    tolerance: Tolerance = Field(
+        default_factory=lambda: Tolerance(),
+        description="how claim grades set the tolerance of observations",
     )
 
     @field_validator("reliability", "credibility", mode="before")
@@ -499,6 +553,149 @@ class RotationRules(Strict):
     )
 
 
+def _number(value: object) -> object:
+    """A figure as sources write it: a number, ``"9,000"``, or a percentage ``"20%"``."""
+    if isinstance(value, str):
+        text = value.strip().replace(",", "").replace("_", "")
+        scale = 1.0
+        if text.endswith("%"):
+            text, scale = text[:-1].strip(), 0.01
+        try:
+            return float(text) * scale
+        except ValueError:
+            raise PydanticCustomError(
+                "quantity",
+                "expected a number such as 9000 or 9,000, or a percentage such as 20%; "
+                "found {found}",
+                {"found": repr(value)},
+            ) from None
+    return value
+
+
+Figure = Annotated[
+    float,
+    BeforeValidator(_number),
+    Field(allow_inf_nan=False, ge=-1e12, le=1e12),
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string"}]}),
+]
+"""A claimed figure: a number, or text such as ``9,000`` or ``20%``."""
+
+MEASURES: dict[str, str] = {
+    "people": "people present (force, location, unit_type optional)",
+    "killed": "people killed, cumulative (force optional)",
+    "wounded": "people wounded, cumulative (force optional)",
+    "missing": "people missing or captured, cumulative (force optional)",
+    "deserted": "people deserted or defected, cumulative (force optional)",
+    "discharged": "people discharged at the end of a contract, cumulative (force optional)",
+    "lost": "people lost to every cause but discharge, cumulative (force optional)",
+    "recruits": "people drawn into a pipeline, cumulative (pipeline)",
+    "graduates": "people graduating from a pipeline, cumulative (pipeline)",
+    "reservoir": "people left in a reservoir (reservoir)",
+    "units_deployed": "units in deployed positions (force optional)",
+    "coverage": "share of a demand filled (demand)",
+}
+"""What an observation may measure, with its qualifiers (``docs/format.md``)."""
+
+Measure = Literal[
+    "people",
+    "killed",
+    "wounded",
+    "missing",
+    "deserted",
+    "discharged",
+    "lost",
+    "recruits",
+    "graduates",
+    "reservoir",
+    "units_deployed",
+    "coverage",
+]
+
+
+class MeasureRef(Strict):
+    """A figure the model outputs, per run and day: a measure and what it is counted over.
+
+    Cumulative measures (losses, discharged, recruits, graduates) count from the scenario
+    start; ``before_start`` adds people already counted before it (a total a source gives
+    since an earlier date).
+    """
+
+    measure: Measure
+    force: Id | None = None
+    location: Id | None = None
+    unit_type: Id | None = None
+    pipeline: Id | None = None
+    reservoir: Id | None = None
+    demand: Id | None = None
+    before_start: Figure | None = Field(
+        None, description="people counted before the scenario start (cumulative measures)"
+    )
+
+
+class Observation(MeasureRef):
+    """A claimed outcome: a figure the model outputs, at a date or over a window, citing
+    claims.
+
+    The day: ``at`` or ``by`` (the same: the level that day, or the total from the start
+    through that day), or ``from`` and ``to`` (a window, both days included: the total over
+    it, or the mean level). The claim: ``value`` (with ``sd`` or ``plus_minus``, written
+    ``±`` if you like), ``at_least`` and/or ``at_most``, or ``between``. With ``share_of``
+    the figure is this measure divided by that one, per run, and the claim a share.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    id: Id
+    at: dt.date | None = None
+    by: dt.date | None = None
+    from_: dt.date | None = Field(None, alias="from")
+    to: dt.date | None = None
+    value: Figure | None = None
+    sd: Figure | None = None
+    plus_minus: Figure | None = Field(
+        None, validation_alias=AliasChoices("plus_minus", "±"), description="also written ±"
+    )
+    at_least: Figure | None = None
+    at_most: Figure | None = None
+    between: tuple[Figure, Figure] | None = None
+    share_of: MeasureRef | None = None
+    tolerance: Share | None = Field(None, description="replaces the tolerance the grades give")
+    cites: list[Id] = Field(default_factory=list, max_length=MAX_ITEMS)
+    paraphrase: str | None = None
+    note: str | None = None
+
+    _dates = field_validator("at", "by", "from_", "to", mode="before")(_parse_date)
+
+    @property
+    def cumulative(self) -> bool:
+        """Whether the measure is a total over days (losses, flows) rather than a level."""
+        return is_cumulative(self.measure)
+
+    @property
+    def is_share(self) -> bool:
+        """Whether the figure is a share (of another measure, or a demand's coverage)."""
+        return self.share_of is not None or self.measure == "coverage"
+
+    @property
+    def window(self) -> tuple[dt.date, dt.date]:
+        """First and last dates the figure covers (equal for a date)."""
+        day = self.at or self.by
+        if day is not None:
+            return day, day
+        return self.from_ or self.to, self.to or self.from_  # type: ignore[return-value]
+
+
+CUMULATIVE = frozenset(
+    {"killed", "wounded", "missing", "deserted", "discharged", "lost", "recruits", "graduates"}
+)
+"""Measures that are totals over days; the others are levels on a day."""
+
+
+def is_cumulative(measure: str) -> bool:
+    """Whether a measure is a total over days (see :data:`CUMULATIVE`)."""
+    return measure in CUMULATIVE
+
+
 class Scenario(Strict):
     """A whole scenario: the one input of a simulation."""
 
@@ -520,6 +717,7 @@ class Scenario(Strict):
     pipelines: list[Pipeline] = Field(default_factory=list, max_length=MAX_ITEMS)
     uncertainty: Uncertainty = Field(default_factory=Uncertainty)
     rules: RotationRules | None = None
+    observations: list[Observation] = Field(default_factory=list, max_length=MAX_ITEMS)
 
     _start = field_validator("start", mode="before")(_parse_date)
 
