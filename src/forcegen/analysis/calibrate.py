@@ -95,6 +95,7 @@ class Input:
     path: str
     value: Value
     factor: float
+    loc: tuple[str | int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,13 +122,13 @@ def parameters(
             opts = q.options.items()
             if q.choose in pinned:
                 opts = [(pinned[q.choose], q.options[pinned[q.choose]])]
-            pairs = [(f"{path}.options.{k}", v) for k, v in opts]
+            pairs = [(f"{path}.options.{k}", (*loc, "options", k), v) for k, v in opts]
         else:
-            pairs = [(path, q)]
-        for p, v in pairs:
+            pairs = [(path, loc, q)]
+        for p, at, v in pairs:
             if v.dist is not None and id(v) not in seen:
                 seen.add(id(v))
-                inputs.append(Input(p, v, widening_factor(scenario, v)))
+                inputs.append(Input(p, v, widening_factor(scenario, v), tuple(at)))
     params = []
     claims: dict[str, dict[str, set[str]]] = {}
     for _, q in quantities(scenario):
@@ -212,7 +213,7 @@ class Calibration:
             cdf = np.array([pop.weights[u_post <= g].sum() for g in grid])
             moved = bool(np.max(np.abs(cdf - grid)) >= MOVED)
             post_q = weighted_quantile(post_vals[:, j], pop.weights, np.array(LEVELS))
-            fitted = fit_pert(post_vals[:, j], pop.weights, dist.integer)
+            fitted = fit_pert(post_vals[:, j], pop.weights, dist.integer, dist.extremes())
             rows.append(
                 {
                     "input": inp.path,
@@ -225,6 +226,7 @@ class Calibration:
                     "moved": moved,
                     "moved_by": self._moved_by(norm.cdf(prior.z[:, j])) if moved else [],
                     "fitted": "pert {} / {} / {}".format(*(f"{x:.6g}" for x in fitted)),
+                    "fitted_points": list(fitted),
                 }
             )
         return rows
@@ -407,10 +409,26 @@ def _sample(scenario: Scenario, inputs: Sequence[Input], z: NDArray[np.float64])
 
 
 def fit_pert(
-    x: NDArray[np.float64], weights: NDArray[np.float64], integer: bool = False
+    x: NDArray[np.float64],
+    weights: NDArray[np.float64],
+    integer: bool = False,
+    bounds: tuple[float, float] = (-np.inf, np.inf),
 ) -> tuple[float, float, float]:
     """A PERT (low, mode, high) whose 5%, 25%, 50%, 75% and 95% quantiles are closest (least
-    squares, in units of the posterior's 90% range) to the weighted sample's."""
+    squares, in units of the posterior's 90% range) to the weighted sample's, kept within
+    ``bounds`` (the values the prior can take)."""
+    low, mode, high = _fit_pert(x, weights, integer)
+    low, high = max(low, bounds[0]), min(high, bounds[1])
+    if high <= low:
+        high = low + (1.0 if integer else max(1e-12, 1e-6 * abs(low)))
+        if high > bounds[1]:
+            low, high = bounds[1] - (high - low), bounds[1]
+    return float(low), float(min(max(mode, low), high)), float(high)
+
+
+def _fit_pert(
+    x: NDArray[np.float64], weights: NDArray[np.float64], integer: bool
+) -> tuple[float, float, float]:
     from scipy import optimize, stats
 
     levels = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
@@ -598,3 +616,76 @@ def calibrate(
 def _coverage(results: Any) -> pd.DataFrame:
     table = results.per_run()
     return table[[c for c in table.columns if c.startswith("coverage:")]].reset_index(drop=True)
+
+
+def calibrated_scenario(cal: Calibration, text: str, summary: Mapping[str, Any]) -> str:
+    """The scenario's text with each uncertain value replaced by the PERT fitted to its
+    posterior and each inferred choice given its posterior weights, each with a note
+    naming the observations that moved it; comments and layout are kept elsewhere."""
+    import io
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    data = yaml.load(text)
+    rows = {r["input"]: r for r in summary["inputs"]}
+    skipped = []
+    for inp in cal.inputs:
+        row = rows[inp.path]
+        node = _node(data, inp.loc)
+        if not isinstance(node, dict):
+            skipped.append(inp.path)
+            continue
+        low, mode, high = row["fitted_points"]
+        integer = inp.value.dist.integer  # type: ignore[union-attr]
+        points = [int(low), int(mode), int(high)] if integer else [low, mode, high]
+        for shape in ("pert", "triangular", "uniform", "lognormal"):
+            node.pop(shape, None)
+        seq = CommentedSeq(points)
+        seq.fa.set_flow_style()
+        node.insert(0, "pert", seq)
+        moved = ", ".join(row["moved_by"]) or "none of them (not moved)"
+        node["note"] = (
+            f"Calibrated (forcegen calibrate, seed {cal.seed}): PERT fitted to the posterior "
+            f"of {row['prior']}; observations that moved it: {moved}."
+        )
+    for row in summary["choices"]:
+        weights = CommentedMap((o["option"], round(o["posterior"], 4)) for o in row["options"])
+        weights.fa.set_flow_style()
+        for loc, q in quantities(cal.scenario):
+            if isinstance(q, Choice) and q.choose == row["choice"]:
+                node = _node(data, loc)
+                if isinstance(node, dict):
+                    node["weights"] = weights
+    head = (
+        f"Calibrated by forcegen calibrate (seed {cal.seed}, {summary['runs']:,} runs "
+        f"simulated) to the observations "
+        + ", ".join(o["id"] for o in summary["observations"])
+        + ". "
+        + summary["message"]
+    )
+    if skipped:
+        head += " Not rewritten (not written in this file): " + ", ".join(skipped) + "."
+    buf = io.StringIO()
+    yaml.dump(data, buf)
+    lines = ["# " + line for line in _wrap(head)]
+    return "\n".join(lines) + "\n" + buf.getvalue()
+
+
+def _wrap(text: str, width: int = 88) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width)
+
+
+def _node(data: Any, loc: Sequence[str | int]) -> Any:
+    """The YAML node at a field path, or ``None`` if the file does not write it there."""
+    node = data
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node

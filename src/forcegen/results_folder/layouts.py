@@ -471,6 +471,8 @@ class CalibrationInput(Layout):
     moved: bool
     moved_by: list[str]
     fitted: str
+    fitted_points: list[float]
+    """Low, mode and high of the PERT fitted to the posterior."""
 
 
 class CalibrationOption(Layout):
