@@ -317,3 +317,14 @@ def test_calibration_folder_round_trip(fitted, tmp_path):
     assert json.loads(Path(tmp_path / "out" / "calibration.json").read_text())["format"] == (
         "forcegen-calibration"
     )
+
+
+def test_report_shows_prior_against_posterior(fitted, tmp_path):
+    from forcegen.report import write_report
+
+    scenario, cal, s = fitted
+    write_calibration(s, cal.posterior(), "# calibrated\n", tmp_path / "out")
+    page = write_report(tmp_path / "out", None).read_text(encoding="utf-8")
+    assert "Calibration to the observations" in page
+    assert "Calibrated inputs: prior against posterior" in page
+    assert (tmp_path / "out" / "figures" / "calibration-inputs.png").is_file()
