@@ -562,6 +562,76 @@ def sensitivity_cmd(
     _emit(found.summary(), fmt, out_dir, lambda data: terminal.sensitivity(out, data))
 
 
+@command("calibrate")
+def calibrate_cmd(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file with observations.")],
+    particles: Annotated[
+        int,
+        typer.Option(
+            "--particles",
+            min=10,
+            max=100_000,
+            help="Particles per generation (and runs of the posterior predictive).",
+        ),
+    ] = 200,
+    max_runs: Annotated[
+        int,
+        typer.Option("--max-runs", min=20, max=10_000_000, help="Budget: most runs to simulate."),
+    ] = 20_000,
+    min_acceptance: Annotated[
+        float,
+        typer.Option(
+            "--min-acceptance",
+            min=0.0001,
+            max=0.9999,
+            help="Stop when a generation accepts fewer than this share of its candidates.",
+        ),
+    ] = 0.02,
+    seed: SEED = 0,
+    deterministic: DETERMINISTIC = False,
+    choose: CHOOSE = None,
+    jobs: JOBS = 1,
+    fmt: FORMAT = Format.table,
+    out_dir: OUT = None,
+) -> None:
+    """Infer the uncertain values and choices from the observations (ABC-SMC); with --out,
+    write the posterior sample, a calibrated scenario and calibration.json."""
+    from forcegen.analysis.calibrate import calibrate, calibrated_scenario
+    from forcegen.results_folder import check_out, write_calibration
+
+    loaded = load(scenario)
+    choices = _choices(choose)
+    if out_dir is not None:
+        check_out(out_dir)
+    progress = Progress(
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f} of at most {task.total:,.0f} runs"),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    with progress:
+        task = progress.add_task("calibrating", total=None)
+        found = calibrate(
+            loaded,
+            particles=particles,
+            seed=seed,
+            n_jobs=jobs,
+            choices=choices,
+            deterministic=deterministic,
+            max_runs=max_runs,
+            min_acceptance=min_acceptance,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    summary = found.summary()
+    if out_dir is not None:
+        text = calibrated_scenario(found, scenario.read_text(encoding="utf-8"), summary)
+        written = write_calibration(summary, found.posterior(), text, out_dir)
+        err.print(Text("wrote " + ", ".join(str(p) for p in written)))
+    _emit(summary, fmt, None, lambda data: terminal.calibration(out, data))
+
+
 @command("compare")
 def compare_cmd(
     scenarios: Annotated[

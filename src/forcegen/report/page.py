@@ -301,6 +301,10 @@ def charts_of(folder: Folder) -> tuple[list[Chart], list[str]]:
         charts += figures.compare_charts(folder.compare)
     if folder.sensitivity is not None:
         charts += figures.tornado(folder.sensitivity, folder.scenario)
+    if folder.calibration is not None:
+        from forcegen.report.calibration_charts import prior_posterior
+
+        charts += prior_posterior(folder.calibration, folder.posterior)
     return charts, notes
 
 
@@ -342,6 +346,8 @@ def render(folder: Folder, charts: Sequence[tuple[Chart, bytes]], notes: Sequenc
         if folder.rules and folder.rules.scenario
         else str(folder.path)
     )
+    if name == str(folder.path) and folder.calibration is not None:
+        name = folder.calibration.scenario
     findings = []
     if folder.scenario is not None:
         findings = [
@@ -381,6 +387,7 @@ def render(folder: Folder, charts: Sequence[tuple[Chart, bytes]], notes: Sequenc
         "requirement": _requirement(folder),
         "rules": folder.rules,
         "breaches": _breaches(folder),
+        "calibration": folder.calibration,
         "charts": [
             {
                 "name": chart.name,

@@ -385,3 +385,81 @@ def findings(out: Console, data: Mapping[str, Any]) -> None:
         observations(out, data["observations"])
     if data.get("matrix"):
         observation_matrix(out, data["matrix"])
+
+
+def calibration(out: Console, data: Mapping[str, Any]) -> None:
+    """A calibration (:meth:`forcegen.analysis.Calibration.summary`): the inputs' priors and
+    posteriors, the choices' weights, the posterior predictive of every observation and
+    demand, and the sentence saying what could not be fitted."""
+    levels = data["levels"]
+    lo, mid, hi = levels.index(0.05), levels.index(0.5), levels.index(0.95)
+
+    def fmt(x: float | None, digits: int | None, pct: bool) -> str:
+        if digits is None:  # inputs of any scale: four significant digits
+            return "-" if x is None else f"{x:,.4g}"
+        return number(x, digits, pct)
+
+    def band(q: Sequence[float | None], digits: int | None = None, pct: bool = False) -> str:
+        return f"{fmt(q[mid], digits, pct)} [{fmt(q[lo], digits, pct)}–{fmt(q[hi], digits, pct)}]"
+
+    made = table(
+        f"Calibrated inputs ({data['particles']} particles, {data['runs']:,} runs simulated, "
+        f"acceptance {data['acceptance_rate']:.1%}, stop: {data['stop']})",
+        ("input", "prior median [q5–q95]", "posterior median [q5–q95]", "moved by", "claims"),
+        left=("input", "moved by", "claims"),
+    )
+    for r in data["inputs"]:
+        row(
+            made,
+            r["input"],
+            band(r["prior_q"]),
+            band(r["posterior_q"]),
+            ", ".join(r["moved_by"]) or ("-" if not r["moved"] else "(moved)"),
+            ", ".join(r["claims"]) or "assumption",
+        )
+    out.print(made)
+    if data["choices"]:
+        made = table(
+            "Choices",
+            ("choice", "option", "prior", "posterior", "claims"),
+            left=("choice", "option", "claims"),
+        )
+        for c in data["choices"]:
+            for o in c["options"]:
+                row(
+                    made,
+                    c["choice"],
+                    o["option"],
+                    number(o["prior"], 1, pct=True),
+                    number(o["posterior"], 1, pct=True),
+                    ", ".join(o["claims"]) or "assumption",
+                )
+        out.print(made)
+    made = table(
+        "Observations: posterior predictive",
+        ("observation", "claimed", "model median [q5–q95]", "P prior", "P posterior", "verdict"),
+        left=("observation", "verdict"),
+    )
+    for o in data["observations"]:
+        claimed = f"{fmt(o['low'], None, False)} to {fmt(o['high'], None, False)}"
+        row(
+            made,
+            o["id"],
+            claimed,
+            band(o["posterior_q"]),
+            number(o["prior_probability"], 0, pct=True),
+            number(o["posterior_probability"], 0, pct=True),
+            o["verdict"],
+        )
+    out.print(made)
+    if data["demands"]:
+        made = table("Demands: coverage", ("demand", "prior", "posterior"), left=("demand",))
+        for d in data["demands"]:
+            row(
+                made,
+                d["demand"],
+                band(d["prior_coverage_q"], 1, pct=True),
+                band(d["posterior_coverage_q"], 1, pct=True),
+            )
+        out.print(made)
+    out.print(Text(data["message"]))

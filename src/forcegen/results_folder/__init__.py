@@ -8,6 +8,8 @@ A folder may hold any of:
 * ``sensitivity.json`` (``forcegen sensitivity --out``);
 * ``require.json`` (``forcegen require --out``);
 * ``rules.json`` (``forcegen rules --out``);
+* ``calibration.json``, ``posterior.parquet`` and ``calibrated.yaml``
+  (``forcegen calibrate --out``);
 * ``report.html`` and ``figures/`` (``forcegen report``).
 
 Each JSON layout below is declared once, as a pydantic model, and so is each variable of
@@ -35,11 +37,15 @@ live in :mod:`forcegen.export`.
 """
 
 from forcegen.results_folder.layouts import (
+    CALIBRATED_NAME,
+    CALIBRATION_FILES,
+    CALIBRATION_NAME,
     COMPARE_NAME,
     COORDINATES,
     FIGURES_DIR,
     FILE_OF_FORMAT,
     NETCDF_NAME,
+    POSTERIOR_PARQUET,
     REPORT_FILES,
     REPORT_NAME,
     REQUIRE_NAME,
@@ -53,6 +59,13 @@ from forcegen.results_folder.layouts import (
     SUMMARY_NAME,
     VARIABLES,
     Breach,
+    CalibrationChoice,
+    CalibrationDemand,
+    CalibrationFile,
+    CalibrationGeneration,
+    CalibrationInput,
+    CalibrationObservation,
+    CalibrationOption,
     CheckFile,
     ClaimMeta,
     CompareFile,
@@ -78,16 +91,21 @@ from forcegen.results_folder.writing import (
     check_out,
     named,
     replacing,
+    write_calibration,
     write_results,
     write_summary,
 )
 
 __all__ = [
+    "CALIBRATED_NAME",
+    "CALIBRATION_FILES",
+    "CALIBRATION_NAME",
     "COMPARE_NAME",
     "COORDINATES",
     "FIGURES_DIR",
     "FILE_OF_FORMAT",
     "NETCDF_NAME",
+    "POSTERIOR_PARQUET",
     "REPORT_FILES",
     "REPORT_NAME",
     "REQUIRE_NAME",
@@ -101,6 +119,13 @@ __all__ = [
     "SUMMARY_NAME",
     "VARIABLES",
     "Breach",
+    "CalibrationChoice",
+    "CalibrationDemand",
+    "CalibrationFile",
+    "CalibrationGeneration",
+    "CalibrationInput",
+    "CalibrationObservation",
+    "CalibrationOption",
     "CheckFile",
     "ClaimMeta",
     "CompareFile",
@@ -127,6 +152,7 @@ __all__ = [
     "read_results",
     "records",
     "replacing",
+    "write_calibration",
     "write_results",
     "write_summary",
 ]

@@ -25,6 +25,10 @@ COMPARE_NAME = "compare.json"
 SENSITIVITY_NAME = "sensitivity.json"
 REQUIRE_NAME = "require.json"
 RULES_NAME = "rules.json"
+CALIBRATION_NAME = "calibration.json"
+POSTERIOR_PARQUET = "posterior.parquet"
+CALIBRATED_NAME = "calibrated.yaml"
+"""The scenario with its uncertain values replaced by their fitted posteriors."""
 REPORT_NAME = "report.html"
 FIGURES_DIR = "figures"
 
@@ -33,6 +37,8 @@ REPORT_FILES = (REPORT_NAME, FIGURES_DIR)
 RUN_FILES = (NETCDF_NAME, SUMMARY_NAME, RUNS_PARQUET, RUNS_CSV, SCENARIO_NAME)
 """What ``forcegen run --out`` writes, replaced together (a run without a scenario copy
 drops the old copy)."""
+CALIBRATION_FILES = (CALIBRATION_NAME, POSTERIOR_PARQUET, CALIBRATED_NAME)
+"""What ``forcegen calibrate --out`` writes, replaced together."""
 
 SENSITIVITY_INDICES = {
     "sobol": ("S1", "S1_conf", "ST", "ST_conf"),
@@ -446,6 +452,93 @@ class CheckFile(Layout):
     findings: list[FindingRow]
 
 
+class CalibrationGeneration(Layout):
+    tolerance: float | None
+    """``null`` for generation 0 (every prior draw kept)."""
+    proposed: Count
+    accepted: Count
+    acceptance_rate: Share
+
+
+class CalibrationInput(Layout):
+    """One uncertain value: its prior and posterior (quantiles at ``levels``), the claims
+    it cites, the observations that moved it and the distribution fitted to it."""
+
+    input: str
+    claims: list[str]
+    prior: str
+    """The prior as the scenario writes it (``pert 1 / 2 / 4``), widening applied."""
+    prior_q: list[float]
+    posterior_q: list[float]
+    prior_mean: float
+    posterior_mean: float
+    moved: bool
+    moved_by: list[str]
+    fitted: str
+    fitted_points: list[float]
+    """Low, mode and high of the PERT fitted to the posterior."""
+
+
+class CalibrationOption(Layout):
+    option: str
+    claims: list[str]
+    prior: Share
+    posterior: Share
+
+
+class CalibrationChoice(Layout):
+    choice: str
+    options: list[CalibrationOption]
+    moved_by: list[str]
+
+
+class CalibrationObservation(Layout):
+    """One observation: how often the prior and the posterior predictive meet it."""
+
+    id: str
+    claims: list[str]
+    low: float | None
+    high: float | None
+    prior_probability: Share
+    posterior_probability: Share
+    posterior_q: Band
+    best_distance: Amount
+    verdict: Literal["consistent", "in tension", "inconsistent"]
+    note: str
+
+
+class CalibrationDemand(Layout):
+    demand: str
+    prior_coverage_q: Band
+    posterior_coverage_q: Band
+
+
+class CalibrationFile(Layout):
+    """``calibration.json``: :meth:`forcegen.analysis.Calibration.summary`."""
+
+    format: Literal["forcegen-calibration"] = "forcegen-calibration"
+    version: Literal[1] = 1
+    scenario: str
+    seed: int = Field(ge=0)
+    deterministic: bool
+    particles: int = Field(ge=1)
+    levels: list[Share]
+    runs: Count
+    """Runs simulated in all (prior, generations and posterior predictive)."""
+    acceptance_rate: Share
+    """Particles accepted after generation 0 over candidates simulated for them."""
+    stop: Literal["tolerance", "acceptance", "budget", "generations"]
+    final_tolerance: float | None
+    all_met: bool
+    """Whether some run simulated met every observation at once."""
+    message: str
+    generations: list[CalibrationGeneration]
+    inputs: list[CalibrationInput]
+    choices: list[CalibrationChoice]
+    observations: list[CalibrationObservation]
+    demands: list[CalibrationDemand]
+
+
 L = TypeVar("L", bound=Layout)
 
 FILE_OF_FORMAT = {
@@ -453,5 +546,6 @@ FILE_OF_FORMAT = {
     "forcegen-sensitivity": SENSITIVITY_NAME,
     "forcegen-requirement": REQUIRE_NAME,
     "forcegen-rules": RULES_NAME,
+    "forcegen-calibration": CALIBRATION_NAME,
 }
 """The file of the results folder that holds each analysis summary, by its ``format``."""

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from forcegen.errors import ScenarioError, UsageError
 from forcegen.results import SUMMARY_FORMAT
 from forcegen.results_folder.layouts import (
+    CALIBRATION_NAME,
     COMPARE_NAME,
     COORDINATES,
     DTYPE_KINDS,
@@ -29,6 +30,7 @@ from forcegen.results_folder.layouts import (
     SENSITIVITY_NAME,
     SUMMARY_NAME,
     VARIABLES,
+    CalibrationFile,
     CompareFile,
     L,
     Meta,
@@ -61,6 +63,9 @@ class Folder:
     require: RequireFile | None = None
     rules: RulesFile | None = None
     meta: Meta | None = None
+    calibration: CalibrationFile | None = None
+    posterior: Any = None
+    """``posterior.parquet`` as a pandas table (one row per particle, with ``weight``)."""
 
 
 def _json(path: Path) -> Any:
@@ -288,4 +293,26 @@ def _read_once(path: Path) -> Folder:
         require=part(REQUIRE_NAME, RequireFile),
         rules=part(RULES_NAME, RulesFile),
         meta=meta,
+        calibration=part(CALIBRATION_NAME, CalibrationFile),
+        posterior=_posterior(path),
     )
+
+
+def _posterior(path: Path) -> Any:
+    """The posterior sample (``posterior.parquet``) as a table, checked to have a weight
+    per particle; ``None`` if the folder holds none."""
+    from forcegen.results_folder.layouts import POSTERIOR_PARQUET
+
+    file = path / POSTERIOR_PARQUET
+    if not file.is_file():
+        return None
+    import pandas as pd
+
+    try:
+        table = pd.read_parquet(file)
+    except Exception as exc:  # pyarrow raises several kinds for a damaged file
+        raise UsageError(f"{file}: cannot be read as Parquet ({exc})") from None
+    weights = table.get("weight")
+    if weights is None or not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise UsageError(f"{file}: field weight: expected a finite weight >= 0 per particle")
+    return table

@@ -22,8 +22,12 @@ import xarray as xr
 from forcegen.errors import UsageError
 from forcegen.export import write_json, write_netcdf, write_table, write_text
 from forcegen.results_folder.layouts import (
+    CALIBRATED_NAME,
+    CALIBRATION_FILES,
+    CALIBRATION_NAME,
     FILE_OF_FORMAT,
     NETCDF_NAME,
+    POSTERIOR_PARQUET,
     REPORT_FILES,
     RUN_FILES,
     RUNS_CSV,
@@ -274,3 +278,24 @@ def write_summary(summary: Mapping[str, Any], out: str | os.PathLike[str]) -> Pa
     with replacing(out, (name, *REPORT_FILES)) as new, named(out, name):
         write_json(summary, new / name)
     return Path(out) / name
+
+
+def write_calibration(
+    summary: Mapping[str, Any],
+    posterior: pd.DataFrame,
+    calibrated_text: str,
+    out: str | os.PathLike[str],
+) -> list[Path]:
+    """Write ``calibration.json``, the posterior sample (``posterior.parquet``) and the
+    calibrated scenario (``calibrated.yaml``) into a folder as one set that replaces the
+    previous calibration's (and drops the folder's report); returns the paths written."""
+    writers: list[tuple[str, Callable[[Path], None]]] = [
+        (CALIBRATION_NAME, lambda p: write_json(summary, p)),
+        (POSTERIOR_PARQUET, lambda p: write_table(posterior, p)),
+        (CALIBRATED_NAME, lambda p: write_text(calibrated_text, p)),
+    ]
+    with replacing(out, (*CALIBRATION_FILES, *REPORT_FILES)) as new:
+        for name, writer in writers:
+            with named(out, name):
+                writer(new / name)
+    return [Path(out) / name for name, _ in writers]
