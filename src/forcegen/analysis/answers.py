@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -42,7 +42,7 @@ from forcegen.analysis.likelihood import lead, share_text, verdict, word
 from forcegen.results import Results
 from forcegen.scenario.claims import quantities
 from forcegen.scenario.model import Answer, Scenario
-from forcegen.scenario.paths import format_loc
+from forcegen.scenario.paths import format_loc, readable
 from forcegen.scenario.quantities import Choice, resolve
 
 DEFAULT_DAYS = 0.95
@@ -77,12 +77,14 @@ class Driver:
     """Ids of the claims the number cites (empty: an assumption)."""
     grades: list[str]
     """Their Admiralty grades, in the same order."""
+    name: str = ""
+    """The field path with list items named by their ids (``locations[front].attrition``)."""
 
     def label(self) -> str:
         """How the input is named in a sentence: its claims with grades, or the path."""
         if self.claims:
             return ", ".join(f"{c} ({g})" for c, g in zip(self.claims, self.grades, strict=True))
-        return f"{self.input} (assumption)"
+        return f"{self.name or self.input} (assumption)"
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,13 @@ class Outcome:
             "figure_q": self.figure_q,
             "cites": self.cites,
             "hangs_on": [
-                {"input": d.input, "rho": round(d.rho, 6), "claims": d.claims, "grades": d.grades}
+                {
+                    "input": d.input,
+                    "name": d.name or d.input,
+                    "rho": round(d.rho, 6),
+                    "claims": d.claims,
+                    "grades": d.grades,
+                }
                 for d in self.drivers
             ],
             "hangs_on_note": self.drivers_note,
@@ -209,6 +217,7 @@ def evaluate(
             if deterministic
             else _drivers(values, inputs, cites, grades)
         )
+        drivers = [replace(d, name=readable(d.input, scenario)) for d in drivers]
         finite = values[np.isfinite(values)]
         q = (
             [_num(v) for v in np.quantile(finite, list(quantiles))]
