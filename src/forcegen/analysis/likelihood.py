@@ -16,8 +16,8 @@ almost certain              95-99%
 The directive's ranges share their ends, so forcegen fixes what happens there: **a
 probability exactly on a boundary takes the word nearer to even chance** (5% is "very
 unlikely", 20% "unlikely", 45% and 55% "roughly even chance", 80% "likely", 95% "very
-likely"). The rule is symmetric: a statement that holds in k of n runs and its negation (n - k of
-n) always get mirror words.
+likely"). The rule is symmetric: a statement that holds in k of n runs and its negation
+(n - k of n) always get mirror words.
 
 Beyond the scale's ends a finite number of runs can say no more: 0 of n runs is "almost no
 chance" and n of n runs "almost certain", never "impossible" or "certain", and the count of
