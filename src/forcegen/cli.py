@@ -325,6 +325,7 @@ def run(
     quantiles: QUANTILES = "0.05,0.5,0.95",
 ) -> None:
     """Run a scenario and print the summary; write full results with --out."""
+    from forcegen.analysis.answers import with_answers
     from forcegen.analysis.observations import assess, needs_unit_traces
     from forcegen.api import check_choices, simulate
     from forcegen.results_folder import check_out, write_results
@@ -358,7 +359,7 @@ def run(
             n_jobs=jobs,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
-    summary = results.summary(levels)
+    summary = with_answers(results.summary(levels), results, loaded)
     if loaded.observations:
         summary["observations"] = [a.summary() for a in assess(results, loaded)]
     if out_dir is not None:

@@ -1,9 +1,11 @@
 """Analyses: questions answered from many runs.
 
-Compare scenarios, check claims for consistency, search for requirements, check rotation
-rules, and measure global sensitivity traced to claims.
+Decide the scenario's answers in every run (the bottom line), compare scenarios, check
+claims for consistency, search for requirements, check rotation rules, and measure global
+sensitivity traced to claims.
 """
 
+from forcegen.analysis.answers import Outcome, with_answers
 from forcegen.analysis.check import Finding, Findings, check
 from forcegen.analysis.compare import Comparison, compare
 from forcegen.analysis.require import Requirement, require
@@ -14,6 +16,7 @@ __all__ = [
     "Comparison",
     "Finding",
     "Findings",
+    "Outcome",
     "Requirement",
     "RuleCheck",
     "Sensitivity",
@@ -22,4 +25,5 @@ __all__ = [
     "require",
     "rotation_rules",
     "sensitivity",
+    "with_answers",
 ]

@@ -185,6 +185,34 @@ def _headline(summary: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _bottom_line(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The answers of ``summary.json`` (added by ``forcegen run``), for the page's first
+    section: each sentence with the claims it hangs on most."""
+    rows = []
+    for a in summary.get("answers") or []:
+        hangs = [
+            {
+                "claims": [
+                    {"id": c, "grade": g}
+                    for c, g in zip(d.get("claims", []), d.get("grades", []), strict=False)
+                ],
+                "input": d.get("name") or d.get("input", ""),
+                "rho": f"{d['rho']:+.2f}" if d.get("rho") is not None else "",
+            }
+            for d in a.get("hangs_on") or []
+        ]
+        rows.append(
+            {
+                "sentence": a.get("sentence", ""),
+                "likelihood": a.get("likelihood") or "",
+                "default": bool(a.get("default")),
+                "hangs_on": hangs,
+                "note": "" if a.get("deterministic") else a.get("hangs_on_note") or "",
+            }
+        )
+    return rows
+
+
 def _compare_rows(folder: Folder) -> list[dict[str, Any]]:
     cf = folder.compare
     if cf is None:
@@ -371,6 +399,7 @@ def render(folder: Folder, charts: Sequence[tuple[Chart, bytes]], notes: Sequenc
         "run": run,
         "start": scenario.get("start"),
         "horizon": scenario.get("horizon_days"),
+        "bottom_line": _bottom_line(folder.summary or {}),
         "headline": _headline(folder.summary or {}),
         "band": figures.band_label(_levels(folder)),
         "brief": _brief(folder.scenario, choices) if folder.scenario else None,

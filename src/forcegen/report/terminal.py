@@ -51,8 +51,36 @@ def row(made: Table, *cells: object) -> None:
     made.add_row(*(Text(str(c)) for c in cells))
 
 
+def bottom_line(out: Console, data: Mapping[str, Any]) -> None:
+    """The answers of a run's summary in words (``answers``, added by ``forcegen run``),
+    each with the claims it hangs on most; the scenario's question first, if it has one."""
+    answers = data.get("answers") or []
+    if not answers:
+        return
+    question = (data.get("scenario") or {}).get("question")
+    if question:
+        out.print(Text("Question: " + " ".join(str(question).split())))
+    default = all(a.get("default") for a in answers)
+    title = "Bottom line" + (" (default answers: no 'answers:' in the scenario)" if default else "")
+    out.print(Text(title + ":", style="bold"))
+    for a in answers:
+        out.print(Text("  " + a["sentence"]))
+        if a.get("hangs_on"):
+            names = "; ".join(
+                ", ".join(f"{c} ({g})" for c, g in zip(d["claims"], d["grades"], strict=False))
+                if d["claims"]
+                else f"{d.get('name') or d['input']} (assumption)"
+                for d in a["hangs_on"]
+            )
+            out.print(Text(f"    Hangs most on: {names}"))
+        elif a.get("hangs_on_note") and not a.get("deterministic"):
+            out.print(Text(f"    Hangs most on: nothing named ({a['hangs_on_note']})"))
+    out.print()
+
+
 def summary(out: Console, data: Mapping[str, Any]) -> None:
     """The summary of a run (:meth:`forcegen.Results.summary`) as tables."""
+    bottom_line(out, data)
     run_info = data["run"]
     mode = (
         "deterministic"

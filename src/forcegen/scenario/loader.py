@@ -22,6 +22,7 @@ from forcegen.scenario.claims import Loc, quantities
 from forcegen.scenario.model import (
     LAST_DATE,
     MAX_WIDENING,
+    Answer,
     MeasureRef,
     Observation,
     Scenario,
@@ -35,6 +36,7 @@ from forcegen.scenario.quantities import (
     Choice,
     Quantity,
     Value,
+    resolve,
 )
 from forcegen.scenario.references import check_references
 from forcegen.scenario.yamlio import Positions, position_of, read_yaml, read_yaml_text
@@ -67,7 +69,10 @@ def validate(data: Any, positions: Positions, filename: str) -> Scenario:
     except ValidationError as exc:
         raise ScenarioError(_problems(_schema_findings(exc, data), positions, filename)) from None
     findings = (
-        check_references(scenario) + _limit_findings(scenario) + _observation_findings(scenario)
+        check_references(scenario)
+        + _limit_findings(scenario)
+        + _observation_findings(scenario)
+        + _answer_findings(scenario)
     )
     if findings:
         raise ScenarioError(_problems(findings, positions, filename))
@@ -366,6 +371,127 @@ def _value_findings(obs: Observation, loc: Loc) -> list[tuple[Loc, str]]:
             found.append(
                 (where, f"expected a share of at most 100% (1.0); found {figure:g} ({figure:.0%})")
             )
+    return found
+
+
+def _one_of(kind: str, name: str, known: Iterable[str]) -> str:
+    listed = sorted(known)
+    shown = ", ".join(listed[:12]) + (", ..." if len(listed) > 12 else "")
+    return f"expected the id of one of the {kind} ({shown or 'none'}); found {name!r}"
+
+
+def _answer_findings(scenario: Scenario) -> list[tuple[Loc, str]]:
+    """What the schema cannot say about ``answers``: one form with the ids it needs, ids
+    that exist, one bound, days within the horizon and within the demand's window, claims
+    that exist, ids used once."""
+    found: list[tuple[Loc, str]] = []
+    demands = {d.id: d for d in scenario.demands}
+    forces = {f.id for f in scenario.forces}
+    locations = {loc.id for loc in scenario.locations}
+    claims = {c.id for c in scenario.claims}
+    horizon = int(resolve(scenario.horizon).value)
+    seen: dict[str, int] = {}
+    for i, answer in enumerate(scenario.answers or []):
+        loc: Loc = ("answers", i)
+        if answer.id is not None:
+            if answer.id in seen:
+                found.append(
+                    (
+                        (*loc, "id"),
+                        f"duplicate id {answer.id!r}: already used by answers[{seen[answer.id]}]",
+                    )
+                )
+            else:
+                seen[answer.id] = i
+        forms = [name for name in Answer.FORMS if getattr(answer, name) is not None]
+        if len(forms) != 1:
+            what = "none" if not forms else " and ".join(repr(f) for f in forms)
+            found.append(
+                (
+                    loc,
+                    "expected exactly one of 'fully_covered' (with 'demand'), 'coverage' "
+                    f"(with 'demand') or 'people' (with 'force' and 'location'); found {what}",
+                )
+            )
+        form = answer.form
+        need = {"people": ("force", "location")}.get(form or "", ("demand",))
+        if form is not None:
+            for name in ("demand", "force", "location"):
+                given = getattr(answer, name) is not None
+                if name in need and not given:
+                    found.append((loc, f"a {form!r} answer needs {name!r}"))
+                elif name not in need and given:
+                    found.append(
+                        (
+                            (*loc, name),
+                            f"a {form!r} answer takes {' and '.join(need)}, not {name!r}",
+                        )
+                    )
+        if answer.demand is not None and answer.demand not in demands:
+            found.append(((*loc, "demand"), _one_of("demands", answer.demand, demands)))
+        if answer.force is not None and answer.force not in forces:
+            found.append(((*loc, "force"), _one_of("forces", answer.force, forces)))
+        if answer.location is not None and answer.location not in locations:
+            found.append(((*loc, "location"), _one_of("locations", answer.location, locations)))
+        for name in ("coverage", "people"):
+            bound = getattr(answer, name)
+            if bound is not None and (bound.at_least is None) == (bound.at_most is None):
+                what = "neither" if bound.at_least is None else "both"
+                found.append(
+                    ((*loc, name), f"expected exactly one of 'at_least' or 'at_most'; found {what}")
+                )
+        if answer.at is not None and (answer.from_ is not None or answer.to is not None):
+            found.append(((*loc, "at"), "give either 'at' (one day) or 'from'/'to', not both"))
+        if answer.at is not None and answer.fully_covered is not None:
+            found.append(
+                (
+                    (*loc, "at"),
+                    "a 'fully_covered' answer counts days over a window: give 'from'/'to', or "
+                    "ask for 'coverage: {at_least: 100%}' at one day",
+                )
+            )
+        days: dict[str, int] = {}
+        for name in ("at", "from", "to"):
+            when = getattr(answer, "from_" if name == "from" else name)
+            if when is None:
+                continue
+            day = scenario.day_of(when) if isinstance(when, dt.date) else int(when)
+            days[name] = day
+            if horizon >= 1 and not 0 <= day < horizon:
+                found.append(
+                    (
+                        (*loc, name),
+                        f"expected a day within the horizon ({scenario.start.isoformat()}, day 0, "
+                        f"to day {horizon - 1}); found day {day}",
+                    )
+                )
+        if "from" in days and "to" in days and days["from"] > days["to"]:
+            found.append(
+                (
+                    (*loc, "to"),
+                    f"expected 'to' on or after 'from' (day {days['from']}); found day "
+                    f"{days['to']}",
+                )
+            )
+        demand = demands.get(answer.demand or "")
+        if demand is not None and form in ("fully_covered", "coverage") and horizon >= 1:
+            start = scenario.day_of(demand.start)
+            end = (
+                horizon if demand.duration is None else start + int(resolve(demand.duration).value)
+            )
+            first = days.get("at", days.get("from", 0))
+            last = days.get("at", days.get("to", horizon - 1))
+            if first <= last and (last < start or first >= end):
+                found.append(
+                    (
+                        (*loc, "at" if "at" in days else "from" if "from" in days else "to"),
+                        f"demand {demand.id!r} is active from day {start} to day {end - 1}; this "
+                        f"answer asks about days {first} to {last}, when it requires nothing",
+                    )
+                )
+        for k, claim in enumerate(answer.cites):
+            if claim not in claims:
+                found.append(((*loc, "cites", k), _one_of("claims", claim, claims)))
     return found
 
 

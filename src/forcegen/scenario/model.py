@@ -28,9 +28,13 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from forcegen.scenario.quantities import (
+    MAX_DAYS,
+    MAX_PEOPLE,
+    Count,
     CountQ,
     Duration,
     DurationQ,
+    Fraction,
     FractionQ,
     GroupCountQ,
     HazardQ,
@@ -45,6 +49,7 @@ from forcegen.scenario.quantities import (
     quantity_schema,
     resolve,
 )
+from forcegen.scenario.units import duration_days
 
 FORMAT_VERSION = 1
 
@@ -696,6 +701,125 @@ def is_cumulative(measure: str) -> bool:
     return measure in CUMULATIVE
 
 
+def _answer_day(raw: object) -> object:
+    """A day of an answer as a date, or as whole days after the scenario start (an integer
+    or a duration such as ``90d``): a plain setting, never a quantity that could be
+    sampled or cited."""
+    if isinstance(raw, str) and "-" in raw:
+        return _parse_date(raw)
+    if isinstance(raw, dt.date):
+        return _parse_date(raw)
+    days = duration_days(raw) if isinstance(raw, str) else None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        days = float(raw)
+    if days is None or days < 0 or days > MAX_DAYS or days != int(days):
+        raise PydanticCustomError(
+            "date",
+            "expected a date written YYYY-MM-DD or whole days after the scenario start "
+            "(such as 90 or 90d); found {found}",
+            {"found": repr(raw)},
+        )
+    return int(days)
+
+
+AnswerDay = Annotated[
+    dt.date | int,
+    BeforeValidator(_answer_day),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date"},
+                {"type": "string", "pattern": r"^[0-9]+\s*(d|w|mo|y)$"},
+                {"type": "integer", "minimum": 0, "maximum": MAX_DAYS},
+            ]
+        }
+    ),
+]
+"""A day an answer is about: a date, or whole days after the scenario start."""
+
+_SHARE = Fraction()
+_PEOPLE = Count()
+
+Share = Annotated[
+    float,
+    BeforeValidator(_SHARE.parse),
+    WithJsonSchema(_SHARE.json_schema),
+]
+"""A share from 0 to 1, written 0.95 or '95%' (a plain setting, not a quantity)."""
+
+People = Annotated[
+    float,
+    BeforeValidator(_PEOPLE.parse),
+    WithJsonSchema({"type": "integer", "minimum": 0, "maximum": MAX_PEOPLE}),
+]
+"""A whole number of people >= 0 (a plain setting, not a quantity)."""
+
+
+class DaysShare(Strict):
+    """``days``: the least share of the demand's days on which it must be fully covered."""
+
+    days: Share
+
+
+class ShareBound(Strict):
+    """A bound on a share: give exactly one of ``at_least`` and ``at_most``."""
+
+    at_least: Share | None = None
+    at_most: Share | None = None
+
+
+class PeopleBound(Strict):
+    """A bound on a number of people: give exactly one of ``at_least`` and ``at_most``."""
+
+    at_least: People | None = None
+    at_most: People | None = None
+
+
+class Answer(Strict):
+    """A statement that would answer the scenario's question, decided in every run.
+
+    Its probability is the share of runs in which it holds. Exactly one form:
+
+    - ``fully_covered: {days: S}`` with ``demand``: the demand is fully covered on at
+      least a share S of its days (of its days within ``from``/``to``, if given);
+    - ``coverage: {at_least: S}`` (or ``at_most``) with ``demand``: the demand's coverage
+      (filled over required) meets the bound on day ``at``, or on every day of its window
+      within ``from``/``to`` (its whole window if neither is given);
+    - ``people: {at_least: N}`` (or ``at_most``) with ``force`` and ``location``: the
+      people of the force present at the location meet the bound on day ``at``, or on
+      every day from ``from`` to ``to`` (the whole horizon if neither is given).
+
+    ``from`` and ``to`` are inclusive; either may be left out (the first or the last day).
+    The thresholds are settings of the question, not statements about the world: they
+    are never sampled, and ``cites`` names the claims a threshold is taken from.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    FORMS: ClassVar[tuple[str, ...]] = ("fully_covered", "coverage", "people")
+    """The fields that name an answer's form; exactly one is given."""
+
+    id: Id | None = None
+    text: str | None = Field(None, min_length=1, description="the statement in the analyst's words")
+    demand: Id | None = None
+    force: Id | None = None
+    location: Id | None = None
+    fully_covered: DaysShare | None = None
+    coverage: ShareBound | None = None
+    people: PeopleBound | None = None
+    at: AnswerDay | None = None
+    from_: AnswerDay | None = Field(None, alias="from")
+    to: AnswerDay | None = None
+    cites: list[Id] = Field(default_factory=list, max_length=MAX_ITEMS)
+    note: str | None = None
+
+    @property
+    def form(self) -> str | None:
+        """The form given (``fully_covered``, ``coverage`` or ``people``), if exactly one."""
+        given = [name for name in self.FORMS if getattr(self, name) is not None]
+        return given[0] if len(given) == 1 else None
+
+
 class Scenario(Strict):
     """A whole scenario: the one input of a simulation."""
 
@@ -718,6 +842,11 @@ class Scenario(Strict):
     uncertainty: Uncertainty = Field(default_factory=Uncertainty)
     rules: RotationRules | None = None
     observations: list[Observation] = Field(default_factory=list, max_length=MAX_ITEMS)
+    answers: list[Answer] | None = Field(
+        None,
+        max_length=MAX_ITEMS,
+        description="statements that would answer the question (default: one per demand)",
+    )
 
     _start = field_validator("start", mode="before")(_parse_date)
 

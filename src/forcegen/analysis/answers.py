@@ -1,0 +1,434 @@
+"""The bottom line: the scenario's answers, decided in every run, in words.
+
+Each answer (``answers:`` in the scenario, :class:`forcegen.scenario.model.Answer`) is a
+statement whose truth is decided in every run from a continuous *figure* of that run:
+
+- ``fully_covered``: the share of the demand's active days (within the window) on which it
+  is fully covered; the statement holds when the share is at least ``days``;
+- ``coverage``: the demand's coverage (filled over required) on its worst active day of the
+  window: the lowest for ``at_least``, the highest for ``at_most``;
+- ``people``: the people of the force at the location on the worst day of the window,
+  likewise.
+
+A run in which the figure cannot be computed (the demand requires nothing in the window in
+that run) does not hold. The probability of an answer is the share of runs in which it
+holds, put in words on the ICD 203 scale (:mod:`forcegen.analysis.likelihood`).
+
+What an answer *hangs on most*: the Spearman rank correlation across runs between the
+answer's figure and each uncertain input the runs sampled (the ``inputs`` of the results),
+largest magnitude first, at most :data:`TOP` inputs with ``|rho|`` at least
+:data:`RHO_FLOOR`, each named with the claims its number cites and their grades. Rank
+correlation measures a monotone association, not a share of variance (for that, run
+``forcegen sensitivity``); it needs at least :data:`MIN_RUNS` runs.
+
+Without ``answers:`` each demand gets one default answer: "X is fully covered on at least
+95% of its days" (:data:`DEFAULT_DAYS`), marked ``default``. ``answers: []`` asks for none.
+
+Every figure is computed over all runs at once with xarray reductions; nothing here loops
+over runs or days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from forcegen.analysis.likelihood import lead, share_text, verdict, word
+from forcegen.results import Results
+from forcegen.scenario.claims import quantities
+from forcegen.scenario.model import Answer, Scenario
+from forcegen.scenario.paths import format_loc, readable
+from forcegen.scenario.quantities import Choice, resolve
+
+DEFAULT_DAYS = 0.95
+"""Share of its days on which a demand must be fully covered in a default answer."""
+
+RHO_FLOOR = 0.2
+"""Least ``|rho|`` for an input to be named as one an answer hangs on.
+
+About the magnitude a rank correlation must reach to be told from none at the 5% level with
+100 runs (1.96 / sqrt(99) = 0.197); weaker associations are not named."""
+
+TOP = 3
+"""Most inputs named per answer."""
+
+MIN_RUNS = 10
+"""Fewest runs for which rank correlations are computed."""
+
+TOLERANCE = 1e-6
+"""Slack in comparing a coverage with its bound: records keep people in 32-bit floats, so
+900 filled of 1,000 required is 0.8999999... ."""
+
+
+@dataclass(frozen=True)
+class Driver:
+    """An uncertain input an answer hangs on: its rank correlation and its claims."""
+
+    input: str
+    """Field path of the uncertain number."""
+    rho: float
+    """Spearman rank correlation across runs between the input and the answer's figure."""
+    claims: list[str]
+    """Ids of the claims the number cites (empty: an assumption)."""
+    grades: list[str]
+    """Their Admiralty grades, in the same order."""
+    name: str = ""
+    """The field path with list items named by their ids (``locations[front].attrition``)."""
+
+    def label(self) -> str:
+        """How the input is named in a sentence: its claims with grades, or the path."""
+        if self.claims:
+            return ", ".join(f"{c} ({g})" for c, g in zip(self.claims, self.grades, strict=True))
+        return f"{self.name or self.input} (assumption)"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One answer decided over the runs."""
+
+    id: str
+    statement: str
+    """The statement: the analyst's ``text``, or words made from the answer's form."""
+    form: str
+    default: bool
+    runs: int
+    holds: int
+    """Runs in which the statement holds."""
+    deterministic: bool
+    figure: str
+    """What the per-run figure measures, with its unit."""
+    figure_mean: float | None
+    figure_q: list[float | None]
+    cites: list[str]
+    drivers: list[Driver] = field(default_factory=list)
+    drivers_note: str = ""
+    """Why no driver is named, where none is."""
+
+    @property
+    def probability(self) -> float:
+        return self.holds / self.runs
+
+    @property
+    def likelihood(self) -> str | None:
+        """The ICD 203 word, or ``None`` for a deterministic run."""
+        return None if self.deterministic else word(self.probability)
+
+    def sentence(self) -> str:
+        """The answer in words: ``It is very likely (87% of 200 runs) that ...``."""
+        if self.deterministic:
+            return f"It {verdict(self.holds == self.runs)} that {self.statement}."
+        return (
+            f"{lead(self.probability)} ({share_text(self.holds, self.runs)}) that {self.statement}."
+        )
+
+    def hangs_on(self) -> str:
+        """The inputs the answer hangs on most, in words, or why none is named."""
+        if not self.drivers:
+            return self.drivers_note
+        return "; ".join(d.label() for d in self.drivers)
+
+    def plain(self) -> dict[str, Any]:
+        """The outcome as JSON-able data: one entry of the summary's ``answers``."""
+        return {
+            "id": self.id,
+            "statement": self.statement,
+            "form": self.form,
+            "default": self.default,
+            "runs": self.runs,
+            "holds": self.holds,
+            "probability": round(self.probability, 6),
+            "likelihood": self.likelihood,
+            "deterministic": self.deterministic,
+            "sentence": self.sentence(),
+            "figure": self.figure,
+            "figure_mean": self.figure_mean,
+            "figure_q": self.figure_q,
+            "cites": self.cites,
+            "hangs_on": [
+                {
+                    "input": d.input,
+                    "name": d.name or d.input,
+                    "rho": round(d.rho, 6),
+                    "claims": d.claims,
+                    "grades": d.grades,
+                }
+                for d in self.drivers
+            ],
+            "hangs_on_note": self.drivers_note,
+        }
+
+
+def default_answers(scenario: Scenario) -> list[Answer]:
+    """One answer per demand: fully covered on at least :data:`DEFAULT_DAYS` of its days."""
+    return [
+        Answer(id=d.id, demand=d.id, fully_covered={"days": DEFAULT_DAYS})  # type: ignore[arg-type]
+        for d in scenario.demands
+    ]
+
+
+def answers_of(scenario: Scenario) -> tuple[list[Answer], bool]:
+    """The scenario's answers, and whether they are the defaults (no ``answers:`` given)."""
+    if scenario.answers is None:
+        return default_answers(scenario), True
+    return list(scenario.answers), False
+
+
+def evaluate(
+    results: Results,
+    scenario: Scenario,
+    *,
+    quantiles: Sequence[float] = (0.05, 0.5, 0.95),
+    choices: Mapping[str, str] | None = None,
+) -> list[Outcome]:
+    """Decide every answer of ``scenario`` in every run of ``results``.
+
+    Parameters
+    ----------
+    results
+        The results of simulating ``scenario``.
+    scenario
+        The scenario simulated; its ``answers`` (or the defaults) are decided.
+    quantiles
+        Levels of the figure's quantiles across runs (``figure_q``).
+    choices
+        The options taken (default: those recorded in the results), to name the claims of
+        an input that is a choice's option.
+    """
+    ds = results.to_xarray()
+    meta = results.meta
+    deterministic = bool(meta["run"]["deterministic"])
+    taken = dict(meta["run"].get("choices") or {}) if choices is None else dict(choices)
+    chosen, is_default = answers_of(scenario)
+    inputs = _inputs(ds)
+    cites = _input_cites(scenario, taken)
+    grades = {c.id: c.grade for c in scenario.claims}
+    runs = int(ds.sizes["run"])
+    out = []
+    for i, answer in enumerate(chosen):
+        figure, holds, what = _figure(results, scenario, answer)
+        values = figure.values.astype(np.float64)
+        drivers, note = (
+            ([], "one expected-value run: no input varies")
+            if deterministic
+            else _drivers(values, inputs, cites, grades)
+        )
+        drivers = [replace(d, name=readable(d.input, scenario)) for d in drivers]
+        finite = values[np.isfinite(values)]
+        q = (
+            [_num(v) for v in np.quantile(finite, list(quantiles))]
+            if finite.size
+            else [None] * len(quantiles)
+        )
+        out.append(
+            Outcome(
+                id=answer.id or f"answer-{i + 1}",
+                statement=answer.text or statement(answer, scenario),
+                form=answer.form or "",
+                default=is_default,
+                runs=runs,
+                holds=int(holds.values.sum()),
+                deterministic=deterministic,
+                figure=what,
+                figure_mean=_num(finite.mean()) if finite.size else None,
+                figure_q=q,
+                cites=list(answer.cites),
+                drivers=drivers,
+                drivers_note=note,
+            )
+        )
+    return out
+
+
+def summaries(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    """The summary's ``answers``: each outcome as plain data."""
+    return [o.plain() for o in outcomes]
+
+
+def with_answers(
+    summary: Mapping[str, Any], results: Results, scenario: Scenario
+) -> dict[str, Any]:
+    """A run's summary (:meth:`forcegen.Results.summary`) with its ``answers`` added, as
+    ``forcegen run`` prints and writes it (``docs/summary.md``)."""
+    levels = summary.get("run", {}).get("quantiles") or (0.05, 0.5, 0.95)
+    outcomes = evaluate(results, scenario, quantiles=levels)
+    return {**summary, "answers": summaries(outcomes)}
+
+
+# --- per-run figures ----------------------------------------------------------------------
+
+
+def _window(answer: Answer, scenario: Scenario, days: int) -> tuple[int, int]:
+    """First and last day (inclusive) an answer is about, within the days simulated."""
+
+    def day(when: dt.date | int | None, default: int) -> int:
+        if when is None:
+            return default
+        return scenario.day_of(when) if isinstance(when, dt.date) else int(when)
+
+    if answer.at is not None:
+        first = last = day(answer.at, 0)
+    else:
+        first, last = day(answer.from_, 0), day(answer.to, days - 1)
+    return max(first, 0), min(last, days - 1)
+
+
+def _figure(
+    results: Results, scenario: Scenario, answer: Answer
+) -> tuple[xr.DataArray, xr.DataArray, str]:
+    """The answer's figure per run, whether it holds per run, and what the figure is."""
+    ds = results.to_xarray()
+    first, last = _window(answer, scenario, int(ds.sizes["day"]))
+    days = slice(first, last + 1)
+    if answer.fully_covered is not None:
+        active = (ds.required.sel(demand=answer.demand) > 0).isel(day=days)
+        full = results.fully_covered().sel(demand=answer.demand).isel(day=days)
+        share = full.sum("day") / active.sum("day").where(active.sum("day") > 0)
+        return share, share >= answer.fully_covered.days - 1e-9, "share of days fully covered"
+    if answer.coverage is not None:
+        coverage = results.coverage().sel(demand=answer.demand).isel(day=days)
+        bound = answer.coverage
+        if bound.at_least is not None:
+            worst = coverage.min("day", skipna=True)
+            return worst, worst >= bound.at_least - TOLERANCE, "lowest coverage over the days asked"
+        worst = coverage.max("day", skipna=True)
+        return worst, worst <= bound.at_most + TOLERANCE, "highest coverage over the days asked"  # type: ignore[operator]
+    assert answer.people is not None
+    people = ds.strength.sel(force=answer.force, location=answer.location).isel(day=days)
+    bound = answer.people
+    if bound.at_least is not None:
+        worst = people.min("day")
+        return worst, worst >= bound.at_least, "fewest people over the days asked"
+    worst = people.max("day")
+    return worst, worst <= bound.at_most, "most people over the days asked"  # type: ignore[operator]
+
+
+# --- what an answer hangs on --------------------------------------------------------------
+
+
+def _inputs(ds: xr.Dataset) -> dict[str, np.ndarray]:
+    """Each sampled uncertain input, its value per run."""
+    if "inputs" not in ds:
+        return {}
+    return {str(name): ds.inputs.sel(input=name).values for name in ds.input.values}
+
+
+def _input_cites(scenario: Scenario, choices: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """Field path → the claims the number there cites (the option taken, for a choice)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for loc, q in quantities(scenario):
+        out[format_loc(loc)] = resolve(q, choices).cites if isinstance(q, Choice) else q.cites
+    return out
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks along the first axis, ties given their mean rank (as Spearman's rho needs)."""
+    from scipy.stats import rankdata
+
+    return rankdata(x, axis=0)
+
+
+def _drivers(
+    figure: np.ndarray,
+    inputs: Mapping[str, np.ndarray],
+    cites: Mapping[str, tuple[str, ...]],
+    grades: Mapping[str, str],
+) -> tuple[list[Driver], str]:
+    """The inputs most rank-correlated with the figure across runs, or why none is named."""
+    keep = np.isfinite(figure)
+    if keep.sum() < MIN_RUNS:
+        return [], f"too few runs to rank the inputs (fewer than {MIN_RUNS})"
+    varying = {k: v[keep] for k, v in inputs.items() if np.ptp(v[keep]) > 0}
+    if not varying:
+        return [], "no uncertain input varies between runs"
+    y = figure[keep]
+    if np.ptp(y) == 0:
+        return [], "the figure is the same in every run"
+    names = list(varying)
+    ranked = _ranks(np.column_stack([y, *varying.values()]))
+    centred = ranked - ranked.mean(axis=0)
+    norms = np.sqrt((centred**2).sum(axis=0))
+    rho = (centred[:, 1:] * centred[:, :1]).sum(axis=0) / (norms[1:] * norms[0])
+    order = np.argsort(-np.abs(rho), kind="stable")
+    drivers = [
+        Driver(
+            input=names[j],
+            rho=float(rho[j]),
+            claims=list(cites.get(names[j], ())),
+            grades=[grades.get(c, "") for c in cites.get(names[j], ())],
+        )
+        for j in order[:TOP]
+        if abs(rho[j]) >= RHO_FLOOR
+    ]
+    if not drivers:
+        return [], f"no uncertain input has a rank correlation of {RHO_FLOOR} or more with it"
+    return drivers, ""
+
+
+# --- statements in words ------------------------------------------------------------------
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:g}%"
+
+
+def _date(scenario: Scenario, when: dt.date | int) -> str:
+    if isinstance(when, dt.date):
+        return when.isoformat()
+    return (scenario.start + dt.timedelta(days=int(when))).isoformat()
+
+
+def _span(answer: Answer, scenario: Scenario, whole: str) -> str:
+    """The days an answer is about, in words: ``on 2023-06-01``, ``on every day from ...``."""
+    if answer.at is not None:
+        return f"on {_date(scenario, answer.at)}"
+    if answer.from_ is None and answer.to is None:
+        return whole
+    parts = []
+    if answer.from_ is not None:
+        parts.append(f"from {_date(scenario, answer.from_)}")
+    if answer.to is not None:
+        parts.append(f"to {_date(scenario, answer.to)}")
+    return "on every day " + " ".join(parts)
+
+
+def statement(answer: Answer, scenario: Scenario) -> str:
+    """Words made from an answer's form, such as ``front-line is fully covered on at least
+    95% of its days``."""
+    if answer.fully_covered is not None:
+        window = _span(answer, scenario, "").replace("on every day ", "")
+        return (
+            f"{answer.demand} is fully covered on at least {_pct(answer.fully_covered.days)} "
+            f"of its days" + (f" {window}" if window else "")
+        )
+    if answer.coverage is not None:
+        bound = answer.coverage
+        limit = (
+            f"at least {_pct(bound.at_least)}"
+            if bound.at_least is not None
+            else f"at most {_pct(bound.at_most)}"  # type: ignore[arg-type]
+        )
+        return (
+            f"the coverage of {answer.demand} is {limit} "
+            f"{_span(answer, scenario, 'on every day it is required')}"
+        )
+    assert answer.people is not None
+    bound = answer.people
+    limit = (
+        f"at least {bound.at_least:,.0f}"
+        if bound.at_least is not None
+        else f"at most {bound.at_most:,.0f}"  # type: ignore[str-format]
+    )
+    return (
+        f"{limit} people of {answer.force} are at {answer.location} "
+        f"{_span(answer, scenario, 'on every day')}"
+    )
+
+
+def _num(value: Any) -> float | None:
+    x = float(value)
+    return None if not np.isfinite(x) else round(x, 6)
