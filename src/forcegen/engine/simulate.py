@@ -6,15 +6,46 @@ records are the same whatever the number of threads or the size of chunks.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numba
 import numpy as np
+from numba.core import event
 
 from forcegen.engine.kernel import STREAMS, KOut, kernel_plan, simulate_runs
 from forcegen.engine.plan import Plan
 from forcegen.engine.records import Records
 from forcegen.engine.streams import run_keys
+
+
+class _CompileListener(event.Listener):
+    """Calls ``callback`` once, when numba first starts compiling (not loading from cache)."""
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self.callback: Callable[[], None] | None = callback
+
+    def on_start(self, event: event.Event) -> None:
+        callback, self.callback = self.callback, None
+        if callback is not None:
+            callback()
+
+    def on_end(self, event: event.Event) -> None:
+        pass
+
+
+@contextmanager
+def compiling(callback: Callable[[], None]) -> Iterator[None]:
+    """While inside, ``callback()`` is called once if numba compiles machine code.
+
+    numba compiles the engine the first time it is used after an install (or a change of its
+    sources) and keeps the result in its cache; later processes load it from there, which
+    calls nothing. A face can so say once that the first run will take a while, and say
+    nothing when the cache is warm. The engine itself never prints.
+    """
+    listener = _CompileListener(callback)
+    with event.install_listener("numba:compile", listener):
+        yield
 
 
 def simulate_plan(
