@@ -1,7 +1,8 @@
 """The compiled daily step: each run simulated day by day, unit by unit, in machine code.
 
 No I/O, no YAML, no printing: a plan's arrays in, daily records out. Runs are independent
-and are spread over threads (``numba.prange``); each run writes only its own rows of the
+and are spread over threads (:func:`forcegen.engine.simulate_plan` hands each thread a
+slice of runs; :func:`simulate_runs` releases the GIL); each run writes only its own rows of the
 records, and every random draw is keyed by (run, purpose, day, unit), so results do not
 depend on the number of threads, workers or chunks.
 
@@ -79,7 +80,6 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
-from numba import prange
 from numpy.typing import NDArray
 
 from forcegen.engine.plan import (
@@ -1300,7 +1300,7 @@ def _run(
             out.active_days[r, u] += n_days
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def simulate_runs(
     p: KPlan,
     samples: NDArray[np.int64],
@@ -1309,8 +1309,10 @@ def simulate_runs(
     keep_units: bool,
     out: KOut,
 ) -> None:
-    """Simulate every run; run ``r`` takes sample ``samples[r]`` and keys ``keys[r]``."""
-    for r in prange(len(samples)):
-        # (r is unsigned in the parallel loop and signed where numba first types this body:
-        # one type, so that _run compiles once.)
-        _run(p, samples[r], keys[r], deterministic, keep_units, out, np.int64(r))
+    """Simulate every run; run ``r`` takes sample ``samples[r]`` and keys ``keys[r]``.
+
+    One thread, without the GIL: threads share runs by calling this on slices of them. (A
+    ``numba.prange`` loop here cost about 17 s of the first run's compiling, for no speed.)
+    """
+    for r in range(len(samples)):
+        _run(p, samples[r], keys[r], deterministic, keep_units, out, r)
