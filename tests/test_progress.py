@@ -40,6 +40,7 @@ def test_plain_lines_at_most_every_interval_then_a_last_line():
     assert lines[0] == "simulating: 0 of 100 runs (0%)"
     assert lines[-1] == "simulating: 100 of 100 runs (100%)"
     assert "simulating: 50 of 100 runs (50%)" in lines
+    assert len(lines) == len(set(lines))  # the last line is not written twice
 
 
 def test_quick_work_prints_nothing_and_unknown_totals_are_counted():

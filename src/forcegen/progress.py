@@ -36,7 +36,7 @@ class Lines:
         self.label, self.unit, self.stream, self.interval = label, unit, stream, interval
         self.start = self.last = time.monotonic()
         self.done, self.total = 0, None
-        self.shown = False
+        self.shown = ""  # the last line written
 
     def line(self) -> str:
         if self.total:
@@ -45,9 +45,9 @@ class Lines:
         return f"{self.label}: {self.done:,} {self.unit}"
 
     def _write(self) -> None:
-        self.stream.write(self.line() + "\n")
+        self.shown = self.line()
+        self.stream.write(self.shown + "\n")
         self.stream.flush()
-        self.shown = True
 
     def __call__(self, done: int, total: int | None = None) -> None:
         self.done, self.total = done, total
@@ -58,7 +58,7 @@ class Lines:
 
     def close(self) -> None:
         """The last line, if any line was shown (and the last one is not it already)."""
-        if self.shown and not self.stream.closed:
+        if self.shown and self.shown != self.line() and not self.stream.closed:
             self._write()
 
 
