@@ -7,7 +7,7 @@ records are the same whatever the number of threads or the size of chunks.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 
 import numba
@@ -63,10 +63,9 @@ def simulate_plan(
     """Simulate ``runs`` runs of a plan; ``progress(k)`` is called as k more run-days finish.
 
     Run ``r`` takes the plan's sample ``r`` (or its only sample). ``n_jobs`` threads (at most
-    numba's thread count, the number of processors) share the runs: each chunk of
-    ``chunk_size`` runs (for progress reports) is cut into slices that the threads take in
-    turn, and the compiled kernel runs each slice without the GIL. Neither changes the
-    results.
+    numba's thread count, the number of processors, and the runs) share the runs in slices of
+    ``chunk_size / n_jobs`` runs (one thread: chunks of ``chunk_size``, for progress reports),
+    which the compiled kernel runs without the GIL. Neither changes the results.
     """
     run_ids = np.arange(runs, dtype=np.int64)
     samples = run_ids % plan.samples
@@ -75,27 +74,31 @@ def simulate_plan(
     kplan = kernel_plan(plan)
     if chunk_size is None:
         chunk_size = max(16 * n_jobs, 64)
-    threads = max(1, min(n_jobs, numba.config.NUMBA_NUM_THREADS))
+    threads = max(1, min(n_jobs, numba.config.NUMBA_NUM_THREADS, runs))
 
     def simulate(start: int, stop: int) -> None:
         part = rec.rows(start, stop)
         out = KOut(**{name: getattr(part, name) for name in KOut._fields})
         simulate_runs(kplan, samples[start:stop], keys[start:stop], deterministic, keep_units, out)
 
-    pool = ThreadPoolExecutor(threads) if threads > 1 else None
-    try:
+    if threads == 1:
         for start in range(0, runs, chunk_size):
             stop = min(runs, start + chunk_size)
-            if pool is None:
-                simulate(start, stop)
-            else:  # a few slices a thread, so that slow runs do not keep the others waiting
-                cuts = np.linspace(start, stop, min(4 * threads, stop - start) + 1).astype(int)
-                list(pool.map(simulate, cuts[:-1], cuts[1:]))
+            simulate(start, stop)
             if progress is not None:
                 progress((stop - start) * plan.horizon)
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    else:  # slices of a chunk's share each, taken in turn, with no wait between chunks
+        step = max(1, chunk_size // threads)
+        with ThreadPoolExecutor(threads) as pool:
+            slices = {
+                pool.submit(simulate, start, min(runs, start + step)): min(runs, start + step)
+                - start
+                for start in range(0, runs, step)
+            }
+            for done in as_completed(slices):
+                done.result()
+                if progress is not None:
+                    progress(slices[done] * plan.horizon)
     if not keep_units:
         rec.unit_position = None
         rec.unit_strength = None
