@@ -64,8 +64,8 @@ def simulate_plan(
 
     Run ``r`` takes the plan's sample ``r`` (or its only sample). ``n_jobs`` threads (at most
     numba's thread count, the number of processors, and the runs) share the runs in slices of
-    ``chunk_size / n_jobs`` runs (one thread: chunks of ``chunk_size``, for progress reports),
-    which the compiled kernel runs without the GIL. Neither changes the results.
+    at most ``chunk_size / n_jobs`` runs (one thread: chunks of ``chunk_size``, for progress
+    reports), which the compiled kernel runs without the GIL. Neither changes the results.
     """
     run_ids = np.arange(runs, dtype=np.int64)
     samples = run_ids % plan.samples
@@ -87,13 +87,15 @@ def simulate_plan(
             simulate(start, stop)
             if progress is not None:
                 progress((stop - start) * plan.horizon)
-    else:  # slices of a chunk's share each, taken in turn, with no wait between chunks
+    else:  # slices taken in turn, with no wait between chunks: at least four a thread, at
+        # most a chunk's share each, a multiple of the threads in number, all of one size
         step = max(1, chunk_size // threads)
+        n = max(4 * threads, -(-runs // step))
+        n = min(runs, -(-n // threads) * threads)
+        cuts = [int(c) for c in np.linspace(0, runs, n + 1)]
         with ThreadPoolExecutor(threads) as pool:
             slices = {
-                pool.submit(simulate, start, min(runs, start + step)): min(runs, start + step)
-                - start
-                for start in range(0, runs, step)
+                pool.submit(simulate, a, b): b - a for a, b in zip(cuts[:-1], cuts[1:], strict=True)
             }
             for done in as_completed(slices):
                 done.result()
