@@ -22,10 +22,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
 from forcegen import __version__
@@ -41,6 +40,9 @@ from forcegen.scenario.model import Scenario
 # validate and schema start in a fraction of a second.
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+
+EXTRAS = {"matplotlib": "report", "jinja2": "report", "plotly": "report", "SALib": "sensitivity"}
+"""The optional dependencies, by the extra of ``pyproject.toml`` that installs each."""
 
 app = typer.Typer(
     name="forcegen",
@@ -175,6 +177,16 @@ def handled() -> Iterator[None]:
         yield
     except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
         raise
+    except ModuleNotFoundError as exc:
+        package = (exc.name or "").partition(".")[0]
+        if package not in EXTRAS:
+            _unexpected(exc)
+        extra = EXTRAS[package]
+        _fail(
+            f"this command needs {package}, from the '{extra}' extra: "
+            f"pip install 'forcegen[{extra}]' (in a checkout: pip install -e '.[{extra}]')",
+            EXIT_INTERNAL,
+        )
     except ScenarioError as exc:
         _report(exc)
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -184,10 +196,14 @@ def handled() -> Iterator[None]:
         where = f"{exc.filename}: " if exc.filename else ""
         _fail(f"could not write {where}{exc.strerror or exc}")
     except Exception as exc:
-        if os.environ.get("FORCEGEN_DEBUG"):
-            raise
-        _internal(exc)
-        raise typer.Exit(EXIT_INTERNAL) from None
+        _unexpected(exc)
+
+
+def _unexpected(exc: Exception) -> NoReturn:
+    if os.environ.get("FORCEGEN_DEBUG"):
+        raise exc
+    _internal(exc)
+    raise typer.Exit(EXIT_INTERNAL) from None
 
 
 F = TypeVar("F", bound=Callable[..., None])
@@ -255,6 +271,31 @@ def _version(value: bool) -> None:
     if value:
         out.print(Text(f"forcegen {__version__}"))
         raise typer.Exit()
+
+
+# --- progress ------------------------------------------------------------------------------
+
+COMPILING = "forcegen: compiling the simulation engine (first run after install; about 40 s) ..."
+"""Said once on stderr when numba compiles the engine (never when its cache is warm)."""
+
+Report = Callable[[int, int | None], None]
+
+
+@contextmanager
+def _working(label: str, unit: str) -> Iterator[Report]:
+    """Progress of a command's long work on stderr (:mod:`forcegen.progress`), and one line
+    if the engine has to be compiled first."""
+    from forcegen.engine import compiling
+    from forcegen.progress import reporting
+
+    said = compiling(lambda: err.print(Text(COMPILING)))
+    with reporting(label, unit, err) as progress, said:
+        yield progress
+
+
+def _in_runs(progress: Report, runs: int) -> Callable[[int, int], None]:
+    """:func:`forcegen.simulate`'s progress (run-days) as runs done of ``runs``."""
+    return lambda done, total: progress(done * runs // max(total, 1), runs)
 
 
 # --- the commands -------------------------------------------------------------------------
@@ -337,17 +378,7 @@ def run(
     if out_dir is not None:
         check_out(out_dir)
     n_runs = 1 if deterministic else runs
-    progress = Progress(
-        TextColumn("{task.description}", markup=False),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-    with progress:
-        task = progress.add_task(f"simulating {n_runs} run(s)", total=None)
+    with _working("simulating", "runs") as progress:
         results = simulate(
             loaded,
             runs=n_runs,
@@ -357,7 +388,7 @@ def run(
             keep_units=bool(keep) or needs_unit_traces(loaded),
             lhs=lhs,
             n_jobs=jobs,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
+            progress=_in_runs(progress, n_runs),
         )
     summary = with_answers(results.summary(levels), results, loaded)
     if loaded.observations:
@@ -464,21 +495,23 @@ def require_cmd(
     choices = check_choices(loaded, _choices(choose))
     if out_dir is not None:
         check_out(out_dir)
-    found = require(
-        loaded,
-        field_path=vary,
-        demand=demand,
-        days=days,
-        probability=probability,
-        low=low,
-        high=high,
-        direction="most" if most else "least",
-        runs=runs,
-        seed=seed,
-        deterministic=deterministic,
-        choices=choices,
-        n_jobs=jobs,
-    )
+    with _working("searching", "values tried") as progress:
+        found = require(
+            loaded,
+            field_path=vary,
+            demand=demand,
+            days=days,
+            probability=probability,
+            low=low,
+            high=high,
+            direction="most" if most else "least",
+            runs=runs,
+            seed=seed,
+            deterministic=deterministic,
+            choices=choices,
+            n_jobs=jobs,
+            progress=progress,
+        )
     _emit(found.summary(), fmt, out_dir, lambda data: terminal.requirement(out, data))
 
 
@@ -502,15 +535,18 @@ def rules_cmd(
     choices = check_choices(loaded, _choices(choose))
     if out_dir is not None:
         check_out(out_dir)
-    results = simulate(
-        loaded,
-        runs=runs,
-        seed=seed,
-        deterministic=deterministic,
-        choices=choices,
-        keep_units=True,
-        n_jobs=jobs,
-    )
+    n_runs = 1 if deterministic else runs
+    with _working("simulating", "runs") as progress:
+        results = simulate(
+            loaded,
+            runs=n_runs,
+            seed=seed,
+            deterministic=deterministic,
+            choices=choices,
+            keep_units=True,
+            n_jobs=jobs,
+            progress=_in_runs(progress, n_runs),
+        )
     found = rotation_rules(results, loaded.rules)
     _emit(found.summary(), fmt, out_dir, lambda data: terminal.rules(out, data))
     err.print(Text(f"{scenario}: {len(found.breaches)} breach(es) over {len(found.units)} units"))
@@ -559,7 +595,8 @@ def sensitivity_cmd(
         )
     if out_dir is not None:
         check_out(out_dir)
-    found = sensitivity(loaded, output=output, method=method, n=n, seed=seed)
+    with _working("simulating the sample", "runs") as progress:
+        found = sensitivity(loaded, output=output, method=method, n=n, seed=seed, progress=progress)
     _emit(found.summary(), fmt, out_dir, lambda data: terminal.sensitivity(out, data))
 
 
@@ -657,15 +694,17 @@ def compare_cmd(
     levels = _quantiles(quantiles)
     if out_dir is not None:
         check_out(out_dir)
-    result = compare(
-        loaded,
-        runs=runs,
-        seed=seed,
-        deterministic=deterministic,
-        choices=_choices(choose),
-        n_jobs=jobs,
-        quantiles=levels,
-    )
+    with _working("simulating", "runs") as progress:
+        result = compare(
+            loaded,
+            runs=runs,
+            seed=seed,
+            deterministic=deterministic,
+            choices=_choices(choose),
+            n_jobs=jobs,
+            quantiles=levels,
+            progress=progress,
+        )
     _emit(
         result.summary(),
         fmt,
@@ -688,21 +727,18 @@ def report_cmd(
     ] = None,
 ) -> None:
     """Write a self-contained HTML report, with its figures as PNG files beside it."""
+    from forcegen.progress import reporting
     from forcegen.report import FIGURES_DIR, write_report
 
-    progress = Progress(
-        TextColumn("{task.description}", markup=False),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-    with progress:
-        task = progress.add_task("reading results")
-        path = write_report(
-            results_dir,
-            out_file,
-            progress=lambda title: progress.update(task, description=f"drawing {title}"),
-        )
+    drawn = 0
+
+    def drawing(title: str) -> None:
+        nonlocal drawn
+        drawn += 1
+        progress(drawn, None)
+
+    with reporting("drawing", "figures", err) as progress:
+        path = write_report(results_dir, out_file, progress=drawing)
     err.print(Text(f"wrote {path} and its figures in {path.parent / FIGURES_DIR}"))
     sys.stdout.write(f"{path}\n")
 

@@ -14,7 +14,7 @@ people at the end by force).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +57,13 @@ class Comparison:
         ).plain()
 
 
+def _runs_of(
+    progress: Callable[[int, int], None], before: int, runs: int, total: int
+) -> Callable[[int, int], None]:
+    """One scenario's progress in run-days as runs done of all the scenarios' ``total``."""
+    return lambda done, days: progress(before + done * runs // max(days, 1), total)
+
+
 def compare(
     scenarios: Sequence[Scenario | str | os.PathLike[str]],
     *,
@@ -66,6 +73,7 @@ def compare(
     choices: Mapping[str, str] | None = None,
     n_jobs: int = 1,
     quantiles: Sequence[float] = QUANTILES,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Comparison:
     """Run a baseline and its variants with common random numbers and compare them.
 
@@ -78,12 +86,17 @@ def compare(
         to every scenario that offers it.
     quantiles
         Levels of the bands of each paired difference.
+    progress
+        Called as runs finish with the runs done so far, of every scenario, and the runs in
+        all (runs times the number of scenarios).
     """
     if len(scenarios) < 2:
         raise UsageError("compare needs a baseline and at least one variant")
     loaded = [s if isinstance(s, Scenario) else load(s) for s in scenarios]
     results = []
-    for scenario in loaded:
+    each = 1 if deterministic else runs
+    total = each * len(loaded)
+    for i, scenario in enumerate(loaded):
         offered = {k: v for k, v in (choices or {}).items() if k in choices_of(scenario)}
         results.append(
             simulate(
@@ -93,6 +106,7 @@ def compare(
                 deterministic=deterministic,
                 choices=offered,
                 n_jobs=n_jobs,
+                progress=None if progress is None else _runs_of(progress, i * each, each, total),
             )
         )
     tables = [r.per_run() for r in results]

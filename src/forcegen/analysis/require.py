@@ -15,7 +15,7 @@ number and both bounds are whole, the search runs over whole numbers; otherwise 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,8 +125,13 @@ def require(
     choices: Mapping[str, str] | None = None,
     tolerance: float = 1e-3,
     n_jobs: int = 1,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> Requirement:
-    """Search ``field_path`` in [low, high] for the least (or most) value meeting the target."""
+    """Search ``field_path`` in [low, high] for the least (or most) value meeting the target.
+
+    ``progress``, if given, is called after each value tried with the number tried so far
+    (and ``None``: how many the search will take is not known in advance).
+    """
     if direction not in ("least", "most"):
         raise UsageError(f"direction must be 'least' or 'most'; got {direction!r}")
     if not 0 <= days <= 1 or not 0 <= probability <= 1:
@@ -162,6 +167,8 @@ def require(
         share = (covered.sum("day") / np.maximum(active, 1)).values
         p = float((share >= days - 1e-12).mean())
         trail.append({"value": x, "share_of_runs_meeting_target": p})
+        if progress is not None:
+            progress(len(trail), None)
         return p >= probability - 1e-12
 
     def answer(value: float | None) -> Requirement:

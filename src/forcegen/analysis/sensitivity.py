@@ -15,6 +15,7 @@ assumption.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,11 +120,13 @@ def sensitivity(
     method: str = "sobol",
     n: int = 64,
     seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Sensitivity:
     """Sobol (first and total order) or Morris indices of ``output`` for every uncertain value.
 
     ``n`` is the base sample size: Sobol runs ``n * (D + 2)`` rows, Morris ``n * (D + 1)``,
-    for D inputs.
+    for D inputs. ``progress``, if given, is called as they are simulated with the rows done
+    so far and the rows in all.
     """
     inputs = _inputs(scenario)
     if not inputs:
@@ -141,7 +144,16 @@ def sensitivity(
         design = morris_sample.sample(problem, n, num_levels=4, seed=seed)
     claims = {c.id: c for c in scenario.claims}
     sample = sample_at(scenario, [value for _, value in inputs], design)
-    results = simulate(scenario, seed=seed, deterministic=True, sample=sample)
+    rows = len(design)
+    results = simulate(
+        scenario,
+        seed=seed,
+        deterministic=True,
+        sample=sample,
+        progress=None
+        if progress is None
+        else lambda done, days: progress(done * rows // max(days, 1), rows),
+    )
     table = results.per_run()
     if output not in table.columns:
         known = ", ".join(c for c in table.columns if not c.startswith(("input:", "choice:")))

@@ -1,7 +1,8 @@
 """The compiled daily step: each run simulated day by day, unit by unit, in machine code.
 
 No I/O, no YAML, no printing: a plan's arrays in, daily records out. Runs are independent
-and are spread over threads (``numba.prange``); each run writes only its own rows of the
+and are spread over threads (:func:`forcegen.engine.simulate_plan` hands each thread a
+slice of runs; :func:`simulate_runs` releases the GIL); each run writes only its own rows of the
 records, and every random draw is keyed by (run, purpose, day, unit), so results do not
 depend on the number of threads, workers or chunks.
 
@@ -79,7 +80,6 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
-from numba import prange
 from numpy.typing import NDArray
 
 from forcegen.engine.plan import (
@@ -103,6 +103,14 @@ from forcegen.engine.random import (
 from forcegen.engine.streams import Purpose, uniform
 
 EPS = 1e-9
+
+# Typed starting values of the counters and "none yet" markers that the daily passes carry
+# from unit to unit. A literal ``0`` or ``-1`` would be typed ``Literal[int]`` where numba
+# first meets a call that takes the variable, so each function called with it would compile
+# twice (once for the literal, once for ``int64``): about a second of compiling each, and
+# twice the machine code for the largest.
+ZERO = np.int64(0)
+NONE = np.int64(-1)
 
 # Index constants, derived from the name tuples of the plan and the records; numba reads
 # module globals as compile-time constants, so each is as cheap as a literal.
@@ -418,7 +426,7 @@ def _pull(p: KPlan, s: int, st: _State, day: int, people: NDArray, units: NDArra
                 _move(p.pos_deployed, st.pos, st.t, st.assigned, u, p.pos_pull_to[st.pos[u]])
                 and st.pending[u] >= 0
             ):
-                _switch(p, s, st, u, st.pending[u])
+                _switch(p, s, st, u, np.int64(st.pending[u]))
                 st.pending[u] = -1
             st.assigned[u] = d
             taken_w[f] += w
@@ -669,9 +677,9 @@ def _census_units(
         units[:] = 0.0
     # The sums of each run of units of one force, type and position in registers, as in the
     # main pass (the counts of active and deployed units too: a new force starts a new run).
-    c_pos = c_f = c_y = -1
+    c_pos = c_f = c_y = NONE
     a_people_at = a_people_free = a_units_free = 0.0
-    a_units_at = a_active = a_deployed = 0
+    a_units_at = a_active = a_deployed = ZERO
     for u in range(len(posa)):
         if not active[u]:
             if keep_units:
@@ -917,9 +925,9 @@ def _run(
             need[f] = 0.0
             count[f] = 0
         n_cand = 0
-        cur = -1
+        cur = NONE
         a_need = a_in_recovery = a_returned = a_pool = 0.0
-        a_count = 0
+        a_count = ZERO
         for u in range(n_u):
             f = force[u]
             if f != cur:
@@ -977,7 +985,7 @@ def _run(
                 # Too few: units in the order of the force's rule, ties by unit number.
                 first = p.force_replacement_rule[f] == 1
                 order, key = st.order, st.replacement_key
-                m = 0
+                m = ZERO
                 for j in range(n_cand):
                     u = cand[j]
                     if force[u] == f:
@@ -1051,16 +1059,16 @@ def _run(
         # runs of one force) and written back when the force changes: through memory, each
         # sum would be a chain of loads and stores from unit to unit. Each starts from the
         # stored value, so the additions, and their rounding, are those of the records.
-        cur = -1
+        cur = NONE
         a_killed = a_wounded = a_missing = a_deserted = a_discharged = 0.0
         a_in_recovery = a_into_recovery = 0.0
-        a_active = a_deployed = 0
+        a_active = a_deployed = ZERO
         # Likewise the census's sums for the current run of units of one force, type and
         # position (a group's units pass through its positions in runs): people and units
         # there, and people and units available to demands.
-        c_pos = c_f = c_y = -1
+        c_pos = c_f = c_y = NONE
         a_people_at = a_people_free = a_units_free = 0.0
-        a_units_at = 0
+        a_units_at = ZERO
         for u in range(len(posa)):
             if not active[u]:
                 if census and keep_units:
@@ -1212,7 +1220,7 @@ def _run(
                 and _move(deployed, posa, t, assigned, u, new_pos)
                 and pending[u] >= 0
             ):  # a deferred policy change falls due as the unit leaves deployment
-                _switch(p, s, st, u, pending[u])
+                _switch(p, s, st, u, np.int64(pending[u]))
                 pending[u] = -1
             pos = posa[u]
             if terminal[pos]:
@@ -1292,7 +1300,7 @@ def _run(
             out.active_days[r, u] += n_days
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def simulate_runs(
     p: KPlan,
     samples: NDArray[np.int64],
@@ -1301,6 +1309,10 @@ def simulate_runs(
     keep_units: bool,
     out: KOut,
 ) -> None:
-    """Simulate every run; run ``r`` takes sample ``samples[r]`` and keys ``keys[r]``."""
-    for r in prange(len(samples)):
+    """Simulate every run; run ``r`` takes sample ``samples[r]`` and keys ``keys[r]``.
+
+    One thread, without the GIL: threads share runs by calling this on slices of them. (A
+    ``numba.prange`` loop here cost about 17 s of the first run's compiling, for no speed.)
+    """
+    for r in range(len(samples)):
         _run(p, samples[r], keys[r], deterministic, keep_units, out, r)

@@ -188,7 +188,7 @@ def poisson_inverse(lam: float, u: float) -> float:
             if pmf == 0.0:
                 break
         return k
-    mode = math.floor(lam)
+    mode = float(math.floor(lam))  # (a float, as everywhere _stirlerr and _bd0 are called)
     pmf_mode = math.exp(-_stirlerr(mode) - _bd0(mode, lam) - 0.5 * math.log(2.0 * math.pi * mode))
     cdf_mode = pmf_mode
     pmf = pmf_mode

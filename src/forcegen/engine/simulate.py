@@ -6,15 +6,47 @@ records are the same whatever the number of threads or the size of chunks.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 
 import numba
 import numpy as np
+from numba.core import event
 
 from forcegen.engine.kernel import STREAMS, KOut, kernel_plan, simulate_runs
 from forcegen.engine.plan import Plan
 from forcegen.engine.records import Records
 from forcegen.engine.streams import run_keys
+
+
+class _CompileListener(event.Listener):
+    """Calls ``callback`` once, when numba first starts compiling (not loading from cache)."""
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self.callback: Callable[[], None] | None = callback
+
+    def on_start(self, event: event.Event) -> None:
+        callback, self.callback = self.callback, None
+        if callback is not None:
+            callback()
+
+    def on_end(self, event: event.Event) -> None:
+        pass
+
+
+@contextmanager
+def compiling(callback: Callable[[], None]) -> Iterator[None]:
+    """While inside, ``callback()`` is called once if numba compiles machine code.
+
+    numba compiles the engine the first time it is used after an install (or a change of its
+    sources) and keeps the result in its cache; later processes load it from there, which
+    calls nothing. A face can so say once that the first run will take a while, and say
+    nothing when the cache is warm. The engine itself never prints.
+    """
+    listener = _CompileListener(callback)
+    with event.install_listener("numba:compile", listener):
+        yield
 
 
 def simulate_plan(
@@ -30,9 +62,10 @@ def simulate_plan(
 ) -> Records:
     """Simulate ``runs`` runs of a plan; ``progress(k)`` is called as k more run-days finish.
 
-    Run ``r`` takes the plan's sample ``r`` (or its only sample). ``n_jobs`` threads share the
-    runs; ``chunk_size`` runs go to the kernel at a time (for progress reports). Neither
-    changes the results.
+    Run ``r`` takes the plan's sample ``r`` (or its only sample). ``n_jobs`` threads (at most
+    numba's thread count, the number of processors, and the runs) share the runs in slices of
+    at most ``chunk_size / n_jobs`` runs (one thread: chunks of ``chunk_size``, for progress
+    reports), which the compiled kernel runs without the GIL. Neither changes the results.
     """
     run_ids = np.arange(runs, dtype=np.int64)
     samples = run_ids % plan.samples
@@ -41,20 +74,33 @@ def simulate_plan(
     kplan = kernel_plan(plan)
     if chunk_size is None:
         chunk_size = max(16 * n_jobs, 64)
-    threads = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(n_jobs, numba.config.NUMBA_NUM_THREADS)))
-    try:
+    threads = max(1, min(n_jobs, numba.config.NUMBA_NUM_THREADS, runs))
+
+    def simulate(start: int, stop: int) -> None:
+        part = rec.rows(start, stop)
+        out = KOut(**{name: getattr(part, name) for name in KOut._fields})
+        simulate_runs(kplan, samples[start:stop], keys[start:stop], deterministic, keep_units, out)
+
+    if threads == 1:
         for start in range(0, runs, chunk_size):
             stop = min(runs, start + chunk_size)
-            part = rec.rows(start, stop)
-            out = KOut(**{name: getattr(part, name) for name in KOut._fields})
-            simulate_runs(
-                kplan, samples[start:stop], keys[start:stop], deterministic, keep_units, out
-            )
+            simulate(start, stop)
             if progress is not None:
                 progress((stop - start) * plan.horizon)
-    finally:
-        numba.set_num_threads(threads)
+    else:  # slices taken in turn, with no wait between chunks: at least four a thread, at
+        # most a chunk's share each, a multiple of the threads in number, all of one size
+        step = max(1, chunk_size // threads)
+        n = max(4 * threads, -(-runs // step))
+        n = min(runs, -(-n // threads) * threads)
+        cuts = [int(c) for c in np.linspace(0, runs, n + 1)]
+        with ThreadPoolExecutor(threads) as pool:
+            slices = {
+                pool.submit(simulate, a, b): b - a for a, b in zip(cuts[:-1], cuts[1:], strict=True)
+            }
+            for done in as_completed(slices):
+                done.result()
+                if progress is not None:
+                    progress(slices[done] * plan.horizon)
     if not keep_units:
         rec.unit_position = None
         rec.unit_strength = None
