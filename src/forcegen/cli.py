@@ -427,22 +427,9 @@ def check_cmd(
     choices = check_choices(loaded, _choices(choose))
     found = Findings(loaded.name, choices, check(loaded, choices))
     if loaded.observations:
-        progress = Progress(
-            TextColumn("{task.description}", markup=False),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        )
-        with progress:
-            task = progress.add_task(f"holding observations against {runs} runs", total=None)
+        with _working(f"holding observations against {runs} runs", "simulations") as progress:
             observed = check_observations(
-                loaded,
-                choices=choices,
-                runs=runs,
-                seed=seed,
-                progress=lambda done, total: progress.update(task, completed=done, total=total),
+                loaded, choices=choices, runs=runs, seed=seed, progress=progress
             )
         found = Findings(
             loaded.name, choices, found.findings + observation_findings(observed), observed
@@ -641,16 +628,7 @@ def calibrate_cmd(
     choices = _choices(choose)
     if out_dir is not None:
         check_out(out_dir)
-    progress = Progress(
-        TextColumn("{task.description}", markup=False),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f} of at most {task.total:,.0f} runs"),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-    with progress:
-        task = progress.add_task("calibrating", total=None)
+    with _working("calibrating", "runs (at most)") as progress:
         found = calibrate(
             loaded,
             particles=particles,
@@ -660,7 +638,7 @@ def calibrate_cmd(
             deterministic=deterministic,
             max_runs=max_runs,
             min_acceptance=min_acceptance,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
+            progress=progress,
         )
     summary = found.summary()
     if out_dir is not None:
