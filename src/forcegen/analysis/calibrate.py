@@ -238,6 +238,7 @@ class Calibration:
             post = np.array(
                 [pop.weights[pop.k[:, c] == i].sum() for i in range(len(param.options))]
             )
+            post = np.clip(post, 0.0, 1.0)  # sums of weights can pass 1 by a rounding error
             moved_by = []
             for m, t in enumerate(self.targets):
                 met = t.distance(self.prior_figures[:, m]) == 0
