@@ -46,7 +46,16 @@ def test_every_rotation_rule_and_figure_is_documented() -> None:
 
 
 def test_every_command_of_an_analysis_has_its_section() -> None:
-    for command in ("run", "check", "compare", "require", "sensitivity", "rules", "report"):
+    for command in (
+        "run",
+        "check",
+        "compare",
+        "require",
+        "sensitivity",
+        "rules",
+        "calibrate",
+        "report",
+    ):
         assert f"(`forcegen {command}`)" in TEXT, command
 
 

@@ -328,3 +328,119 @@ def test_report_shows_prior_against_posterior(fitted, tmp_path):
     assert "Calibration to the observations" in page
     assert "Calibrated inputs: prior against posterior" in page
     assert (tmp_path / "out" / "figures" / "calibration-inputs.png").is_file()
+
+
+# --- with the scenario's own observations ---------------------------------------------------
+
+CLAIMS = [
+    {"id": "C1", "source": {"publication": "Daily"}, "attribution": "anonymous",
+     "paraphrase": "about fifty killed by the end of March", "grade": "C3"},
+    {"id": "C2", "source": {"publication": "Ministry"}, "attribution": "official",
+     "paraphrase": "fewer than ten killed by the end of March", "grade": "B2"},
+]  # fmt: skip
+
+OBSERVED = dict(
+    horizon="90d",
+    claims=CLAIMS,
+    locations=merge([{"attrition": {"killed": flow(KILLED)}}]),
+    units=merge(
+        [
+            {
+                "strength": {
+                    "choose": "size",
+                    "default": "small",
+                    "options": {"small": 300, "large": {"value": 600, "cites": ["C1"]}},
+                }
+            }
+        ]
+    ),
+    observations=[
+        {"id": "killed-by-march", "measure": "killed", "force": "blue", "by": "2023-03-31",
+         "value": 50, "±": 10, "cites": ["C1"]},
+        {"id": "at-front", "measure": "people", "force": "blue", "location": "front",
+         "at": "2023-02-15", "at_least": 500},
+    ],
+)  # fmt: skip
+"""A killed rate and a unit size to infer from two observations of the scenario's own."""
+
+
+def test_target_distance_is_zero_inside_the_claimed_interval():
+    from forcegen.analysis.observations import target
+
+    scenario = build(**OBSERVED)
+    two_sided, one_sided = (target(scenario, o) for o in scenario.observations)
+    assert two_sided.low < 40 and two_sided.high > 60  # ± 10, widened by C3's tolerance
+    inside = np.array([two_sided.low, 45.0, 50.0, 60.0, two_sided.high])
+    assert np.all(two_sided.distance(inside) == 0) and np.all(two_sided.holds(inside))
+    outside = np.array([two_sided.low - 1, two_sided.high + 1])
+    assert np.all(two_sided.distance(outside) > 0) and not two_sided.holds(outside).any()
+    assert two_sided.distance(np.array([two_sided.high + two_sided.scale])) == pytest.approx(1)
+    assert np.isinf(two_sided.distance(np.array([np.nan])))[0]
+    assert one_sided.high == np.inf
+    assert np.all(one_sided.distance(np.array([one_sided.low, 1e9])) == 0)
+    assert one_sided.distance(np.array([one_sided.low - 1]))[0] > 0
+
+
+def test_calibrate_through_the_cli_with_the_scenarios_observations(write_scenario, tmp_path):
+    from forcegen.analysis import observations
+    from forcegen.report import write_report
+
+    path = write_scenario(**OBSERVED)
+    out = tmp_path / "out"
+    runner = CliRunner()
+    got = runner.invoke(app, ["run", str(path), "-n", "20", "--out", str(out)])
+    assert got.exit_code == 0, got.output
+    got = runner.invoke(
+        app,
+        ["calibrate", str(path), "--particles", "30", "--max-runs", "300", "--seed", "2",
+         "--out", str(out), "--format", "json"],
+    )  # fmt: skip
+    assert got.exit_code == 0, got.output
+    s = json.loads(got.stdout)
+    assert [o["id"] for o in s["observations"]] == ["killed-by-march", "at-front"]
+    assert {o["verdict"] for o in s["observations"]} <= set(observations.VERDICTS)
+    assert [i["input"] for i in s["inputs"]] == ["locations[0].attrition.killed"]
+    assert [c["choice"] for c in s["choices"]] == ["size"]
+    for name in ("calibration.json", "posterior.parquet", "calibrated.yaml", "results.nc"):
+        assert (out / name).is_file(), name
+    again = loads((out / "calibrated.yaml").read_text(encoding="utf-8"))
+    assert again.locations[0].attrition.killed.dist.shape == "pert"
+    assert [o.id for o in again.observations] == ["killed-by-march", "at-front"]
+    page = write_report(out).read_text(encoding="utf-8")
+    for anchor in ("observation-killed-by-march", "calibration-inputs", "calibration-choices"):
+        assert f'id="{anchor}"' in page
+        assert (out / "figures" / f"{anchor}.png").is_file()
+    got = runner.invoke(app, ["report", str(out)])
+    assert got.exit_code == 0, got.output
+
+
+def test_calibrate_gives_the_verdicts_and_contradictions_of_the_observations():
+    from forcegen.analysis import observations
+
+    data = dict(OBSERVED)
+    data["observations"] = [
+        *OBSERVED["observations"],
+        {"id": "few-killed", "measure": "killed", "force": "blue", "by": "2023-03-31",
+         "at_most": 10, "cites": ["C2"]},
+    ]  # fmt: skip
+    scenario = build(**data)
+    cal = calibrate(scenario, particles=30, max_runs=300, seed=3)
+    s = cal.summary()
+    # The pair that observations.contradictions finds by itself (the same figure, claimed
+    # in intervals that do not meet) is said to be unable to hold together, both inconsistent.
+    static = observations.contradictions(scenario)
+    assert [(a, b) for a, b, _ in static] == [("killed-by-march", "few-killed")]
+    assert [(a, b) for a, b, _ in cal.contradictions()][: len(static)] == [
+        ("killed-by-march", "few-killed")
+    ]
+    assert not s["all_met"] and "cannot all hold together" in s["message"]
+    assert "killed-by-march and few-killed" in s["message"]
+    rows = {o["id"]: o for o in s["observations"]}
+    assert rows["killed-by-march"]["verdict"] == rows["few-killed"]["verdict"] == "inconsistent"
+    assert "cannot hold together with few-killed" in rows["killed-by-march"]["note"]
+    # Every other verdict is the one forcegen run gives for the posterior predictive's runs.
+    tgts = {t.id: t for t in observations.targets(scenario)}
+    m = [t.id for t in cal.targets].index("at-front")
+    assert rows["at-front"]["verdict"] == observations.verdict(
+        tgts["at-front"], cal.predictive_figures[:, m]
+    )

@@ -21,6 +21,8 @@ from matplotlib.colors import to_rgb, to_rgba
 from typer.testing import CliRunner
 
 from forcegen.analysis import compare, sensitivity
+from forcegen.analysis.calibrate import calibrate, calibrated_scenario
+from forcegen.analysis.observations import assess
 from forcegen.api import simulate
 from forcegen.cli import app
 from forcegen.errors import UsageError
@@ -40,7 +42,13 @@ from forcegen.report.charts import (
 )
 from forcegen.report.interactive import to_json
 from forcegen.report.page import charts_of
-from forcegen.results_folder import COMPARE_NAME, SENSITIVITY_NAME, read_folder, write_results
+from forcegen.results_folder import (
+    COMPARE_NAME,
+    SENSITIVITY_NAME,
+    read_folder,
+    write_calibration,
+    write_results,
+)
 from forcegen.scenario.loader import loads
 from forcegen.scenario.paths import readable
 
@@ -88,8 +96,18 @@ REPORT = scenario_data(
     pipelines=[{"id": "recruiting", "force": "blue", "reservoir": "volunteers",
                 "intake": [{"from": "0d", "rate": "10/d"}], "training": "10d",
                 "into": "replacements"}],
+    observations=[
+        {"id": "front-in-march", "measure": "people", "force": "blue", "location": "front",
+         "at": "2023-03-01", "value": 900, "cites": ["C2"]},
+        {"id": "killed-by-may", "measure": "killed", "force": "blue", "by": "2023-05-01",
+         "at_least": 20, "cites": ["C1"]},
+        {"id": "wounded-share", "measure": "wounded", "force": "blue", "from": "2023-02-01",
+         "to": "2023-03-31", "share_of": {"measure": "lost", "force": "blue"},
+         "between": ["50%", "90%"]},
+    ],
 )  # fmt: skip
-"""Two forces, a choice, uncertain attrition, four claims (one unused) and a pipeline."""
+"""Two forces, a choice, uncertain attrition, four claims (one unused), a pipeline, and
+observations: a value at a date, an open-sided total and a share over a window."""
 
 TEXT = yaml_text(REPORT)
 
@@ -103,12 +121,15 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("results")
     scenario = loads(TEXT)
     results = simulate(scenario, runs=20, seed=3, keep_units=True)
-    write_results(
-        results.to_xarray(), results.summary(), path, results.per_run(), scenario_text=TEXT
-    )
+    summary = results.summary()  # with the observations' verdicts, as forcegen run adds them
+    summary["observations"] = [a.summary() for a in assess(results, scenario)]
+    write_results(results.to_xarray(), summary, path, results.per_run(), scenario_text=TEXT)
     write_json(compare([scenario, loads(VARIANT)], runs=10).summary(), path / COMPARE_NAME)
     found = sensitivity(scenario, output="lost:blue:killed", n=16)
     write_json(found.summary(), path / SENSITIVITY_NAME)
+    cal = calibrate(scenario, particles=20, max_runs=200, max_generations=3, seed=1)
+    summary = cal.summary()
+    write_calibration(summary, cal.posterior(), calibrated_scenario(cal, TEXT, summary), path)
     return path
 
 
@@ -135,8 +156,13 @@ def test_the_report_has_every_chart(folder: Path) -> None:
         "losses",
         "recruitment",
         "reservoirs",
+        "observation-front-in-march",
+        "observation-killed-by-may",
+        "observation-wounded-share",
         "compare-1",
         "sensitivity",
+        "calibration-inputs",
+        "calibration-choices",
     ]
 
 
@@ -785,3 +811,103 @@ def test_each_observation_has_a_section_with_its_chart(tmp_path: Path) -> None:
         assert (out / "figures" / f"observation-{name}.png").is_file()
     assert "Observations against the model" in page
     assert "c (C3)" in page and "inconsistent" in page
+
+
+# --- observations and calibration ----------------------------------------------------------
+
+
+def test_each_observation_chart_draws_the_fan_and_the_claim_in_its_verdicts_colour(
+    folder: Path,
+) -> None:
+    from forcegen.analysis.observations import targets
+    from forcegen.report.observation_charts import SPAN, VERDICT_COLOURS
+
+    read = read_folder(folder)
+    verdicts = {o["id"]: o["verdict"] for o in read.summary["observations"]}
+    by_name = {c.name: c for c in all_charts(folder)}
+    for obs, tgt in zip(read.scenario.observations, targets(read.scenario), strict=True):
+        chart = by_name[f"observation-{obs.id}"]
+        (panel,) = chart.panels
+        labels = panel.legend_labels()
+        assert labels[:2] == ["model, 5–95% of runs", "model, median"], labels
+        claim = next(s for s in panel.series if isinstance(s, Band) and s.label.startswith("claim"))
+        assert claim.colour == VERDICT_COLOURS[verdicts[obs.id]]
+        assert verdicts[obs.id] in claim.label and "C" in claim.label or not obs.cites
+        first, last = (np.datetime64(d, "D") for d in obs.window)
+        if first == last:  # a date: a short span around it
+            assert list(claim.x) == [first - SPAN, last + SPAN]
+        else:
+            assert list(claim.x) == [first, last]
+        bottom, top = panel.y_range
+        expected_low = tgt.low if np.isfinite(tgt.low) else bottom
+        expected_high = tgt.high if np.isfinite(tgt.high) else top  # an open side: the edge
+        assert claim.low[0] == pytest.approx(expected_low)
+        assert claim.high[0] == pytest.approx(expected_high)
+        assert top >= claim.high[0] and bottom <= claim.low[0]
+        if tgt.centre is not None:
+            centre = next(
+                s for s in panel.series if s.label in ("claimed value", "middle of the claim")
+            )
+            assert list(centre.y) == [tgt.centre, tgt.centre]
+        # Drawn: the PNG axes keep the panel's range; the claim's band is a trace of the page.
+        ax = chart.figure.axes[0]
+        assert ax.get_ylim() == pytest.approx((bottom, top))
+        (fig,) = chart.plotly()
+        assert claim.label in [t.get("name") for t in fig["data"]]
+    share = by_name["observation-wounded-share"].panels[0]
+    assert share.ylabel == "share (%)" and share.y_format == ".0%"
+    killed = next(o for o in read.scenario.observations if o.id == "killed-by-may")
+    assert killed.at_least == 20  # open-sided: its band reaches the top of the panel
+
+
+def test_the_observation_fan_is_the_figure_read_from_the_records(folder: Path) -> None:
+    from forcegen.report.charts import Line
+
+    ds = read_folder(folder).results
+    chart = next(c for c in all_charts(folder) if c.name == "observation-front-in-march")
+    median = next(s for s in chart.panels[0].series if isinstance(s, Line))
+    expected = np.quantile(ds.strength.sel(force="blue", location="front").values, 0.5, axis=0)
+    np.testing.assert_allclose(median.y, expected)
+
+
+def test_prior_against_posterior_shows_every_input_and_choice(folder: Path) -> None:
+    from forcegen.report.charts import Bars, Intervals, Points
+
+    read = read_folder(folder)
+    cf = read.calibration
+    by_name = {c.name: c for c in all_charts(folder)}
+    inputs = by_name["calibration-inputs"]
+    assert len(inputs.panels) == len(cf.inputs) > 0
+    for panel, row in zip(inputs.panels, cf.inputs, strict=True):
+        assert panel.categories == ("prior", "posterior")
+        assert panel.title.startswith(readable(row.input, read.scenario))  # by id
+        assert (", ".join(row.claims) or "assumption") in panel.title
+        prior, posterior = (s for s in panel.series if isinstance(s, Intervals))
+        assert [prior.low[0], prior.high[0]] == [row.prior_q[0], row.prior_q[-1]]
+        assert [posterior.low[1], posterior.high[1]] == [row.posterior_q[0], row.posterior_q[-1]]
+        medians = [s for s in panel.series if isinstance(s, Points)]
+        assert [m.label for m in medians] == ["prior median", "posterior median"]
+        assert medians[1].values[1] == row.posterior_q[2]
+    assert "locations[front].attrition.killed" in inputs.panels[0].title
+    choices = by_name["calibration-choices"]
+    (panel,) = choices.panels
+    (choice,) = cf.choices
+    assert panel.categories == ("ministry (C2)", "rival (C3)")
+    prior, posterior = panel.series
+    assert isinstance(prior, Bars) and isinstance(posterior, Bars)
+    assert list(posterior.values) == [o.posterior for o in choice.options]
+    assert sum(posterior.values) == pytest.approx(1.0)
+
+
+def test_the_page_has_the_observation_and_calibration_sections(report: Path) -> None:
+    html = report.read_text(encoding="utf-8")
+    for anchor in (
+        "observations",
+        "observation-front-in-march",
+        "observation-killed-by-may",
+        "calibration",
+        "calibration-inputs",
+        "calibration-choices",
+    ):
+        assert f'id="{anchor}"' in html, anchor
+    assert "Calibration to the observations" in html and "Observations against the model" in html

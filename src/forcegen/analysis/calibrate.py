@@ -34,9 +34,14 @@ Outputs: the posterior sample (one row per particle, its weight and every input)
 calibrated scenario (each uncertain value replaced by a PERT fitted to its posterior's
 quantiles, each choice given its posterior weights, each with a note naming the
 observations that moved it) and the posterior predictive of every observation and demand.
-An observation that the posterior predictive meets in fewer than 1% of runs is
-``inconsistent`` (1% to 10%: ``in tension``); one that no simulated run met at all, or a
-set of observations that no run met together, is said so in the summary's ``message``.
+
+Each observation's verdict against the posterior predictive is the one ``forcegen run``
+gives (:func:`forcegen.analysis.observations.verdict`: consistent, in tension or
+inconsistent by the model's band). Observations that cannot both hold are found as
+:func:`forcegen.analysis.observations.contradictions` finds them, over every run
+simulated (the generations' and the posterior predictive's): both are ``inconsistent`` and
+the summary's ``message`` names the pair. One that no simulated run met at all, or a set of
+observations that no run met together, is said so in the ``message`` as well.
 """
 
 from __future__ import annotations
@@ -48,8 +53,10 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 from numpy.typing import NDArray
 
+from forcegen.analysis import observations as obs
 from forcegen.analysis.abc_smc import SMCResult, abc_smc, weighted_quantile
 from forcegen.errors import UsageError
 from forcegen.results_folder import CalibrationFile
@@ -62,9 +69,6 @@ from forcegen.scenario.quantities import Choice, Value
 
 LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
 """Quantile levels of the priors, posteriors and predictives reported."""
-INCONSISTENT, IN_TENSION = 0.01, 0.10
-"""Posterior predictive probability below which an observation is inconsistent, and below
-which it is in tension."""
 MOVED = 0.1
 """Kolmogorov distance between prior and posterior (on the probability scale) from which
 an input counts as moved by the observations."""
@@ -172,6 +176,28 @@ class Calibration:
     """(particles, M) the observations' figures in the posterior predictive runs."""
     predictive_coverage: pd.DataFrame
     runs: int
+    simulated: NDArray[np.float64]
+    """(runs, M) the observations' figures in every run of the generations."""
+    own: bool = True
+    """Whether the targets are the scenario's own observations (not passed in)."""
+
+    def contradictions(self) -> list[tuple[str, str, str]]:
+        """Pairs of observations that cannot both hold, with the reason: by
+        :func:`forcegen.analysis.observations.contradictions` over every run simulated
+        (targets passed in: the pairs that each held in some run, never both in one)."""
+        figs = np.vstack([self.simulated, self.predictive_figures])
+        ids = [t.id for t in self.targets]
+        if self.own:
+            da = xr.DataArray(figs, dims=("run", "observation"), coords={"observation": ids})
+            return obs.contradictions(self.scenario, da)
+        held = np.column_stack([t.distance(figs[:, m]) == 0 for m, t in enumerate(self.targets)])
+        out = []
+        for i in range(len(ids)):
+            for j in range(i + 1, len(ids)):
+                reason = obs.excluding(held[:, [i, j]])
+                if reason is not None:
+                    out.append((ids[i], ids[j], reason))
+        return out
 
     def posterior(self) -> pd.DataFrame:
         """One row per particle: its weight, its combined distance, every input's value
@@ -238,6 +264,7 @@ class Calibration:
             post = np.array(
                 [pop.weights[pop.k[:, c] == i].sum() for i in range(len(param.options))]
             )
+            post = np.clip(post, 0.0, 1.0)  # sums of weights can pass 1 by a rounding error
             moved_by = []
             for m, t in enumerate(self.targets):
                 met = t.distance(self.prior_figures[:, m]) == 0
@@ -266,27 +293,32 @@ class Calibration:
         return rows
 
     def observation_rows(self) -> list[dict[str, Any]]:
+        against: dict[str, list[str]] = {}
+        for a, b, _ in self.contradictions():
+            against.setdefault(a, []).append(b)
+            against.setdefault(b, []).append(a)
         rows = []
         for m, t in enumerate(self.targets):
             p_prior = float(np.mean(t.distance(self.prior_figures[:, m]) == 0))
             figs = self.predictive_figures[:, m]
             p_post = float(np.mean(t.distance(figs) == 0))
             best = float(self.smc.best[m])
-            if p_post < INCONSISTENT:
+            verdict = obs.verdict(t, figs)  # type: ignore[arg-type]
+            if t.id in against:
                 verdict = "inconsistent"
-            elif p_post < IN_TENSION:
-                verdict = "in tension"
-            else:
-                verdict = "consistent"
-            if best > 0:
+                note = (
+                    f"it cannot hold together with {', '.join(against[t.id])}: no run "
+                    "simulated met both"
+                )
+            elif best > 0:
                 note = (
                     f"no run of the {self.runs:,} simulated met it (closest: {best:.3g} "
                     "of its scale away): no setting of the inputs tried can meet it"
                 )
             elif verdict == "inconsistent":
                 note = (
-                    "some runs met it, but almost none of the posterior's: it cannot hold "
-                    "together with the other observations"
+                    "some runs simulated met it, but none of the posterior's reaches it: it "
+                    "cannot hold together with the other observations"
                 )
             else:
                 note = f"met in {p_post:.0%} of the posterior's runs (prior: {p_prior:.0%})"
@@ -330,6 +362,12 @@ class Calibration:
             parts.append(
                 f"No run of the {self.runs:,} simulated met every observation at once: the "
                 "observations cannot all hold together under this scenario"
+            )
+        pairs = self.contradictions()
+        if pairs:
+            parts.append(
+                "these cannot both hold: "
+                + "; ".join(f"{a} and {b} ({why})" for a, b, why in pairs)
             )
         bad = [o["id"] for o in observations if o["verdict"] == "inconsistent"]
         if bad:
@@ -526,9 +564,8 @@ def calibrate(
     if not tolerance >= 0:
         raise UsageError(f"tolerance must be >= 0; got {tolerance!r}")
     pinned = check_choices(scenario, choices)
-    if targets is None or figures is None:
-        from forcegen.analysis import observations as obs
-
+    own = targets is None or figures is None
+    if own:
         targets = obs.targets(scenario)
 
         def figures(results: Any) -> NDArray[np.float64]:
@@ -565,6 +602,7 @@ def calibrate(
         if "prior" not in kept:
             kept["prior"] = figs
             kept["coverage"] = _coverage(results)
+        kept.setdefault("all", []).append(figs)
         return np.column_stack([t.distance(figs[:, m]) for m, t in enumerate(targets)])
 
     smc = abc_smc(
@@ -610,6 +648,8 @@ def calibrate(
         predictive_figures=figures(results),
         predictive_coverage=_coverage(results),
         runs=smc.runs + len(idx),
+        simulated=np.vstack(kept.pop("all")),
+        own=own,
     )
 
 

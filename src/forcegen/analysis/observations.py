@@ -247,6 +247,19 @@ def _same_figure(a: Observation, b: Observation) -> bool:
     return all(getattr(a, k) == getattr(b, k) for k in keys) and a.window == b.window
 
 
+def excluding(held: np.ndarray) -> str | None:
+    """Why two observations exclude each other within the model, or None: ``held`` is
+    (runs, 2), whether each holds in each run; they exclude each other when each holds in
+    some run but never both in the same run."""
+    ha, hb = held[:, 0], held[:, 1]
+    if ha.any() and hb.any() and not (ha & hb).any():
+        return (
+            f"each holds in some runs ({ha.mean():.0%} and {hb.mean():.0%}) "
+            "but never both in the same run"
+        )
+    return None
+
+
 def contradictions(
     scenario: Scenario, figures: xr.DataArray | None = None
 ) -> list[tuple[str, str, str]]:
@@ -275,15 +288,9 @@ def contradictions(
             elif figures is not None and figures.sizes["run"] > 1:
                 ha = a.holds(figures.sel(observation=a.id).values)
                 hb = b.holds(figures.sel(observation=b.id).values)
-                if ha.any() and hb.any() and not (ha & hb).any():
-                    out.append(
-                        (
-                            a.id,
-                            b.id,
-                            f"each holds in some runs ({ha.mean():.0%} and {hb.mean():.0%}) "
-                            "but never both in the same run",
-                        )
-                    )
+                reason = excluding(np.column_stack([ha, hb]))
+                if reason is not None:
+                    out.append((a.id, b.id, reason))
     return out
 
 

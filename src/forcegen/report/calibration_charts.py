@@ -1,96 +1,114 @@
-"""The report's charts of a calibration: prior against posterior for each calibrated input.
+"""The report's charts of a calibration: prior against posterior for each calibrated input
+and each inferred choice.
 
-Each uncertain value gets a panel with two bands, prior (grey) and posterior (blue): the
-thick bar spans the 25% to 75% quantiles, the thin one 5% to 95%, the tick is the median;
-behind them the posterior sample as a weighted histogram. The panel's title is the input's
-field path with the claims it cites (or "assumption") and the observations that moved it.
-Each choice gets its options' prior and posterior weights side by side.
+Described as :class:`~forcegen.report.charts.Chart` objects and drawn by both backends, like
+every other chart:
+
+* inputs: a panel per uncertain value (each in its own units) with two rows, prior and
+  posterior: the 5–95% interval of each and its median as a point. The panel's title names
+  the input by id, as the claims table does, with the claims it cites (or "assumption") and
+  the observations that moved it;
+* choices: a panel per choice with a row per option (named with the claims it cites): the
+  prior weight as a wide grey bar, the posterior weight as a narrow blue bar in front of it.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-from matplotlib.figure import Figure
 
-from forcegen.report.figures import WIDTH, Chart
+from forcegen.report.charts import Bars, Chart, Intervals, Panel, Points
 from forcegen.results_folder import CalibrationFile
+from forcegen.scenario.paths import readable
 
-PRIOR, POSTERIOR = "#9e9e9e", "#2166ac"
-
-
-def _band(ax: Any, q: list[float], y: float, colour: str) -> None:
-    """Quantiles at (5, 25, 50, 75, 95)% as a thin bar, a thick bar and a tick."""
-    ax.plot([q[0], q[4]], [y, y], color=colour, linewidth=2, solid_capstyle="butt")
-    ax.plot([q[1], q[3]], [y, y], color=colour, linewidth=8, solid_capstyle="butt")
-    ax.plot([q[2]], [y], marker="|", color="white", markersize=10, markeredgewidth=2)
+PRIOR, POSTERIOR = "#999999", "#0072B2"
+ROWS = ("prior", "posterior")
+VALUES = "value (days, people or probability per day)"
+"""The x axis of the inputs: the engine's canonical units, as ``calibration.json`` gives
+the quantiles."""
 
 
-def prior_posterior(cf: CalibrationFile, posterior: Any = None) -> list[Chart]:
-    """Prior against posterior for every calibrated input and choice (see the module)."""
+def _moved(moved_by: list[str], moved: bool = True) -> str:
+    if moved_by:
+        return "moved by " + ", ".join(moved_by)
+    return "not moved" if not moved else "moved (by no single observation)"
+
+
+def prior_posterior(cf: CalibrationFile, scenario: object | None = None) -> list[Chart]:
+    """Prior against posterior for every calibrated input and choice (see the module);
+    ``scenario``, where the folder holds a copy, names inputs by id."""
     charts: list[Chart] = []
-    rows = cf.inputs
-    if rows:
-        fig = Figure(figsize=(WIDTH, 0.8 + 1.9 * len(rows)), layout="constrained")
-        axes = np.atleast_1d(fig.subplots(len(rows), 1, squeeze=False).ravel())
-        for ax, r in zip(axes, rows, strict=True):
-            if posterior is not None and r.input in posterior:
-                x = posterior[r.input].to_numpy(float)
-                w = posterior["weight"].to_numpy(float)
-                if np.ptp(x) > 0:
-                    hist, edges = np.histogram(x, bins=30, weights=w, density=True)
-                    hist = hist / hist.max() * 0.8
-                    ax.fill_between(edges[:-1], 0, hist, step="post", color=POSTERIOR, alpha=0.15)
-            _band(ax, r.prior_q, 1.3, PRIOR)
-            _band(ax, r.posterior_q, 1.0, POSTERIOR)
-            ax.set_yticks([1.3, 1.0], ["prior", "posterior"], fontsize="small")
-            ax.set_ylim(-0.05, 1.55)
-            claims = ", ".join(r.claims) or "assumption (uncited)"
-            moved = ", ".join(r.moved_by) or ("no observation" if not r.moved else "(moved)")
-            ax.set_title(
-                f"{r.input}  ·  {claims}  ·  moved by {moved}", fontsize="small", loc="left"
+    levels = list(cf.levels)
+    lo, mid, hi = (levels.index(q) for q in (min(levels), 0.5, max(levels)))
+    band = f"{levels[lo] * 100:g}–{levels[hi] * 100:g}%"
+    panels = []
+    for r in cf.inputs:
+        nan = np.nan
+        claims = ", ".join(r.claims) or "assumption (uncited)"
+        panels.append(
+            Panel(
+                f"{readable(r.input, scenario)} · {claims} · {_moved(r.moved_by, r.moved)}",
+                VALUES,
+                "distribution",
+                (
+                    Intervals(
+                        f"prior, {band}", np.array([r.prior_q[lo], nan]),
+                        np.array([r.prior_q[hi], nan]), PRIOR, alpha=0.9,
+                    ),
+                    Intervals(
+                        f"posterior, {band}", np.array([nan, r.posterior_q[lo]]),
+                        np.array([nan, r.posterior_q[hi]]), POSTERIOR, alpha=0.9,
+                    ),
+                    Points("prior median", np.array([r.prior_q[mid], nan]), "#444444"),
+                    Points("posterior median", np.array([nan, r.posterior_q[mid]]), "#003F6B"),
+                ),
+                categories=ROWS,
+                height=1.5,
+                y_format=",.3g",
             )
-            ax.grid(axis="x", alpha=0.3)
-        axes[-1].set_xlabel("value (canonical units: days, people, probability per day)")
+        )  # fmt: skip
+    if panels:
         charts.append(
             Chart(
                 "calibration-inputs",
                 "Calibrated inputs: prior against posterior",
-                "For each uncertain value, the prior (grey) and the posterior (blue): thick bar "
-                "25–75%, thin bar 5–95%, white tick the median; shaded, the posterior sample. "
-                "Each title gives the claims the value cites and the observations that moved it.",
-                fig,
+                f"For each uncertain value, in its own units, the {band} interval and the "
+                "median of the prior (grey: the scenario's distribution, widened by its claims' "
+                "grades) and of the posterior given the observations (blue). Each title names "
+                "the input as the claims table does, the claims it cites and the observations "
+                "that moved it.",
+                tuple(panels),
             )
         )
-    if cf.choices:
-        fig = Figure(figsize=(WIDTH, 0.8 + 1.6 * len(cf.choices)), layout="constrained")
-        axes = np.atleast_1d(fig.subplots(len(cf.choices), 1, squeeze=False).ravel())
-        for ax, c in zip(axes, cf.choices, strict=True):
-            names = [o.option for o in c.options]
-            y = np.arange(len(names))
-            ax.barh(y + 0.2, [o.prior for o in c.options], height=0.4, color=PRIOR, label="prior")
-            ax.barh(
-                y - 0.2,
-                [o.posterior for o in c.options],
-                height=0.4,
-                color=POSTERIOR,
-                label="posterior",
+    panels = []
+    for c in cf.choices:
+        labels = tuple(f"{o.option} ({', '.join(o.claims) or 'assumption'})" for o in c.options)
+        panels.append(
+            Panel(
+                f"choice {c.choice} · {_moved(c.moved_by, bool(c.moved_by))}",
+                "probability of the option (%)",
+                "option (claims it cites)",
+                (
+                    Bars("prior weight", np.array([o.prior for o in c.options]), PRIOR),
+                    Bars(
+                        "posterior weight",
+                        np.array([o.posterior for o in c.options]),
+                        POSTERIOR,
+                        thickness=0.35,
+                    ),
+                ),
+                categories=labels,
+                height=max(1.5, 0.8 + 0.45 * len(labels)),
+                y_format=".0%",
             )
-            labels = [f"{o.option} ({', '.join(o.claims) or 'assumption'})" for o in c.options]
-            ax.set_yticks(y, labels, fontsize="small")
-            ax.set_xlim(0, 1)
-            moved = ", ".join(c.moved_by) or "no observation"
-            ax.set_title(f"choice {c.choice}  ·  moved by {moved}", fontsize="small", loc="left")
-            ax.legend(fontsize="x-small", loc="lower right")
-        axes[-1].set_xlabel("probability of the option")
+        )
+    if panels:
         charts.append(
             Chart(
                 "calibration-choices",
                 "Calibrated choices: prior against posterior weights",
-                "Each choice's options with the claims they cite: the prior weight (grey) and "
-                "the posterior weight (blue) given the observations.",
-                fig,
+                "Each choice's options with the claims they cite: the prior weight (wide grey "
+                "bar) and the posterior weight given the observations (narrow blue bar).",
+                tuple(panels),
             )
         )
     return charts

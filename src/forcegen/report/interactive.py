@@ -168,6 +168,8 @@ def _figure(chart: Chart, panel: Panel) -> dict[str, Any]:
             xs: list[float | None] = []
             ys: list[str | None] = []
             for lo, hi, cat in zip(s.low, s.high, panel.categories, strict=True):
+                if np.isnan(lo) or np.isnan(hi):  # no interval in this row
+                    continue
                 xs += [float(lo), float(hi), None]
                 ys += [cat, cat, None]
             traces.append(

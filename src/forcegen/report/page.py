@@ -332,7 +332,7 @@ def charts_of(folder: Folder) -> tuple[list[Chart], list[str]]:
     if folder.calibration is not None:
         from forcegen.report.calibration_charts import prior_posterior
 
-        charts += prior_posterior(folder.calibration, folder.posterior)
+        charts += prior_posterior(folder.calibration, folder.scenario)
     return charts, notes
 
 
