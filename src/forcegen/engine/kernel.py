@@ -309,6 +309,15 @@ def _presence(p: KPlan, st: _State, people: NDArray, units: NDArray) -> None:
     )
 
 
+@numba.njit(cache=True, inline="always")
+def _copy(into: NDArray, values: NDArray) -> None:
+    """``into[:] = values`` for arrays of one length, element by element: numba's slice
+    assignment checks the shapes with a formatted error message, whose string code costs
+    about 3 s of the first run's compile."""
+    for i in range(len(into)):
+        into[i] = values[i]
+
+
 @numba.njit(cache=True)
 def _count_present(active, pos, strength, overlap, location, force, utype, people, units) -> None:
     people[:] = 0.0
@@ -371,7 +380,7 @@ def _pull(p: KPlan, s: int, st: _State, day: int, people: NDArray, units: NDArra
         loc = p.demand_location[d]
         need = p.demand_required[s, d]
         cap_left = st.cap_left
-        cap_left[:] = p.demand_cap[s, d]
+        _copy(cap_left, p.demand_cap[s, d])
         short = need - _fill_one(p, d, people, units, need, cap_left)
         if short <= EPS:
             continue
@@ -438,7 +447,7 @@ def _pull(p: KPlan, s: int, st: _State, day: int, people: NDArray, units: NDArra
             _presence(p, st, people, units)
             for e in range(d + 1):
                 if _demand_on(p, s, e, day):
-                    cap_left[:] = p.demand_cap[s, e]
+                    _copy(cap_left, p.demand_cap[s, e])
                     _fill_one(p, e, people, units, p.demand_required[s, e], cap_left)
 
 
@@ -1278,7 +1287,7 @@ def _run(
             on = st.demand_on
             for d in range(p.demand_location.shape[0]):
                 if on[d]:
-                    st.cap_left[:] = p.demand_cap[s, d]
+                    _copy(st.cap_left, p.demand_cap[s, d])
                     out.filled[r, day, d] = _fill(
                         p.demand_pool_force[d],
                         p.demand_pool_type[d],
