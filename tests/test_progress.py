@@ -154,7 +154,7 @@ SENSITIVITY = ["sensitivity", str(TEXTBOOK), "--output", "x"]
     ("package", "modules", "args", "extra"),
     [
         ("SALib", ["forcegen.analysis.sensitivity"], SENSITIVITY, "sensitivity"),
-        ("matplotlib", ["forcegen.report.page", "forcegen.report.figures"], ["report", "."],
+        ("matplotlib", ["forcegen.report.page", "forcegen.report.png"], ["report", "."],
          "report"),
     ],
 )  # fmt: skip

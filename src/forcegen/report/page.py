@@ -23,9 +23,10 @@ from forcegen import __version__
 from forcegen.analysis.check import check
 from forcegen.errors import UsageError
 from forcegen.export import write_bytes, write_text
-from forcegen.report import charts as figures
+from forcegen.report import charts as described
 from forcegen.report import formats as fmt
 from forcegen.report import interactive
+from forcegen.report import png as _png  # noqa: F401  (matplotlib: a missing extra, named first)
 from forcegen.report.charts import Chart
 from forcegen.report.observation_charts import observation_charts_of
 from forcegen.results import QUANTILES
@@ -312,23 +313,23 @@ def charts_of(folder: Folder) -> tuple[list[Chart], list[str]]:
     ds = folder.results
     if ds is not None:
         levels = _levels(folder)
-        charts += figures.coverage_fans(ds, levels)
-        charts += figures.strength_fans(ds, levels)
-        charts += figures.rotation_positions(ds)
-        units = figures.rotation_units(ds)
+        charts += described.coverage_fans(ds, levels)
+        charts += described.strength_fans(ds, levels)
+        charts += described.rotation_positions(ds)
+        units = described.rotation_units(ds)
         if not units:
             notes.append(
                 "The chart of each unit's rotation needs unit-level traces: run with --keep units."
             )
         charts += units
-        charts += figures.losses(ds, levels)
-        charts += figures.recruitment(ds, levels)
-        charts += figures.reservoirs(ds, levels)
+        charts += described.losses(ds, levels)
+        charts += described.recruitment(ds, levels)
+        charts += described.reservoirs(ds, levels)
         charts += observation_charts_of(folder, levels)
     if folder.compare is not None:
-        charts += figures.compare_charts(folder.compare)
+        charts += described.compare_charts(folder.compare)
     if folder.sensitivity is not None:
-        charts += figures.tornado(folder.sensitivity, folder.scenario)
+        charts += described.tornado(folder.sensitivity, folder.scenario)
     if folder.calibration is not None:
         from forcegen.report.calibration_charts import prior_posterior
 
@@ -401,7 +402,7 @@ def render(folder: Folder, charts: Sequence[tuple[Chart, bytes]], notes: Sequenc
         "horizon": scenario.get("horizon_days"),
         "bottom_line": _bottom_line(folder.summary or {}),
         "headline": _headline(folder.summary or {}),
-        "band": figures.band_label(_levels(folder)),
+        "band": described.band_label(_levels(folder)),
         "brief": _brief(folder.scenario, choices) if folder.scenario else None,
         "claims": _claims(folder, meta),
         "assumptions": [readable(p, folder.scenario) for p in meta.get("assumptions", [])],
