@@ -20,6 +20,7 @@ from forcegen.sampling import Sample, sample_scenario
 from forcegen.scenario.claims import choices_of, sourcing
 from forcegen.scenario.loader import load
 from forcegen.scenario.model import Scenario
+from forcegen.scenario.paths import readable
 
 __all__ = ["check_choices", "load", "simulate"]
 
@@ -226,11 +227,11 @@ def simulate(
                 if claims[cid].source.date is None
                 else claims[cid].source.date.isoformat(),
                 "paraphrase": claims[cid].paraphrase,
-                "used_by": used,
+                "used_by": [readable(path, scenario) for path in used],
             }
             for cid, used in src.used.items()
         ],
-        "assumptions": src.assumptions,
+        "assumptions": [readable(path, scenario) for path in src.assumptions],
         "pipeline_reservoirs": {
             r.id: [p.id for p in scenario.pipelines if p.reservoir == r.id]
             for r in scenario.reservoirs
