@@ -318,6 +318,17 @@ def _copy(into: NDArray, values: NDArray) -> None:
         into[i] = values[i]
 
 
+@numba.njit(cache=True, inline="always")
+def _largest(values: NDArray) -> float:
+    """The largest of a non-empty 1-d array by a plain loop (``values.max()`` compiles
+    numpy's general reduction, about a second of the first run's compile)."""
+    most = values[0]
+    for i in range(1, len(values)):
+        if values[i] > most:
+            most = values[i]
+    return most
+
+
 @numba.njit(cache=True)
 def _count_present(active, pos, strength, overlap, location, force, utype, people, units) -> None:
     people[:] = 0.0
@@ -809,10 +820,13 @@ def _run(
                     rows += 1
     width = 0
     if rows:  # (no units, no rows: no draws from the table, and no largest strength)
-        width = int(min(Q0_WIDTH, max(p.unit_authorised[s].max(), 0.0) + 1.0))
+        width = int(min(Q0_WIDTH, max(_largest(p.unit_authorised[s]), 0.0) + 1.0))
     q0_table = np.full((rows, width), -1.0)
-    rec_slots = p.recovery[s].max() + 1 if n_u else 1
-    train_slots = (p.pipe_training[s].max() if n_q else 0) + 1
+    rec_slots = 1  # (recovery and training times are >= 0 days)
+    if n_u:
+        for i in range(p.recovery.shape[1]):
+            rec_slots = max(rec_slots, _largest(p.recovery[s, i]) + 1)
+    train_slots = (_largest(p.pipe_training[s]) if n_q else 0) + 1
     st = _State(
         pos=p.unit_pos0[s].copy(),
         t=p.unit_t0[s].copy(),

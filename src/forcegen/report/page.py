@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -26,7 +27,6 @@ from forcegen.export import write_bytes, write_text
 from forcegen.report import charts as described
 from forcegen.report import formats as fmt
 from forcegen.report import interactive
-from forcegen.report import png as _png  # noqa: F401  (matplotlib: a missing extra, named first)
 from forcegen.report.charts import Chart
 from forcegen.report.observation_charts import observation_charts_of
 from forcegen.results import QUANTILES
@@ -487,6 +487,8 @@ def write_report(
     progress
         Called with the title of each chart as it is drawn.
     """
+    # The PNG backend first (matplotlib): a missing 'report' extra is named before any work.
+    importlib.import_module("forcegen.report.png")
     target = Path(out) if out is not None else Path(folder) / REPORT_NAME
     if target.is_dir():
         raise UsageError(f"--out {target}: expected an HTML file name, found a folder")
