@@ -15,7 +15,8 @@ import pytest
 from conftest import build, line_of, merge, scenario_text
 from typer.testing import CliRunner
 
-from forcegen.analysis.answers import MIN_RUNS, RHO_FLOOR, evaluate, with_answers
+from forcegen.analysis.answers import evaluate, with_answers
+from forcegen.analysis.drivers import MIN_RUNS, RHO_FLOOR
 from forcegen.analysis.likelihood import BOUNDARIES, WORDS, lead, share_text, word
 from forcegen.api import simulate
 from forcegen.cli import app
@@ -264,7 +265,7 @@ def test_an_answer_hangs_on_the_input_that_drives_it_named_by_its_claims() -> No
     (outcome,) = evaluate(simulate(scenario, runs=60, seed=1), scenario)
     (driver,) = outcome.drivers
     assert driver.input == "units[0].count" and driver.name == "units[b].count"
-    assert driver.claims == ["C1"] and driver.grades == ["F3"]
+    assert driver.claims == ("C1",) and driver.grades == ("F3",)
     assert driver.rho >= RHO_FLOOR
     assert "C1 (F3)" in outcome.hangs_on()
     assert outcome.sentence().startswith(("It is", "There is"))

@@ -153,6 +153,30 @@ def fitted():
     return scenario, cal, cal.summary()
 
 
+def test_the_table_names_inputs_by_id_and_only_observations_that_moved_them(fitted):
+    import io
+
+    from rich.console import Console
+
+    from forcegen.report import terminal
+
+    scenario, _, s = fitted
+
+    def shown(summary) -> str:
+        stream = io.StringIO()
+        terminal.calibration(Console(file=stream, width=220, markup=False), summary, scenario)
+        return stream.getvalue()
+
+    text = shown(s)
+    assert "locations[front].attrition.killed" in text and "locations[0]" not in text
+    assert "killed-by-day-90" in text
+    # Moved, but by no single observation: nothing is marked that no observation explains.
+    (inp,) = s["inputs"]
+    unexplained = {**s, "inputs": [{**inp, "moved": True, "moved_by": []}]}
+    row = next(x for x in shown(unexplained).splitlines() if "attrition.killed" in x)
+    assert "(moved)" not in row and "killed-by-day-90" not in row and " - " in row
+
+
 def test_calibration_moves_the_input_towards_the_observation(fitted):
     _, cal, s = fitted
     (inp,) = s["inputs"]

@@ -540,6 +540,42 @@ def test_the_light_commands_load_no_engine_results_or_charts() -> None:
     assert done.stdout.strip() == ""
 
 
+def test_run_loads_no_other_analysis() -> None:
+    # `forcegen run` decides the answers only: sensitivity (SALib, scipy.stats), the other
+    # analyses and the charts stay unloaded; a scenario without distributions samples
+    # nothing, so scipy.stats is not needed at all.
+    code = (
+        "import contextlib, io, sys\n"
+        "from forcegen.cli import main\n"
+        "sys.argv = ['forcegen', 'run', sys.argv[1], '--runs', '2']\n"
+        "try:\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        main()\n"
+        "except SystemExit as stop:\n"
+        "    assert not stop.code, stop.code\n"
+        "names = ('SALib', 'scipy.stats', 'matplotlib', 'forcegen.analysis.sensitivity',\n"
+        "         'forcegen.analysis.check', 'forcegen.analysis.compare')\n"
+        "print('loaded:', 'forcegen.analysis.answers' in sys.modules)\n"
+        "print(' '.join(m for m in names if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(TEXTBOOK)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines() == ["loaded: True", ""]
+
+
+def test_the_analyses_package_names_its_functions_whichever_loaded_first() -> None:
+    # The package loads its analyses lazily; a function named like its module (check,
+    # compare, require, sensitivity) is still the function after the module is loaded.
+    import forcegen.analysis.compare  # noqa: F401
+    from forcegen.analysis import Findings, check, compare, sensitivity
+    from forcegen.analysis.check import check as check_fn
+    from forcegen.analysis.compare import compare as compare_fn
+
+    assert compare is compare_fn and check is check_fn and callable(sensitivity)
+    assert Findings.__name__ == "Findings"
+
+
 # --- observations ---------------------------------------------------------------------------
 
 OBSERVED = dict(

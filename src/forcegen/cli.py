@@ -645,7 +645,7 @@ def calibrate_cmd(
         text = calibrated_scenario(found, scenario.read_text(encoding="utf-8"), summary)
         written = write_calibration(summary, found.posterior(), text, out_dir)
         err.print(Text("wrote " + ", ".join(str(p) for p in written)))
-    _emit(summary, fmt, None, lambda data: terminal.calibration(out, data))
+    _emit(summary, fmt, None, lambda data: terminal.calibration(out, data, loaded))
 
 
 @command("compare")

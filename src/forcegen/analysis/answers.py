@@ -16,10 +16,11 @@ holds, put in words on the ICD 203 scale (:mod:`forcegen.analysis.likelihood`).
 
 What an answer *hangs on most*: the Spearman rank correlation across runs between the
 answer's figure and each uncertain input the runs sampled (the ``inputs`` of the results),
-largest magnitude first, at most :data:`TOP` inputs with ``|rho|`` at least
-:data:`RHO_FLOOR`, each named with the claims its number cites and their grades. Rank
-correlation measures a monotone association, not a share of variance (for that, run
-``forcegen sensitivity``); it needs at least :data:`MIN_RUNS` runs.
+largest magnitude first, at most :data:`~forcegen.analysis.drivers.TOP` inputs with
+``|rho|`` at least :data:`~forcegen.analysis.drivers.RHO_FLOOR`, each named with the claims
+its number cites and their grades (:mod:`forcegen.analysis.drivers`). Rank correlation
+measures a monotone association, not a share of variance (for that, run ``forcegen
+sensitivity``); it needs at least :data:`~forcegen.analysis.drivers.MIN_RUNS` runs.
 
 Without ``answers:`` each demand gets one default answer: "X is fully covered on at least
 95% of its days" (:data:`DEFAULT_DAYS`), marked ``default``. ``answers: []`` asks for none.
@@ -32,59 +33,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from forcegen.analysis.drivers import Driver, input_claims, sampled, top_drivers
 from forcegen.analysis.likelihood import lead, share_text, verdict, word
 from forcegen.results import Results
-from forcegen.scenario.claims import quantities
 from forcegen.scenario.model import Answer, Scenario
-from forcegen.scenario.paths import format_loc, readable
-from forcegen.scenario.quantities import Choice, resolve
 
 DEFAULT_DAYS = 0.95
 """Share of its days on which a demand must be fully covered in a default answer."""
 
-RHO_FLOOR = 0.2
-"""Least ``|rho|`` for an input to be named as one an answer hangs on.
-
-About the magnitude a rank correlation must reach to be told from none at the 5% level with
-100 runs (1.96 / sqrt(99) = 0.197); weaker associations are not named."""
-
-TOP = 3
-"""Most inputs named per answer."""
-
-MIN_RUNS = 10
-"""Fewest runs for which rank correlations are computed."""
-
 TOLERANCE = 1e-6
 """Slack in comparing a coverage with its bound: records keep people in 32-bit floats, so
 900 filled of 1,000 required is 0.8999999... ."""
-
-
-@dataclass(frozen=True)
-class Driver:
-    """An uncertain input an answer hangs on: its rank correlation and its claims."""
-
-    input: str
-    """Field path of the uncertain number."""
-    rho: float
-    """Spearman rank correlation across runs between the input and the answer's figure."""
-    claims: list[str]
-    """Ids of the claims the number cites (empty: an assumption)."""
-    grades: list[str]
-    """Their Admiralty grades, in the same order."""
-    name: str = ""
-    """The field path with list items named by their ids (``locations[front].attrition``)."""
-
-    def label(self) -> str:
-        """How the input is named in a sentence: its claims with grades, or the path."""
-        if self.claims:
-            return ", ".join(f"{c} ({g})" for c, g in zip(self.claims, self.grades, strict=True))
-        return f"{self.name or self.input} (assumption)"
 
 
 @dataclass(frozen=True)
@@ -154,8 +119,8 @@ class Outcome:
                     "input": d.input,
                     "name": d.name or d.input,
                     "rho": round(d.rho, 6),
-                    "claims": d.claims,
-                    "grades": d.grades,
+                    "claims": list(d.claims),
+                    "grades": list(d.grades),
                 }
                 for d in self.drivers
             ],
@@ -204,8 +169,8 @@ def evaluate(
     deterministic = bool(meta["run"]["deterministic"])
     taken = dict(meta["run"].get("choices") or {}) if choices is None else dict(choices)
     chosen, is_default = answers_of(scenario)
-    inputs = _inputs(ds)
-    cites = _input_cites(scenario, taken)
+    names, inputs = sampled(ds)
+    cites = input_claims(scenario, taken)
     grades = {c.id: c.grade for c in scenario.claims}
     runs = int(ds.sizes["run"])
     out = []
@@ -215,9 +180,8 @@ def evaluate(
         drivers, note = (
             ([], "one expected-value run: no input varies")
             if deterministic
-            else _drivers(values, inputs, cites, grades)
+            else top_drivers(values, names, inputs, claims=cites, grades=grades, scenario=scenario)
         )
-        drivers = [replace(d, name=readable(d.input, scenario)) for d in drivers]
         finite = values[np.isfinite(values)]
         q = (
             [_num(v) for v in np.quantile(finite, list(quantiles))]
@@ -305,68 +269,6 @@ def _figure(
         return worst, worst >= bound.at_least, "fewest people over the days asked"
     worst = people.max("day")
     return worst, worst <= bound.at_most, "most people over the days asked"  # type: ignore[operator]
-
-
-# --- what an answer hangs on --------------------------------------------------------------
-
-
-def _inputs(ds: xr.Dataset) -> dict[str, np.ndarray]:
-    """Each sampled uncertain input, its value per run."""
-    if "inputs" not in ds:
-        return {}
-    return {str(name): ds.inputs.sel(input=name).values for name in ds.input.values}
-
-
-def _input_cites(scenario: Scenario, choices: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
-    """Field path → the claims the number there cites (the option taken, for a choice)."""
-    out: dict[str, tuple[str, ...]] = {}
-    for loc, q in quantities(scenario):
-        out[format_loc(loc)] = resolve(q, choices).cites if isinstance(q, Choice) else q.cites
-    return out
-
-
-def _ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks along the first axis, ties given their mean rank (as Spearman's rho needs)."""
-    from scipy.stats import rankdata
-
-    return rankdata(x, axis=0)
-
-
-def _drivers(
-    figure: np.ndarray,
-    inputs: Mapping[str, np.ndarray],
-    cites: Mapping[str, tuple[str, ...]],
-    grades: Mapping[str, str],
-) -> tuple[list[Driver], str]:
-    """The inputs most rank-correlated with the figure across runs, or why none is named."""
-    keep = np.isfinite(figure)
-    if keep.sum() < MIN_RUNS:
-        return [], f"too few runs to rank the inputs (fewer than {MIN_RUNS})"
-    varying = {k: v[keep] for k, v in inputs.items() if np.ptp(v[keep]) > 0}
-    if not varying:
-        return [], "no uncertain input varies between runs"
-    y = figure[keep]
-    if np.ptp(y) == 0:
-        return [], "the figure is the same in every run"
-    names = list(varying)
-    ranked = _ranks(np.column_stack([y, *varying.values()]))
-    centred = ranked - ranked.mean(axis=0)
-    norms = np.sqrt((centred**2).sum(axis=0))
-    rho = (centred[:, 1:] * centred[:, :1]).sum(axis=0) / (norms[1:] * norms[0])
-    order = np.argsort(-np.abs(rho), kind="stable")
-    drivers = [
-        Driver(
-            input=names[j],
-            rho=float(rho[j]),
-            claims=list(cites.get(names[j], ())),
-            grades=[grades.get(c, "") for c in cites.get(names[j], ())],
-        )
-        for j in order[:TOP]
-        if abs(rho[j]) >= RHO_FLOOR
-    ]
-    if not drivers:
-        return [], f"no uncertain input has a rank correlation of {RHO_FLOOR} or more with it"
-    return drivers, ""
 
 
 # --- statements in words ------------------------------------------------------------------

@@ -58,6 +58,7 @@ from numpy.typing import NDArray
 
 from forcegen.analysis import observations as obs
 from forcegen.analysis.abc_smc import SMCResult, abc_smc, weighted_quantile
+from forcegen.analysis.drivers import RHO_FLOOR, rank_correlations
 from forcegen.errors import UsageError
 from forcegen.results_folder import CalibrationFile
 from forcegen.sampling import sample_at, widening_factor
@@ -72,9 +73,6 @@ LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
 MOVED = 0.1
 """Kolmogorov distance between prior and posterior (on the probability scale) from which
 an input counts as moved by the observations."""
-INFORMS = 0.2
-"""Absolute rank correlation, over the prior's runs, from which an observation counts as
-informing an input (one of the observations that moved it)."""
 
 
 class TargetLike(Protocol):
@@ -213,25 +211,25 @@ class Calibration:
 
     # --- the summary ------------------------------------------------------------------
 
-    def _moved_by(self, u_prior: NDArray[np.float64]) -> list[str]:
-        from scipy.stats import spearmanr
-
-        out = []
-        for m, t in enumerate(self.targets):
-            y = self.prior_figures[:, m]
-            if np.ptp(y) == 0 or np.ptp(u_prior) == 0:
-                continue
-            rho = spearmanr(u_prior, y).statistic
-            if np.isfinite(rho) and abs(rho) >= INFORMS:
-                out.append(t.id)
-        return out
+    def _informing(self) -> NDArray[np.bool_]:
+        """(inputs, observations) whether the observation informs the input: the rank
+        correlation, over the prior's runs, between the input's value and the observation's
+        figure reaches :data:`~forcegen.analysis.drivers.RHO_FLOOR` in magnitude (runs
+        without a figure left out). Ranks of ``z`` are ranks of the value, which is a
+        monotone function of it."""
+        z = self.smc.prior.z
+        rho = np.zeros((z.shape[1], len(self.targets)))
+        for m in range(len(self.targets)):
+            rho[:, m] = rank_correlations(z, self.prior_figures[:, m])
+        return np.abs(rho) >= RHO_FLOOR
 
     def input_rows(self) -> list[dict[str, Any]]:
         from scipy.stats import norm
 
-        pop, prior = self.smc.population, self.smc.prior
+        pop = self.smc.population
         rows = []
         post_vals = _values(self.scenario, self.inputs, pop.z)
+        informing = self._informing()
         for j, inp in enumerate(self.inputs):
             dist = inp.value.dist.widened(inp.factor)  # type: ignore[union-attr]
             u_post = norm.cdf(pop.z[:, j])
@@ -250,7 +248,9 @@ class Calibration:
                     "prior_mean": float(dist.mean()),
                     "posterior_mean": float(np.sum(pop.weights * post_vals[:, j])),
                     "moved": moved,
-                    "moved_by": self._moved_by(norm.cdf(prior.z[:, j])) if moved else [],
+                    "moved_by": [t.id for t, i in zip(self.targets, informing[j], strict=True) if i]
+                    if moved
+                    else [],
                     "fitted": "pert {} / {} / {}".format(*(f"{x:.6g}" for x in fitted)),
                     "fitted_points": list(fitted),
                 }
@@ -686,7 +686,9 @@ def calibrated_scenario(cal: Calibration, text: str, summary: Mapping[str, Any])
         seq = CommentedSeq(points)
         seq.fa.set_flow_style()
         node.insert(0, "pert", seq)
-        moved = ", ".join(row["moved_by"]) or "none of them (not moved)"
+        moved = ", ".join(row["moved_by"]) or (
+            "no single one of them" if row["moved"] else "none of them (not moved)"
+        )
         node["note"] = (
             f"Calibrated (forcegen calibrate, seed {cal.seed}): PERT fitted to the posterior "
             f"of {row['prior']}; observations that moved it: {moved}."

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from forcegen.analysis.drivers import Driver, input_claims, sampled, top_drivers
 from forcegen.analysis.observations import (
     Assessment,
     assess,
@@ -297,19 +298,6 @@ def _disagreements(scenario: Scenario) -> list[Finding]:
 CHECK_RUNS = 60
 """Runs of each simulation ``forcegen check`` makes when the scenario has observations."""
 
-DRIVERS = 3
-"""Inputs named as driving each observation outside the model's band."""
-
-
-@dataclass(frozen=True)
-class Driver:
-    """An uncertain input and how strongly an observation's figure follows it across runs."""
-
-    input: str
-    rho: float
-    """Spearman rank correlation across the runs (-1 to 1)."""
-    claims: tuple[str, ...]
-
 
 @dataclass(frozen=True)
 class ObservationCheck:
@@ -344,61 +332,30 @@ class ObservationCheck:
         }
 
 
-def input_claims(scenario: Scenario) -> dict[str, tuple[str, ...]]:
-    """Field path of each uncertain input (as the results' ``input`` names it) → its claims."""
-    out: dict[str, tuple[str, ...]] = {}
-    for loc, q in quantities(scenario):
-        path = format_loc(loc)
-        if isinstance(q, Choice):
-            for name, option in q.options.items():
-                out[f"{path}.options.{name}"] = tuple(option.cites)
-        else:
-            out[path] = tuple(q.cites)
-    return out
-
-
-def _ranks(x: np.ndarray) -> np.ndarray:
-    order = np.argsort(x, kind="stable")
-    ranks = np.empty(len(x))
-    ranks[order] = np.arange(len(x))
-    # Ties share their mean rank.
-    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    sums = np.bincount(inverse, weights=ranks)
-    return (sums / counts)[inverse]
-
-
-def rank_correlation(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman's rank correlation of two samples (0 where either is constant; NaNs left
-    out)."""
-    keep = ~(np.isnan(x) | np.isnan(y))
-    x, y = x[keep], y[keep]
-    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return 0.0
-    return float(np.corrcoef(_ranks(x), _ranks(y))[0, 1])
-
-
 def drivers(results: Results, figures: xr.DataArray, scenario: Scenario) -> dict[str, list[Driver]]:
     """For each observation, the sampled inputs its figure follows most across the runs.
 
     A quick screen, not a variance decomposition: the rank correlation (Spearman) between
     each input's sampled value and the figure, strongest first, mapped to the claims the
-    input cites. :mod:`forcegen.analysis.sensitivity` gives Sobol indices.
+    input cites (:func:`forcegen.analysis.drivers.top_drivers`: at most three, ``|rho|``
+    at least 0.2). :mod:`forcegen.analysis.sensitivity` gives Sobol indices.
     """
-    ds = results.to_xarray()
-    if "inputs" not in ds:
+    names, inputs = sampled(results.to_xarray())
+    if not names:
         return {}
-    cited = input_claims(scenario)
-    out: dict[str, list[Driver]] = {}
-    for obs in figures.observation.values:
-        y = figures.sel(observation=obs).values
-        found = []
-        for name in ds.input.values:
-            rho = rank_correlation(ds.inputs.sel(input=name).values, y)
-            if rho != 0:
-                found.append(Driver(str(name), rho, cited.get(str(name), ())))
-        found.sort(key=lambda d: -abs(d.rho))
-        out[str(obs)] = found[:DRIVERS]
-    return out
+    cited = input_claims(scenario, results.meta["run"].get("choices"))
+    grades = {c.id: c.grade for c in scenario.claims}
+    return {
+        str(obs): top_drivers(
+            figures.sel(observation=obs).values,
+            names,
+            inputs,
+            claims=cited,
+            grades=grades,
+            scenario=scenario,
+        )[0]
+        for obs in figures.observation.values
+    }
 
 
 def check_observations(

@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from forcegen.report import formats as fmt
+from forcegen.scenario.paths import readable
 
 
 def console(*, stderr: bool = False) -> Console:
@@ -415,10 +416,13 @@ def findings(out: Console, data: Mapping[str, Any]) -> None:
         observation_matrix(out, data["matrix"])
 
 
-def calibration(out: Console, data: Mapping[str, Any]) -> None:
-    """A calibration (:meth:`forcegen.analysis.Calibration.summary`): the inputs' priors and
-    posteriors, the choices' weights, the posterior predictive of every observation and
-    demand, and the sentence saying what could not be fitted."""
+def calibration(out: Console, data: Mapping[str, Any], scenario: object | None = None) -> None:
+    """A calibration (:meth:`forcegen.analysis.calibrate.Calibration.summary`): the inputs'
+    priors and posteriors, the choices' weights, the posterior predictive of every
+    observation and demand, and the sentence saying what could not be fitted.
+
+    Inputs are named with list items by their ids where ``scenario`` is given; an input's
+    "moved by" names the observations that moved it, or is ``-`` where none alone did."""
     levels = data["levels"]
     lo, mid, hi = levels.index(0.05), levels.index(0.5), levels.index(0.95)
 
@@ -439,10 +443,10 @@ def calibration(out: Console, data: Mapping[str, Any]) -> None:
     for r in data["inputs"]:
         row(
             made,
-            r["input"],
+            readable(r["input"], scenario),
             band(r["prior_q"]),
             band(r["posterior_q"]),
-            ", ".join(r["moved_by"]) or ("-" if not r["moved"] else "(moved)"),
+            ", ".join(r["moved_by"]) or "-",
             ", ".join(r["claims"]) or "assumption",
         )
     out.print(made)
