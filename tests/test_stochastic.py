@@ -399,3 +399,26 @@ def test_progress_counts_run_days_up_to_their_total() -> None:
     horizon = 360
     assert seen[0] == (0, 150 * horizon) and seen[-1] == (150 * horizon, 150 * horizon)
     assert all(a[0] < b[0] and a[1] == b[1] for a, b in zip(seen, seen[1:], strict=False))
+
+
+def test_an_interrupted_simulation_starts_no_more_slices(monkeypatch: pytest.MonkeyPatch):
+    # Ctrl-C (here: a progress callback that fails) stops the threads taking new slices; the
+    # slices already running finish, and the error reaches the caller.
+    import forcegen.engine.simulate as simulate_module
+
+    scenario = loads(mixed())
+    plan = compile_plan(scenario, sample_scenario(scenario, runs=1, seed=0, deterministic=False))
+    started: list[int] = []
+    kernel = simulate_module.simulate_runs
+
+    def counted(*args: object) -> None:
+        started.append(1)
+        kernel(*args)
+
+    def interrupt(_: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(simulate_module, "simulate_runs", counted)
+    with pytest.raises(KeyboardInterrupt):
+        simulate_plan(plan, runs=64, seed=1, n_jobs=2, chunk_size=2, progress=interrupt)
+    assert 0 < len(started) <= 4  # of 32 slices: the two running, and at most one more each

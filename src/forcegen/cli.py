@@ -275,7 +275,7 @@ def _version(value: bool) -> None:
 
 # --- progress ------------------------------------------------------------------------------
 
-COMPILING = "forcegen: compiling the simulation engine (first run after install; about 40 s) ..."
+COMPILING = "forcegen: compiling the simulation engine (first run after install; about 30 s) ..."
 """Said once on stderr when numba compiles the engine (never when its cache is warm)."""
 
 Report = Callable[[int, int | None], None]

@@ -93,7 +93,8 @@ def simulate_plan(
         n = max(4 * threads, -(-runs // step))
         n = min(runs, -(-n // threads) * threads)
         cuts = [int(c) for c in np.linspace(0, runs, n + 1)]
-        with ThreadPoolExecutor(threads) as pool:
+        pool = ThreadPoolExecutor(threads)
+        try:
             slices = {
                 pool.submit(simulate, a, b): b - a for a, b in zip(cuts[:-1], cuts[1:], strict=True)
             }
@@ -101,6 +102,8 @@ def simulate_plan(
                 done.result()
                 if progress is not None:
                     progress(slices[done] * plan.horizon)
+        finally:  # interrupted (Ctrl-C) or failed: slices not yet started never start
+            pool.shutdown(wait=True, cancel_futures=True)
     if not keep_units:
         rec.unit_position = None
         rec.unit_strength = None
