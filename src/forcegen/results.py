@@ -22,24 +22,12 @@ import xarray as xr
 
 from forcegen.engine import CAUSES, FLOWS, PIPELINE_MEASURES, STOCKS, Plan, Records
 from forcegen.errors import UsageError
+from forcegen.scenario.model import MEASURES as OBSERVABLE
 
 QUANTILES = (0.05, 0.5, 0.95)
 """Default quantiles across runs for bands."""
 
-MEASURES = (
-    "people",
-    "killed",
-    "wounded",
-    "missing",
-    "deserted",
-    "discharged",
-    "lost",
-    "recruits",
-    "graduates",
-    "reservoir",
-    "units_deployed",
-    "coverage",
-)
+MEASURES = tuple(OBSERVABLE)
 """The measures :meth:`Results.measure` reads (the measures of observations)."""
 
 SUMMARY_FORMAT = "forcegen-summary"

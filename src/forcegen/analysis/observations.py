@@ -143,11 +143,9 @@ def _days(results: Results, obs: Observation) -> tuple[int, int]:
     return results.day_of(first), results.day_of(last)
 
 
-def _figure(results: Results, ref: MeasureRef, first: int, last: int, day: bool) -> np.ndarray:
-    """One measure per run: on day ``last`` (``day``: a total from the start, plus
-    ``before_start``, or the level that day), or over days first..last (a total over the
-    window, or the mean level)."""
-    series = results.measure(
+def daily_series(results: Results, ref: MeasureRef) -> np.ndarray:
+    """The measure ``ref`` names, per run and day (run x day), as the records hold it."""
+    return results.measure(
         ref.measure,
         force=ref.force,
         location=ref.location,
@@ -156,6 +154,13 @@ def _figure(results: Results, ref: MeasureRef, first: int, last: int, day: bool)
         reservoir=ref.reservoir,
         demand=ref.demand,
     ).values
+
+
+def _figure(results: Results, ref: MeasureRef, first: int, last: int, day: bool) -> np.ndarray:
+    """One measure per run: on day ``last`` (``day``: a total from the start, plus
+    ``before_start``, or the level that day), or over days first..last (a total over the
+    window, or the mean level)."""
+    series = daily_series(results, ref)
     if is_cumulative(ref.measure):
         total = series[:, last].copy()
         if day:

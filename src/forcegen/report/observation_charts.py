@@ -24,7 +24,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from forcegen.analysis.observations import Target, describe_claim, describe_measure, targets
+from forcegen.analysis.observations import (
+    Target,
+    daily_series,
+    describe_claim,
+    describe_measure,
+    targets,
+)
 from forcegen.errors import UsageError
 from forcegen.report.charts import Band, Chart, Line, Panel, Series, fan
 from forcegen.results import Results
@@ -47,15 +53,7 @@ HEADROOM = 1.08
 def _daily(results: Results, ref: MeasureRef, first: int) -> np.ndarray:
     """A measure per run and day as the observation reads it: totals from the start (plus
     ``before_start``), or from the window's first day; levels as they are."""
-    series = results.measure(
-        ref.measure,
-        force=ref.force,
-        location=ref.location,
-        unit_type=ref.unit_type,
-        pipeline=ref.pipeline,
-        reservoir=ref.reservoir,
-        demand=ref.demand,
-    ).values.astype(np.float64)
+    series = daily_series(results, ref).astype(np.float64)
     if is_cumulative(ref.measure):
         if first == 0:
             series = series + (ref.before_start or 0.0)

@@ -601,20 +601,8 @@ MEASURES: dict[str, str] = {
 }
 """What an observation may measure, with its qualifiers (``docs/format.md``)."""
 
-Measure = Literal[
-    "people",
-    "killed",
-    "wounded",
-    "missing",
-    "deserted",
-    "discharged",
-    "lost",
-    "recruits",
-    "graduates",
-    "reservoir",
-    "units_deployed",
-    "coverage",
-]
+Measure = Literal[tuple(MEASURES)]  # type: ignore[valid-type]
+"""One of :data:`MEASURES`."""
 
 
 class MeasureRef(Strict):
