@@ -201,13 +201,15 @@ class Pert(_ThreePoint):
         return (self.low + 4 * self.mode + self.high) / 6
 
     def _ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
-        from scipy import stats  # loaded when a run samples, not when a file is read
+        from scipy import special  # loaded when a run samples, not when a file is read
 
         low, high = self.low, self.high
         span = high - low
         a = 1 + 4 * (self.mode - low) / span
         b = 1 + 4 * (high - self.mode) / span
-        return low + span * stats.beta.ppf(u, a, b)
+        # The beta's quantile function: what scipy.stats.beta.ppf computes, bit for bit,
+        # without importing scipy.stats (most of a second at every run's start).
+        return low + span * special.betaincinv(a, b, u)
 
 
 @register
@@ -220,11 +222,11 @@ class Triangular(_ThreePoint):
         return (self.low + self.mode + self.high) / 3
 
     def _ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
-        from scipy import stats  # loaded when a run samples, not when a file is read
-
         low, high = self.low, self.high
         span = high - low
-        return stats.triang.ppf(u, (self.mode - low) / span, loc=low, scale=span)
+        c = (self.mode - low) / span  # the peak's place on [0, 1]
+        standard = np.where(u < c, np.sqrt(c * u), 1 - np.sqrt((1 - c) * (1 - u)))
+        return standard * span + low
 
 
 @register
@@ -292,10 +294,10 @@ class Lognormal(Dist):
         return self.median * math.exp(sigma**2 / 2)
 
     def _ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
-        from scipy import stats  # loaded when a run samples, not when a file is read
+        from scipy import special  # loaded when a run samples, not when a file is read
 
         sigma = np.log(self.p90 / self.median) / Z90
-        return self.median * np.exp(sigma * stats.norm.ppf(u))
+        return self.median * np.exp(sigma * special.ndtri(u))  # ndtri: the normal quantile
 
     def _widened(self, factor: float) -> Self:
         # Wider, but never so wide that the mean, which deterministic runs take, passes the
