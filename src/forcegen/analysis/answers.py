@@ -32,7 +32,7 @@ over runs or days.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +42,7 @@ import xarray as xr
 from forcegen.analysis.drivers import Driver, input_claims, sampled, top_drivers
 from forcegen.analysis.likelihood import lead, share_text, verdict, word
 from forcegen.results import Results
-from forcegen.scenario.model import Answer, Scenario
+from forcegen.scenario.model import Answer, PeopleBound, Scenario, ShareBound
 
 DEFAULT_DAYS = 0.95
 """Share of its days on which a demand must be fully covered in a default answer."""
@@ -284,6 +284,13 @@ def _date(scenario: Scenario, when: dt.date | int) -> str:
     return (scenario.start + dt.timedelta(days=int(when))).isoformat()
 
 
+def _limit(bound: ShareBound | PeopleBound, written: Callable[[float], str]) -> str:
+    """A bound in words: ``at least 90%`` or ``at most 5,000``."""
+    if bound.at_least is not None:
+        return f"at least {written(bound.at_least)}"
+    return f"at most {written(bound.at_most)}"  # type: ignore[arg-type]
+
+
 def _span(answer: Answer, scenario: Scenario, whole: str) -> str:
     """The days an answer is about, in words: ``on 2023-06-01``, ``on every day from ...``."""
     if answer.at is not None:
@@ -308,23 +315,13 @@ def statement(answer: Answer, scenario: Scenario) -> str:
             f"of its days" + (f" {window}" if window else "")
         )
     if answer.coverage is not None:
-        bound = answer.coverage
-        limit = (
-            f"at least {_pct(bound.at_least)}"
-            if bound.at_least is not None
-            else f"at most {_pct(bound.at_most)}"  # type: ignore[arg-type]
-        )
+        limit = _limit(answer.coverage, _pct)
         return (
             f"the coverage of {answer.demand} is {limit} "
             f"{_span(answer, scenario, 'on every day it is required')}"
         )
     assert answer.people is not None
-    bound = answer.people
-    limit = (
-        f"at least {bound.at_least:,.0f}"
-        if bound.at_least is not None
-        else f"at most {bound.at_most:,.0f}"  # type: ignore[str-format]
-    )
+    limit = _limit(answer.people, lambda n: f"{n:,.0f}")
     return (
         f"{limit} people of {answer.force} are at {answer.location} "
         f"{_span(answer, scenario, 'on every day')}"

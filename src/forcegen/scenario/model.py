@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
@@ -452,6 +453,27 @@ class Pipeline(Strict):
     cohort: Cohort | None = None
 
 
+def _keys_as_text(value: object) -> object:
+    """Grade tables' keys as text: YAML reads the credibility digits ``1: 1.5`` as numbers."""
+    if isinstance(value, dict):
+        return {str(k): v for k, v in value.items()}
+    return value
+
+
+def _by_grade(
+    grade: str,
+    reliability: Mapping[str, float],
+    credibility: Mapping[str, float],
+    defaults: tuple[Mapping[str, float], Mapping[str, float]],
+) -> tuple[float, float]:
+    """The entries of a grade such as ``D3`` in a scenario's tables (over the defaults):
+    its letter's under reliability, its digit's under credibility."""
+    return (
+        {**defaults[0], **reliability}[grade[0]],
+        {**defaults[1], **credibility}[grade[1]],
+    )
+
+
 DEFAULT_RELIABILITY_TOLERANCE = {"A": 0.05, "B": 0.05, "C": 0.1, "D": 0.15, "E": 0.25, "F": 0.15}
 DEFAULT_CREDIBILITY_TOLERANCE = {"1": 0.0, "2": 0.05, "3": 0.1, "4": 0.15, "5": 0.25, "6": 0.15}
 
@@ -478,20 +500,15 @@ class Tolerance(Strict):
     )
     uncited: Share = Field(0.25, description="share for an observation that cites no claim")
 
-    @field_validator("reliability", "credibility", mode="before")
-    @classmethod
-    def _keys_as_text(cls, value: object) -> object:
-        if isinstance(value, dict):
-            return {str(k): v for k, v in value.items()}
-        return value
+    _keys = field_validator("reliability", "credibility", mode="before")(_keys_as_text)
 
     def share(self, grade: str) -> float:
         """Tolerance of one claim grade such as ``D3``, as a share of the bound."""
         if not self.by_grade:
             return 0.0
-        reliability = {**DEFAULT_RELIABILITY_TOLERANCE, **self.reliability}
-        credibility = {**DEFAULT_CREDIBILITY_TOLERANCE, **self.credibility}
-        return reliability[grade[0]] + credibility[grade[1]]
+        defaults = (DEFAULT_RELIABILITY_TOLERANCE, DEFAULT_CREDIBILITY_TOLERANCE)
+        source, information = _by_grade(grade, self.reliability, self.credibility, defaults)
+        return source + information
 
 
 DEFAULT_RELIABILITY_WIDENING = {"A": 1.0, "B": 1.0, "C": 1.1, "D": 1.25, "E": 1.5, "F": 1.25}
@@ -521,18 +538,13 @@ class Uncertainty(Strict):
         description="how claim grades set the tolerance of observations",
     )
 
-    @field_validator("reliability", "credibility", mode="before")
-    @classmethod
-    def _keys_as_text(cls, value: object) -> object:
-        if isinstance(value, dict):
-            return {str(k): v for k, v in value.items()}
-        return value
+    _keys = field_validator("reliability", "credibility", mode="before")(_keys_as_text)
 
     def factor(self, grade: str) -> float:
         """Widening factor of one claim grade such as ``F3``."""
-        reliability = {**DEFAULT_RELIABILITY_WIDENING, **self.reliability}
-        credibility = {**DEFAULT_CREDIBILITY_WIDENING, **self.credibility}
-        return reliability[grade[0]] * credibility[grade[1]]
+        defaults = (DEFAULT_RELIABILITY_WIDENING, DEFAULT_CREDIBILITY_WIDENING)
+        source, information = _by_grade(grade, self.reliability, self.credibility, defaults)
+        return source * information
 
 
 class Window(Strict):
