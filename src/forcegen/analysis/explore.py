@@ -43,8 +43,16 @@ from forcegen.errors import UsageError
 from forcegen.sampling import Sample, sample_scenario, widening_factor
 from forcegen.scenario.claims import NOT_CLAIMS, choices_of, quantities
 from forcegen.scenario.model import Scenario
-from forcegen.scenario.paths import Loc, format_loc, readable
-from forcegen.scenario.quantities import Choice, Count, Duration, Kind, Value, kind_of
+from forcegen.scenario.paths import Loc, by_id, locate
+from forcegen.scenario.quantities import (
+    Choice,
+    Count,
+    Duration,
+    Kind,
+    Value,
+    kind_of,
+    read_range,
+)
 
 OUTCOME_LAYOUT = 1
 """Version of the layout of the outcome frames :func:`run_experiments` returns; part of
@@ -145,13 +153,19 @@ class _Number:
     name: str  # path by id
     quantity: Value | Choice
     kind: Kind | None
+    option: bool = False  # one option of a choice (levers only)
 
 
 def _numbers(scenario: Scenario) -> list[_Number]:
-    return [
-        _Number(loc, readable(format_loc(loc), scenario), q, kind_of(scenario, loc))
-        for loc, q in quantities(scenario)
-    ]
+    out = []
+    for loc, q in quantities(scenario):
+        kind = kind_of(scenario, loc)
+        out.append(_Number(loc, by_id(scenario, loc), q, kind))
+        if isinstance(q, Choice):
+            for key, option in q.options.items():
+                at = (*loc, "options", key)
+                out.append(_Number(at, by_id(scenario, at), option, kind, option=True))
+    return out
 
 
 def _grades(scenario: Scenario, cites: Sequence[str]) -> tuple[str, ...]:
@@ -163,60 +177,40 @@ def _whole(kind: Kind | None) -> bool:
     return isinstance(kind, Count | Duration)
 
 
-def _find(numbers: list[_Number], path: str) -> _Number | None:
-    """The number a path names, by id (``units[ru-bn].count``) or by index (``units[0]``)."""
-    for n in numbers:
-        if path in (n.name, format_loc(n.loc)):
-            return n
-    return None
-
-
-def _read_point(kind: Kind, text: str) -> float:
-    """One end of a lever's range, as people write it (``30d``, ``1%/mo``, ``12``)."""
-    text = text.strip()
-    raw: object = text
-    for read in (int, float):
-        try:
-            raw = read(text)
-            break
-        except ValueError:
-            continue
-    try:
-        return kind.parse(raw)
-    except Exception as e:  # a pydantic error: word it for the lever
-        message = getattr(e, "message", None)
-        raise ValueError(message() if callable(message) else str(e)) from None
-
-
 def _lever(scenario: Scenario, numbers: list[_Number], text: str) -> Factor:
     path, sep, span = text.partition("=")
     path, span = path.strip(), span.strip()
-    low_text, dots, high_text = span.partition("..")
-    if not sep or not dots or not path:
-        raise UsageError(f"lever {text!r}: expected PATH=LOW..HIGH, such as units[b].count=2..8")
-    found = _find(numbers, path)
+    if not sep or not path or not span:
+        raise UsageError(
+            f"lever {text!r}: expected PATH=LOW..HIGH, such as units[ru-bn].count=8..14"
+        )
+    try:
+        loc = locate(scenario, path)
+    except UsageError as e:
+        raise UsageError(f"lever {text!r}: {e}") from None
+    found = next((n for n in numbers if n.loc == loc), None)
     if found is None:
         raise UsageError(
-            f"lever {text!r}: {path!r} names no number of scenario {scenario.name!r} "
-            "(write the path by id, such as units[ru-bn].count, or by index, units[0].count)"
+            f"lever {text!r}: {path} is not a number scenario {scenario.name!r} states "
+            "(a lever varies a number written in the file)"
         )
     if isinstance(found.quantity, Choice):
         raise UsageError(
-            f"lever {text!r}: {found.name} is the choice {found.quantity.choose!r}; "
-            "explore its options as a choice factor instead"
+            f"lever {text!r}: {found.name} is the choice {found.quantity.choose!r}; explore "
+            f"its options as a choice factor, or vary one option ({found.name}.options.NAME)"
         )
     if found.loc in NOT_CLAIMS:
         raise UsageError(f"lever {text!r}: {found.name} is a setting of the analysis, not a lever")
     if found.kind is None:
         raise UsageError(f"lever {text!r}: {found.name} is not a number a lever can vary")
     try:
-        low, high = _read_point(found.kind, low_text), _read_point(found.kind, high_text)
-    except ValueError as e:
+        low, high = read_range(found.kind, span)
+    except UsageError as e:
         raise UsageError(f"lever {text!r}: {e}") from None
     if not low < high:
         raise UsageError(
-            f"lever {text!r}: expected LOW < HIGH; found {low:g} to {high:g} "
-            f"({found.kind.measure or 'canonical units'})"
+            f"lever {text!r}: the range is empty ({low:g} to {high:g} "
+            f"{found.kind.measure or 'in canonical units'}); give LOW < HIGH"
         )
     if _whole(found.kind) and math.ceil(low) > math.floor(high):
         raise UsageError(f"lever {text!r}: no whole number lies between {low:g} and {high:g}")
@@ -304,7 +298,10 @@ def factors(
         their central 5% to 95% range, or not at all (``"none"``: each run samples them).
     levers
         Numbers to vary, each ``PATH=LOW..HIGH`` with the path by id (or by index) and the
-        values in the units people write. A lever on an uncertain value replaces it.
+        values in the units people write (``units[ru-bn].count=8..14``,
+        ``policies[p].positions[front].duration=20d..45d``; one option of a choice:
+        ``units[ru-bn].strength.options.report=3000..4500``). A lever on an uncertain value
+        replaces it.
     widen
         If given, every uncited plain number (an assumption, not a setting such as the
         horizon) varies by ``±widen`` of its value (``0.2``: ±20%), within what its kind
@@ -360,6 +357,7 @@ def factors(
             _uncertain(scenario, n, uncertain)
             for n in numbers
             if isinstance(n.quantity, Value)
+            and not n.option
             and n.quantity.dist is not None
             and n.name not in taken
             and n.loc not in NOT_CLAIMS
@@ -369,6 +367,7 @@ def factors(
         for n in numbers:
             if (
                 isinstance(n.quantity, Value)
+                and not n.option
                 and n.quantity.dist is None
                 and not n.quantity.cites
                 and n.name not in taken
