@@ -265,9 +265,9 @@ def replace_claims(
     for claim in claims:
         same = chunks.by_id.get(getattr(claim, "id", "")) if chunks else None
         if same is not None and same[0] == claim:
-            body.append(same[1])
-        else:
-            body.append(emit_claim(claim, indent, eol))
+            body.append(same[1] + same[2])
+        else:  # a changed claim keeps the comments above it
+            body.append((same[1] if same else "") + emit_claim(claim, indent, eol))
     head = chunks.head if chunks else f"claims:{eol}"
     if not claims:
         head = f"claims: []{eol}"
@@ -302,7 +302,8 @@ def _trim(lines: Sequence[str], low: int, end: int) -> int:
 class _Chunks:
     head: str
     indent: int
-    by_id: dict[str, tuple[BaseModel, str]]
+    by_id: dict[str, tuple[BaseModel, str, str]]
+    """Claim id → (the claim, the comment lines above it, its own text)."""
 
 
 def _chunks(
@@ -340,11 +341,11 @@ def _chunks(
     first = lines[starts[0]]
     indent = len(first) - len(first.lstrip(" "))
     by_id = {}
-    for claim, top, stop in zip(old, tops, bounds, strict=True):
-        chunk = "".join(lines[top:stop])
+    for claim, top, first_line, stop in zip(old, tops, starts, bounds, strict=True):
+        chunk = "".join(lines[first_line:stop])
         if not chunk.endswith(("\n", "\r")):
             chunk += "\n"
-        by_id[getattr(claim, "id", "")] = (claim, chunk)
+        by_id[getattr(claim, "id", "")] = (claim, "".join(lines[top:first_line]), chunk)
     return _Chunks(head, indent, by_id)
 
 
