@@ -740,6 +740,106 @@ def report_cmd(
     sys.stdout.write(f"{path}\n")
 
 
+# --- claims: spreadsheets of claims and corroboration across sources ----------------------
+
+claims_app = typer.Typer(
+    name="claims",
+    help="Claims in spreadsheets (export, import) and across sources (corroborate).",
+    no_args_is_help=True,
+)
+app.add_typer(claims_app, name="claims")
+
+
+def claims_command(name: str) -> Callable[[F], F]:
+    """Register a command of ``forcegen claims``, its errors handled by :func:`handled`."""
+
+    def register(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> None:
+            with handled():
+                fn(*args, **kwargs)
+
+        claims_app.command(name)(wrapper)
+        return fn
+
+    return register
+
+
+class SheetFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+@claims_command("export")
+def claims_export_cmd(
+    scenario: SCENARIO,
+    fmt: Annotated[
+        SheetFormat, typer.Option("--format", "-f", help="csv (UTF-8) or xlsx (Excel).")
+    ] = SheetFormat.csv,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="File to write (csv without --out: stdout)."),
+    ] = None,
+) -> None:
+    """Write a scenario's claims as a spreadsheet, one row per claim (docs/format.md)."""
+    from forcegen.sources.sheets import to_csv, write_sheet
+
+    claims = load(scenario).claims
+    if out_file is None:
+        if fmt is SheetFormat.xlsx:
+            raise UsageError("--format xlsx needs --out FILE.xlsx")
+        sys.stdout.write(to_csv(claims))
+        return
+    write_sheet(claims, out_file, fmt.value)
+    err.print(Text(f"wrote {len(claims)} claims to {out_file}"))
+
+
+@claims_command("import")
+def claims_import_cmd(
+    sheet: Annotated[Path, typer.Argument(help="A .csv or .xlsx file of claims.")],
+    into: Annotated[Path, typer.Option("--into", help="Scenario file whose claims: to write.")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="The sheet becomes the whole claims: section.")
+    ] = False,
+    merge: Annotated[
+        bool,
+        typer.Option("--merge", help="Update the claims with the sheet's ids and add the others."),
+    ] = False,
+) -> None:
+    """Write the claims of a spreadsheet into a scenario, keeping the rest of the file."""
+    from forcegen.sources.into import import_claims
+
+    if replace and merge:
+        raise UsageError("--replace and --merge: expected at most one of them")
+    mode = "replace" if replace else "merge" if merge else "new"
+    done = import_claims(sheet, into, mode)
+    verb = "wrote" if done.written else "nothing to change in"
+    err.print(Text(f"{verb} {into}: {done.summary()}"))
+
+
+@claims_command("corroborate")
+def claims_corroborate_cmd(
+    scenarios: Annotated[list[Path], typer.Argument(help="Scenario files to compare.")],
+    fmt: FORMAT = Format.table,
+    all_groups: Annotated[
+        bool,
+        typer.Option("--all", help="Also list quantities whose sources agree."),
+    ] = False,
+) -> None:
+    """Group the numbers different claims give for the same quantity, show where they
+    disagree and by how much, and propose a choose: block with one option per source."""
+    from forcegen.sources.corroborate import corroborate, render
+
+    found = corroborate([load(p) for p in scenarios], [str(p) for p in scenarios])
+    if not all_groups:
+        found = [g for g in found if g.disagree]
+    if fmt is Format.json:
+        data = {"groups": [g.as_dict() for g in found]}
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(render(found))
+
+
 def main() -> None:
     """Entry point: never lets a traceback reach the user unless FORCEGEN_DEBUG is set."""
     try:
