@@ -1,0 +1,249 @@
+"""The run store: schema and reader, append and resume, refusals, and the kill test.
+
+The first tests write synthetic chunks of the documented shapes straight through
+:func:`forcegen.store.writer`; the last ones run ``forcegen explore`` itself, and kill it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import forcegen.store as store
+from forcegen.errors import UsageError
+
+duckdb = pytest.importorskip("duckdb")
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-c", "from forcegen.cli import main; main()"]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+
+
+@dataclass(frozen=True)
+class Factor:  # the attributes the writer reads of forcegen.analysis.explore.Factor
+    name: str
+    kind: str
+    source: str
+    options: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    measure: str = ""
+    cites: tuple[str, ...] = ()
+    grades: tuple[str, ...] = ()
+
+
+FACTORS = (
+    Factor("choice:ru-in-belarus", "choice", "choice", ("hur", "isw"), cites=("c1", "c2"),
+           grades=("B2", "C3")),
+    Factor("units[ru-bn].count", "value", "uncertain", low=10.0, high=20.0, measure="units",
+           cites=("c1",), grades=("B2",)),
+    Factor('odd "name"', "value", "assumption", low=0.5, high=1.5, measure="fraction"),
+)  # fmt: skip
+META = {
+    "fingerprint": "f" * 64,
+    "scenario": "synthetic",
+    "scenario_text": "name: synthetic\n",
+    "settings": {"runs": 4, "seed": 0, "choices": "all", "uncertain": "support"},
+    "design_method": "lhs",
+    "design_n": 3,
+    "design_seed": 0,
+}
+RUNS = 4
+OUTCOMES = ("coverage:front", "days_fully_covered:front", "lost:RU:killed")
+
+
+def design(n: int = 6) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    return pd.DataFrame(
+        {
+            "experiment": np.arange(n, dtype="int64"),
+            "key": [f"key-{e}" for e in range(n)],
+            "choice:ru-in-belarus": ["hur", "isw"] * (n // 2),
+            "units[ru-bn].count": rng.uniform(10, 20, n),
+            'odd "name"': rng.uniform(0.5, 1.5, n),
+        }
+    )
+
+
+def results(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Runs and summaries of the documented shapes, a pure function of the experiments."""
+    runs, summaries = [], []
+    for e in rows["experiment"]:
+        rng = np.random.default_rng(int(e))
+        frame = pd.DataFrame(
+            {
+                "experiment": np.full(RUNS, e, dtype="int64"),
+                "run": np.arange(RUNS, dtype="int64"),
+                "coverage:front": rng.random(RUNS),
+                "days_fully_covered:front": rng.integers(0, 100, RUNS),
+                "lost:RU:killed": rng.random(RUNS) * 1e3,
+            }
+        )
+        runs.append(frame)
+        summary = {"experiment": int(e)}
+        for x in OUTCOMES:
+            summary |= {
+                f"{x}:mean": float(frame[x].mean()),
+                f"{x}:q05": float(frame[x].quantile(0.05)),
+                f"{x}:q50": float(frame[x].quantile(0.5)),
+                f"{x}:q95": float(frame[x].quantile(0.95)),
+            }
+        summary["p_full:front"] = float((frame["coverage:front"] > 0.5).mean())
+        summaries.append(summary)
+    return pd.concat(runs, ignore_index=True), pd.DataFrame(summaries)
+
+
+def fill(path: Path, rows: pd.DataFrame, chunk: int = 2, meta: dict | None = None) -> int:
+    """Write the experiments of ``rows`` not yet in the store, ``chunk`` at a time."""
+    with store.writer(path, meta=meta or META, factors=FACTORS) as w:
+        todo = rows[~rows["key"].isin(w.done())]
+        for start in range(0, len(todo), chunk):
+            part = todo.iloc[start : start + chunk]
+            w.write(part, *results(part))
+    return len(todo)
+
+
+def test_schema_and_reader(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    rows = design()
+    assert fill(path, rows) == len(rows)
+    with store.open(path) as s:
+        assert s.meta["schema_version"] == store.SCHEMA_VERSION
+        assert s.meta["fingerprint"] == META["fingerprint"]
+        assert s.meta["settings"] == META["settings"]
+        assert s.meta["design_n"] == 3 and s.meta["scenario_text"] == META["scenario_text"]
+        factors = s.factors()
+        assert list(factors["name"]) == [f.name for f in FACTORS]
+        assert factors["options"][0] == ("hur", "isw") and factors["grades"][0] == ("B2", "C3")
+        assert factors["low"][1] == 10.0 and pd.isna(factors["low"][0])
+        experiments = s.experiments()
+        pd.testing.assert_frame_equal(experiments, rows)
+        runs, summaries = results(rows)
+        pd.testing.assert_frame_equal(s.runs(), runs)
+        pd.testing.assert_frame_equal(s.summaries(), summaries)
+        pd.testing.assert_frame_equal(
+            s.runs([1, 4]), runs[runs["experiment"].isin([1, 4])].reset_index(drop=True)
+        )
+        assert s.sql("SELECT count(*) AS n FROM runs")["n"][0] == len(rows) * RUNS
+        seen = s.overview()
+    assert seen["experiments"] == len(rows) and seen["runs"] == len(rows) * RUNS
+    mean = summaries["coverage:front:mean"]
+    assert seen["outcomes"]["coverage:front"] == {"min": mean.min(), "max": mean.max()}
+    share = (summaries["p_full:front"] >= 0.9).mean()
+    assert seen["full_cover"]["demands"] == {"front": share}
+    assert seen["full_cover"]["every_demand"] == share
+    # plain SQL reads it too, with every table of the documented layout
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = {
+            r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
+        assert names == set(store.TABLES)
+
+
+def test_append_and_resume_skip_done_keys(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    rows = design(8)
+    assert fill(path, rows.iloc[:3]) == 3
+    assert fill(path, rows) == 5  # the first three are skipped
+    assert fill(path, rows) == 0
+    with store.open(path) as s:
+        assert list(s.experiments()["experiment"]) == list(range(8))
+        assert len(s.runs()) == 8 * RUNS and not s.runs().duplicated(["experiment", "run"]).any()
+    # writing an experiment twice is a bug, refused whole
+    with store.writer(path, meta=META, factors=FACTORS) as w, pytest.raises(ValueError):
+        part = rows.iloc[6:8]
+        w.write(part, *results(part))
+
+
+def test_a_failed_chunk_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    rows = design(4)
+    fill(path, rows.iloc[:2])
+    part = rows.iloc[2:4]
+    runs, summaries = results(part)
+    bad = summaries.drop(columns="p_full:front")
+    with (
+        store.writer(path, meta=META, factors=FACTORS) as w,
+        pytest.raises(ValueError, match="columns"),
+    ):
+        w.write(part, runs, bad)
+    with store.open(path) as s:
+        assert len(s.experiments()) == 2 and len(s.runs()) == 2 * RUNS
+
+
+def test_another_exploration_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    fill(path, design(2))
+    other = {
+        **META,
+        "fingerprint": "e" * 64,
+        "settings": {**META["settings"], "runs": 8},
+        "design_n": 5,
+    }
+    with pytest.raises(UsageError, match="another exploration") as caught:
+        store.writer(path, meta=other, factors=FACTORS)
+    assert "runs (4 then, 8 now)" in str(caught.value)
+    assert "design_n (3 then, 5 now)" in str(caught.value)
+    text = {**META, "fingerprint": "d" * 64, "scenario_text": "name: other\n"}
+    with pytest.raises(UsageError, match="the scenario's text"):
+        store.writer(path, meta=text, factors=FACTORS)
+    with store.open(path) as s:  # untouched
+        assert s.meta["fingerprint"] == META["fingerprint"] and len(s.experiments()) == 2
+
+
+def test_bad_files_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such run store"):
+        store.open(tmp_path / "missing.duckdb")
+    junk = tmp_path / "junk.duckdb"
+    junk.write_text("not a database\n" * 100)
+    for attempt in (lambda: store.open(junk), lambda: store.writer(junk, meta=META, factors=())):
+        with pytest.raises(UsageError, match="not a forcegen run store"):
+            attempt()
+    assert junk.read_text().startswith("not a database")
+    foreign = tmp_path / "foreign.duckdb"
+    with duckdb.connect(str(foreign)) as con:
+        con.execute("CREATE TABLE t (a INTEGER)")
+    with pytest.raises(UsageError, match="no 'meta' table"):
+        store.open(foreign)
+    with pytest.raises(UsageError, match="not a forcegen run store"):
+        store.writer(foreign, meta=META, factors=FACTORS)
+    with pytest.raises(UsageError, match="is a folder"):
+        store.writer(tmp_path, meta=META, factors=FACTORS)
+    with pytest.raises(UsageError, match="does not exist"):
+        store.writer(tmp_path / "no" / "s.duckdb", meta=META, factors=FACTORS)
+    newer = tmp_path / "newer.duckdb"
+    fill(newer, design(2))
+    with duckdb.connect(str(newer)) as con:
+        con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(UsageError, match="version 99, newer"):
+        store.open(newer)
+    with pytest.raises(UsageError, match="version 99"):
+        store.writer(newer, meta=META, factors=FACTORS)
+
+
+def test_second_writer_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    fill(path, design(2))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time\n"
+         f"con = duckdb.connect({str(path)!r})\nprint('held', flush=True)\ntime.sleep(60)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(UsageError, match=f"another forcegen is writing to {path}"):
+            store.writer(path, meta=META, factors=FACTORS)
+        with pytest.raises(UsageError, match="another forcegen is writing"):
+            store.open(path)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert fill(path, design(4)) == 2  # and the store is whole afterwards
