@@ -103,7 +103,9 @@ def results(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 def fill(path: Path, rows: pd.DataFrame, chunk: int = 2, meta: dict | None = None) -> int:
     """Write the experiments of ``rows`` not yet in the store, ``chunk`` at a time."""
     with store.writer(path, meta=meta or META, factors=FACTORS) as w:
-        todo = rows[~rows["key"].isin(w.done())]
+        done = w.done()
+        pairs = zip(rows["experiment"], rows["key"], strict=True)
+        todo = rows[[(e, k) not in done for e, k in pairs]]
         for start in range(0, len(todo), chunk):
             part = todo.iloc[start : start + chunk]
             w.write(part, *results(part))
@@ -123,6 +125,7 @@ def test_schema_and_reader(tmp_path: Path) -> None:
         assert list(factors["name"]) == [f.name for f in FACTORS]
         assert factors["options"][0] == ("hur", "isw") and factors["grades"][0] == ("B2", "C3")
         assert factors["low"][1] == 10.0 and pd.isna(factors["low"][0])
+        assert not factors["whole"].any() and list(factors["position"]) == [0, 1, 2]
         experiments = s.experiments()
         pd.testing.assert_frame_equal(experiments, rows)
         runs, summaries = results(rows)
@@ -150,8 +153,9 @@ def test_schema_and_reader(tmp_path: Path) -> None:
 def test_append_and_resume_skip_done_keys(tmp_path: Path) -> None:
     path = tmp_path / "s.duckdb"
     rows = design(8)
+    rows.loc[3, "key"] = rows.loc[2, "key"]  # two points of equal values have equal keys
     assert fill(path, rows.iloc[:3]) == 3
-    assert fill(path, rows) == 5  # the first three are skipped
+    assert fill(path, rows) == 5  # the first three are skipped, not the fourth
     assert fill(path, rows) == 0
     with store.open(path) as s:
         assert list(s.experiments()["experiment"]) == list(range(8))

@@ -57,6 +57,7 @@ FACTOR_COLUMNS = (
     "measure",
     "cites",
     "grades",
+    "whole",
     "position",
 )
 FACTOR_JSON = ("options", "cites", "grades")

@@ -65,6 +65,7 @@ def _factor_row(factor: Any, position: int) -> tuple[Any, ...]:
         factor.measure,
         json.dumps(list(factor.cites), ensure_ascii=False),
         json.dumps(list(factor.grades), ensure_ascii=False),
+        bool(getattr(factor, "whole", False)),
         position,
     )
 
@@ -130,11 +131,16 @@ class Writer:
         with self._lock:
             self._con.close()
 
-    def done(self) -> set[str]:
-        """The keys of the experiments already in the store."""
+    def done(self) -> set[tuple[int, str]]:
+        """The experiments already in the store, as (number, key) pairs.
+
+        A rerun skips a design row whose number and key are both stored. The number is
+        needed as well as the key because two points of a design may take the same values
+        (whole-valued factors), and so have the same key.
+        """
         with self._lock:
-            rows = self._con.execute("SELECT key FROM experiments").fetchall()
-        return {row[0] for row in rows}
+            rows = self._con.execute("SELECT experiment, key FROM experiments").fetchall()
+        return {(int(number), key) for number, key in rows}
 
     def write(self, experiments: pd.DataFrame, runs: pd.DataFrame, summaries: pd.DataFrame) -> None:
         """Add whole experiments: their rows, every run and their summaries, in one
@@ -168,9 +174,8 @@ class Writer:
             con.execute("BEGIN TRANSACTION")
             try:
                 stored = con.execute(
-                    "SELECT count(*) FROM experiments WHERE experiment IN (SELECT unnest(?)) "
-                    "OR key IN (SELECT unnest(?))",
-                    [sorted(int(n) for n in numbers), experiments["key"].tolist()],
+                    "SELECT count(*) FROM experiments WHERE experiment IN (SELECT unnest(?))",
+                    [sorted(int(n) for n in numbers)],
                 ).fetchone()[0]
                 if stored:
                     raise ValueError(f"{stored} of these experiments are already in the store")
@@ -286,14 +291,14 @@ def _create(con: Any, meta: Mapping[str, str], factors: Sequence[Any]) -> None:
             "CREATE TABLE factors (name VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, "
             "source VARCHAR NOT NULL, options VARCHAR NOT NULL, low DOUBLE, high DOUBLE, "
             "measure VARCHAR NOT NULL, cites VARCHAR NOT NULL, grades VARCHAR NOT NULL, "
-            "position INTEGER NOT NULL)"
+            "whole BOOLEAN NOT NULL, position INTEGER NOT NULL)"
         )
         rows = [_factor_row(f, i) for i, f in enumerate(factors)]
         if rows:
-            con.executemany("INSERT INTO factors VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            con.executemany("INSERT INTO factors VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         con.execute(
-            "CREATE TABLE experiments (experiment BIGINT PRIMARY KEY, key VARCHAR NOT NULL "
-            f"UNIQUE{', ' + columns if columns else ''})"
+            "CREATE TABLE experiments (experiment BIGINT PRIMARY KEY, key VARCHAR NOT NULL"
+            f"{', ' + columns if columns else ''})"
         )
         con.execute("COMMIT")
     except BaseException:
