@@ -7,16 +7,21 @@ The first tests write synthetic chunks of the documented shapes straight through
 from __future__ import annotations
 
 import os
+import random
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner, Result
 
 import forcegen.store as store
+from forcegen.cli import app
 from forcegen.errors import UsageError
 
 duckdb = pytest.importorskip("duckdb")
@@ -251,3 +256,139 @@ def test_second_writer_is_refused(tmp_path: Path) -> None:
         holder.kill()
         holder.wait()
     assert fill(path, design(4)) == 2  # and the store is whole afterwards
+
+
+# --- forcegen explore itself ----------------------------------------------------------------
+
+SCENARIO = ROOT / "scenarios" / "textbook-fixed-rotation.yaml"
+EXPLORE = ["explore", str(SCENARIO), "--lever", "units[blue-bn].count=6..12", "--runs", "3"]
+
+
+def explore_here(store_path: Path, *args: str) -> Result:
+    """``forcegen explore`` in this process (no start-up cost)."""
+    return CliRunner().invoke(app, [*EXPLORE, "--store", str(store_path), *args])
+
+
+def explore(store_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``forcegen explore`` in a process of its own."""
+    return subprocess.run(
+        [*CLI, *EXPLORE, "--store", str(store_path), *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=600,
+    )
+
+
+def tables_of(path: Path) -> dict[str, pd.DataFrame]:
+    with store.open(path) as s:
+        meta = pd.DataFrame(sorted(s.sql("SELECT * FROM meta").itertuples(index=False)))
+        return {
+            "meta": meta,
+            "factors": s.sql("SELECT * FROM factors ORDER BY position"),
+            "experiments": s.experiments(),
+            "runs": s.runs(),
+            "summaries": s.summaries(),
+        }
+
+
+def assert_whole(path: Path) -> int:
+    """The experiments of a store, checked whole: each has all its runs and its summary."""
+    with store.open(path) as s:
+        experiments = s.experiments()["experiment"]
+        runs = s.runs()
+        summaries = s.summaries()["experiment"]
+    assert not runs.duplicated(["experiment", "run"]).any()
+    assert list(summaries) == list(experiments)
+    per = runs.groupby("experiment")["run"].apply(list)
+    assert list(per.index) == list(experiments)
+    assert all(r == [0, 1, 2] for r in per)
+    return len(experiments)
+
+
+def test_explore_command_bad_input_leaves_no_store(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    for bad in (
+        ["--lever", "units[nope].count=1..2"],
+        ["--choices", "nope"],
+        ["--widen-assumptions", "150%"],
+        ["--scheduler", "nowhere"],
+        ["--choose", "a=b"],
+    ):
+        done = explore_here(path, *bad)
+        assert done.exit_code == 2, (bad, done.output)
+        assert "error:" in done.stderr and "Traceback" not in done.output
+        assert not path.exists() and not list(tmp_path.iterdir()), bad
+
+
+def test_explore_kill_and_resume_is_bit_for_bit(tmp_path: Path) -> None:
+    """SIGKILL ``forcegen explore`` at random moments after it has written some chunks,
+    several times, then finish it: the store equals an uninterrupted run's, bit for bit.
+
+    The uninterrupted run and the last one run in this process (the first also warms
+    numba's cache for the others); the killed ones each in a process of their own.
+    """
+    points = ["--points", "60"]
+    reference = tmp_path / "reference.duckdb"
+    done = explore_here(reference, *points, "--chunk", "4", "--format", "json")
+    assert done.exit_code == 0, done.output
+    assert '"run": 60' in done.stdout
+    total = assert_whole(reference)
+    assert total == 60
+
+    path = tmp_path / "killed.duckdb"
+    wal = path.with_name(path.name + ".wal")
+    rng = random.Random(15)
+    seen = [0]
+    for _ in range(3):
+        process = subprocess.Popen(
+            [*CLI, *EXPLORE, "--store", str(path), *points, "--chunk", "1"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=ENV,
+        )
+        # wait for a chunk to be committed: DuckDB's log grows past what creating or
+        # opening the store wrote
+        deadline = time.monotonic() + 120
+        first = None
+        while time.monotonic() < deadline and process.poll() is None:
+            size = wal.stat().st_size if wal.exists() else None
+            if first is None:
+                first = size
+            elif size is not None and size > first:
+                break
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.05, 1.0))
+        process.send_signal(signal.SIGKILL)
+        assert process.wait() == -signal.SIGKILL  # killed, not finished
+        seen.append(assert_whole(path))
+    assert seen == sorted(seen) and 0 < seen[-1] < total, seen  # some stored, none lost
+
+    done = explore_here(path, *points, "--chunk", "2", "--format", "json")
+    assert done.exit_code == 0, done.output
+    assert f'"skipped": {seen[-1]}' in done.stdout
+    assert assert_whole(path) == total
+    got, want = tables_of(path), tables_of(reference)
+    for name in want:
+        pd.testing.assert_frame_equal(got[name], want[name], check_exact=True, obj=name)
+
+
+def test_explore_refuses_a_second_writer(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    assert explore_here(path, "--points", "2").exit_code == 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, time\n"
+         f"con = duckdb.connect({str(path)!r})\nprint('held', flush=True)\ntime.sleep(60)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        done = explore_here(path, "--points", "2")
+        assert done.exit_code == 2
+        assert f"another forcegen is writing to {path}" in " ".join(done.stderr.split())
+    finally:
+        holder.kill()
+        holder.wait()
+    done = explore_here(path, "--points", "3")
+    assert done.exit_code == 2 and "design_n (2 then, 3 now)" in " ".join(done.stderr.split())

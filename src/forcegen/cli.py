@@ -786,7 +786,11 @@ def _explore_table(data: Mapping[str, Any]) -> None:
         for column in ("outcome", "lowest mean", "highest mean"):
             table.add_column(column, justify="left" if column == "outcome" else "right")
         for name, span in data["outcomes"].items():
-            cells = ["-" if v is None else f"{v:,.4g}" for v in (span["min"], span["max"])]
+            share = name.startswith("coverage:")
+            cells = [
+                "-" if v is None else f"{v:.1%}" if share else f"{v:,.1f}"
+                for v in (span["min"], span["max"])
+            ]
             table.add_row(name, *cells)
         out.print(table)
     cover = data["full_cover"]
@@ -879,7 +883,13 @@ def explore_cmd(
     ] = False,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", min=1, max=1024, help="Workers of the local Dask cluster."),
+        typer.Option(
+            "--workers",
+            min=1,
+            max=1024,
+            help="Chunks run at once: threads in this process, or worker processes of the "
+            "local Dask cluster with --dask (default 1).",
+        ),
     ] = None,
     scheduler: Annotated[
         str | None,
@@ -908,8 +918,6 @@ def explore_cmd(
         raise UsageError(f"--dask and --scheduler need dask.distributed: {EXTRA}")
     if scheduler is not None and "://" not in scheduler:
         raise UsageError(f"--scheduler {scheduler!r}: expected an address such as tcp://HOST:PORT")
-    if workers is not None and executor != "dask":
-        raise UsageError("--workers sizes a local Dask cluster: add --dask")
     loaded = load(scenario)
     pinned = check_choices(loaded, _choices(choose))
     explored = _explored_choices(choices, choices_of(loaded), pinned)
