@@ -205,6 +205,12 @@ def test_another_exploration_is_refused(tmp_path: Path) -> None:
         store.writer(path, meta=text, factors=FACTORS)
     with store.open(path) as s:  # untouched
         assert s.meta["fingerprint"] == META["fingerprint"] and len(s.experiments()) == 2
+    # the same exploration written otherwise (a comment, a lever by index) adds to it
+    same = {**META, "scenario_text": "# a comment\n" + META["scenario_text"]}
+    same["settings"] = {**META["settings"], "levers": ["units[0].count=10..20"]}
+    assert fill(path, design(4), meta=same) == 2
+    with store.open(path) as s:  # the meta of the first run stays
+        assert s.meta["scenario_text"] == META["scenario_text"] and len(s.experiments()) == 4
 
 
 def test_bad_files_are_refused(tmp_path: Path) -> None:

@@ -45,7 +45,12 @@ IDENTITY = (
     "design_n",
     "design_seed",
 )
-"""The meta keys that must match for a run to add to (resume) an existing store."""
+"""The meta keys compared when a run would add to an existing store, to say what differs."""
+
+SAME = ("fingerprint", "design_method", "design_n", "design_seed")
+"""The meta keys that must be equal for a run to add to (resume) an existing store: the
+fingerprint covers the scenario's content (not its comments or layout), the factors, the
+runs, the seed, the pinned choices and forcegen's version; the design is given apart."""
 
 FACTOR_COLUMNS = (
     "name",

@@ -27,6 +27,7 @@ from forcegen.errors import UsageError
 from forcegen.store.schema import (
     IDENTITY,
     RESERVED,
+    SAME,
     SCHEMA_VERSION,
     connect,
     meta_text,
@@ -269,9 +270,9 @@ def _check_same(con: Any, path: Path, wanted: Mapping[str, str]) -> None:
             f"{path} has store schema version {stored['schema_version']}; this forcegen "
             f"writes version {SCHEMA_VERSION}: use a new --store"
         )
-    if stored.get("fingerprint") == wanted["fingerprint"] and not differences(stored, wanted):
+    if all(meta_text(stored.get(key)) == wanted.get(key) for key in SAME):
         return
-    what = differences(stored, wanted) or ["the scenario, factors, runs or seed"]
+    what = differences(stored, wanted) or ["the scenario's content, factors, runs or seed"]
     raise UsageError(
         f"{path} holds another exploration (fingerprint {str(stored.get('fingerprint'))[:12]}, "
         f"this one {wanted['fingerprint'][:12]}): " + "; ".join(what) + " differ. "
