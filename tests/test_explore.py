@@ -228,3 +228,19 @@ def test_a_pinned_choice_that_is_also_a_factor_is_refused() -> None:
     pinned = Exploration(ex.scenario, ex.factors, runs=2, seed=0, choices={"size": "large"})
     with pytest.raises(UsageError, match="cannot also be pinned"):
         run_experiments(pinned, design(ex.factors, n=1))
+
+
+def test_runs_with_the_same_id_draw_the_same_numbers() -> None:
+    scenario = explored()
+    plain = simulate(scenario, runs=2, seed=3).per_run()
+    same = simulate(scenario, runs=2, seed=3, run_ids=[0, 1]).per_run()
+    pd.testing.assert_frame_equal(plain, same)
+    from forcegen.sampling import sample_scenario
+
+    base = sample_scenario(scenario, runs=2, seed=3, deterministic=False)
+    twice = type(base)(size=4, values={k: np.tile(v, 2) for k, v in base.values.items()}, picks={})
+    got = simulate(scenario, seed=3, sample=twice, run_ids=[0, 1, 0, 1]).per_run()
+    for c in OUT:
+        np.testing.assert_array_equal(got[c].to_numpy(), np.tile(plain[c].to_numpy(), 2))
+    with pytest.raises(UsageError, match="run_ids"):
+        simulate(scenario, runs=2, run_ids=[0])
