@@ -863,8 +863,8 @@ def explore_cmd(
             "--points", "-n", min=1, max=1_000_000, help="Points of the continuous design."
         ),
     ] = 16,
-    runs: Annotated[
-        int, typer.Option("--runs", min=1, max=MAX_RUNS, help="Runs of each experiment.")
+    runs: Annotated[  # RUNS without its -n, which is --points here
+        int, typer.Option("--runs", min=1, max=MAX_RUNS, help=RUNS.__metadata__[0].help)
     ] = 50,
     seed: SEED = 0,
     choose: CHOOSE = None,
