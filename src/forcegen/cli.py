@@ -840,6 +840,246 @@ def claims_corroborate_cmd(
         sys.stdout.write(render(found))
 
 
+# --- explore: experiments across assumptions, into a run store ------------------------------
+
+
+class Uncertain(StrEnum):
+    support = "support"
+    central = "central"
+    none = "none"
+
+
+class DesignMethod(StrEnum):
+    lhs = "lhs"
+    sobol = "sobol"
+
+
+def _explored_choices(text: str, offered: Mapping[str, Any], pinned: Mapping[str, str]) -> list:
+    """The choices ``--choices`` names as factors: all (less those pinned), none, or a list."""
+    if text == "all":
+        return [name for name in offered if name not in pinned]
+    if text == "none":
+        return []
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in offered]
+    if not names or unknown:
+        known = ", ".join(sorted(offered)) or "none"
+        raise UsageError(
+            f"--choices {text!r}: expected all, none or choice names separated by commas "
+            f"(this scenario offers {known})"
+        )
+    both = [name for name in names if name in pinned]
+    if both:
+        raise UsageError(f"choice {both[0]!r} is both explored (--choices) and pinned (--choose)")
+    return names
+
+
+def _widening(text: str | None) -> float | None:
+    """``--widen-assumptions 20%`` (or 0.2) as a fraction."""
+    if text is None:
+        return None
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1:
+        raise UsageError(
+            f"--widen-assumptions {text!r}: expected a share above 0% and below 100%, such as 20%"
+        )
+    return value
+
+
+def _explore_table(data: Mapping[str, Any]) -> None:
+    from rich.table import Table
+
+    out.print(
+        Text(
+            f"{data['scenario']}: {data['run']} experiments run, {data['skipped']} already "
+            f"in the store; {data['experiments']} experiments ({data['runs']:,} runs) in "
+            f"{data['store']}"
+        )
+    )
+    if data["outcomes"]:
+        table = Table(title="Outcomes: the range of their means across experiments")
+        for column in ("outcome", "lowest mean", "highest mean"):
+            table.add_column(column, justify="left" if column == "outcome" else "right")
+        for name, span in data["outcomes"].items():
+            share = name.startswith("coverage:")
+            cells = [
+                "-" if v is None else f"{v:.1%}" if share else f"{v:,.1f}"
+                for v in (span["min"], span["max"])
+            ]
+            table.add_row(name, *cells)
+        out.print(table)
+    cover = data["full_cover"]
+    if cover["demands"]:
+        table = Table(
+            title=f"Experiments covering each demand fully in at least {cover['at_least']:.0%} "
+            "of their runs"
+        )
+        table.add_column("demand")
+        table.add_column("share of experiments", justify="right")
+        for name, share in cover["demands"].items():
+            table.add_row(name, "-" if share is None else f"{share:.0%}")
+        every = cover["every_demand"]
+        table.add_row("every demand", "-" if every is None else f"{every:.0%}")
+        out.print(table)
+
+
+@command("explore")
+def explore_cmd(
+    scenario: SCENARIO,
+    store_path: Annotated[
+        Path,
+        typer.Option(
+            "--store",
+            help="DuckDB file to write the experiments into (created, or resumed: "
+            "experiments already in it are skipped). Read it with forcegen.store.open or SQL.",
+        ),
+    ],
+    choices: Annotated[
+        str,
+        typer.Option(
+            "--choices",
+            help="Choices explored, each with all its options: all, none, or NAME,NAME.",
+        ),
+    ] = "all",
+    uncertain: Annotated[
+        Uncertain,
+        typer.Option(
+            "--uncertain",
+            help="Uncertain values as factors over their whole support, their central "
+            "range, or none (then sampled within each experiment's runs as usual).",
+        ),
+    ] = Uncertain.support,
+    lever: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--lever",
+            help="A number explored over a range: PATH=LOW..HIGH in the units people write, "
+            "such as 'units[ru-bn].count=10..30'. Repeatable.",
+        ),
+    ] = None,
+    widen: Annotated[
+        str | None,
+        typer.Option(
+            "--widen-assumptions",
+            help="Explore every uncited number (assumption) too, within ± this share, such as 20%.",
+        ),
+    ] = None,
+    method: Annotated[
+        DesignMethod,
+        typer.Option(
+            "--design",
+            help="Design over the continuous factors: Latin hypercube or Sobol sequence "
+            "(crossed with every combination of the choices' options).",
+        ),
+    ] = DesignMethod.lhs,
+    points: Annotated[
+        int,
+        typer.Option(
+            "--points", "-n", min=1, max=1_000_000, help="Points of the continuous design."
+        ),
+    ] = 16,
+    runs: Annotated[  # RUNS without its -n, which is --points here
+        int, typer.Option("--runs", min=1, max=MAX_RUNS, help=RUNS.__metadata__[0].help)
+    ] = 50,
+    seed: SEED = 0,
+    choose: CHOOSE = None,
+    chunk: Annotated[
+        int,
+        typer.Option(
+            "--chunk",
+            min=1,
+            max=10_000,
+            help="Experiments simulated together and written in one transaction.",
+        ),
+    ] = 8,
+    jobs: JOBS = 1,
+    dask: Annotated[
+        bool, typer.Option("--dask", help="Run the experiments on a local Dask cluster.")
+    ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=1024,
+            help="Chunks run at once: threads in this process, or worker processes of the "
+            "local Dask cluster with --dask (default 1).",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Address of an existing Dask scheduler, tcp://HOST:PORT, to send the "
+            "experiments to.",
+        ),
+    ] = None,
+    fmt: FORMAT = Format.table,
+) -> None:
+    """Run experiments across choices, uncertain values and levers into a run store."""
+    import importlib.util
+
+    from forcegen.analysis.explore import Exploration, design, factors
+    from forcegen.api import check_choices
+    from forcegen.scenario.claims import choices_of
+    from forcegen.store import open as open_store
+    from forcegen.store.filling import fill, meta_of
+    from forcegen.store.schema import EXTRA, duckdb
+
+    # everything is checked before the store file is created
+    duckdb()
+    executor = "dask" if dask or scheduler else "threads"
+    if executor == "dask" and importlib.util.find_spec("distributed") is None:
+        raise UsageError(f"--dask and --scheduler need dask.distributed: {EXTRA}")
+    if scheduler is not None and "://" not in scheduler:
+        raise UsageError(f"--scheduler {scheduler!r}: expected an address such as tcp://HOST:PORT")
+    loaded = load(scenario)
+    pinned = check_choices(loaded, _choices(choose))
+    explored = _explored_choices(choices, choices_of(loaded), pinned)
+    levers = list(lever or [])
+    widening = _widening(widen)
+    found = factors(
+        loaded, choices=explored, uncertain=uncertain.value, levers=levers, widen=widening
+    )
+    rows = design(found, n=points, method=method.value, seed=seed)
+    exploration = Exploration(scenario=loaded, factors=found, runs=runs, seed=seed, choices=pinned)
+    settings = {
+        "choices": explored,
+        "pinned": pinned,
+        "uncertain": uncertain.value,
+        "levers": levers,
+        "widen": widening,
+        "runs": runs,
+        "seed": seed,
+    }
+    meta = meta_of(
+        exploration,
+        scenario_text=scenario.read_text(encoding="utf-8"),
+        settings=settings,
+        design={"method": method.value, "n": points, "seed": seed},
+    )
+    with _working("exploring", "experiments") as progress:
+        filled = fill(
+            store_path,
+            exploration,
+            rows,
+            meta=meta,
+            chunk=chunk,
+            executor=executor,
+            scheduler=scheduler,
+            workers=workers,
+            n_jobs=jobs,
+            progress=progress,
+        )
+    with open_store(store_path) as written:
+        summary = {"run": filled.run, "skipped": filled.skipped, **written.overview()}
+    _emit(summary, fmt, None, _explore_table)
+
+
 def main() -> None:
     """Entry point: never lets a traceback reach the user unless FORCEGEN_DEBUG is set."""
     try:
