@@ -439,3 +439,10 @@ def test_report_shows_the_discovery(store: Path, tmp_path: Path, store_reader: N
     assert [c.name for c in charts] == ["discover-tradeoff", "discover-box"]
     for chart in charts:
         assert chart.plotly()  # the interactive backend draws them too
+
+
+def test_docs_describe_the_command() -> None:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "analyses.md").read_text("utf-8")
+    assert "(`forcegen discover`)" in text
+    for field in DiscoverFile.model_fields:
+        assert f"`{field}`" in text, field
