@@ -1080,6 +1080,70 @@ def explore_cmd(
     _emit(summary, fmt, None, _explore_table)
 
 
+@command("discover")
+def discover_cmd(
+    store: Annotated[Path, typer.Argument(help="Run store written by forcegen explore.")],
+    where: Annotated[
+        str,
+        typer.Option(
+            "--where",
+            "-w",
+            help="Condition on each experiment's outcomes: OUTCOME OP VALUE, such as "
+            "'coverage:front-line < 95%' (a bare per-run outcome is its mean across the "
+            "experiment's runs), 'p_full:front-line < 0.9' or 'lost:RU:killed > 20,000'.",
+        ),
+    ],
+    threshold: Annotated[
+        float,
+        typer.Option(
+            "--threshold",
+            min=0.01,
+            max=1.0,
+            help="Density (share of a box's experiments where the condition holds) the "
+            "chosen box must reach.",
+        ),
+    ] = 0.8,
+    box: Annotated[
+        int | None,
+        typer.Option("--box", min=0, help="Choose this step of the peeling trajectory as the box."),
+    ] = None,
+    seed: SEED = 0,
+    fmt: FORMAT = Format.table,
+    out_dir: OUT = None,
+) -> None:
+    """Under which factors a condition on the outcomes holds: PRIM boxes and feature
+    scores over a run store, each factor traced to the claims it cites."""
+    import forcegen.store
+    from forcegen.analysis.discover import discover, parse_where
+    from forcegen.report import discovery
+    from forcegen.results_folder import check_out
+
+    if out_dir is not None:
+        check_out(out_dir)
+    with forcegen.store.open(store) as st:
+        meta = dict(st.meta)
+        factors = st.factors()
+        experiments = st.experiments()
+        summaries = st.summaries()
+    condition = parse_where(where, list(summaries.columns))
+    table = experiments.merge(summaries, on="experiment", how="inner", suffixes=("", " "))
+    table = table.sort_values("experiment", kind="stable").reset_index(drop=True)
+    if table.empty:
+        raise UsageError(f"{store}: the store holds no finished experiments")
+    found = discover(
+        table,
+        condition.holds(table),
+        factors,
+        threshold=threshold,
+        box=box,
+        seed=seed,
+        condition=condition,
+        scenario=str(meta.get("scenario") or ""),
+        store=str(store),
+    )
+    _emit(found.summary(), fmt, out_dir, lambda data: discovery.terminal(out, data))
+
+
 def main() -> None:
     """Entry point: never lets a traceback reach the user unless FORCEGEN_DEBUG is set."""
     try:
