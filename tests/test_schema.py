@@ -236,10 +236,10 @@ def test_text_a_reader_accepts_the_schema_accepts(name: str, kind: Kind, text: s
 @pytest.mark.parametrize(
     ("name", "kind", "text"),
     [
-        ("duration", Duration(), "30 days"),
+        ("duration", Duration(), "30 dayz"),
         ("duration", Duration(), "d30"),
         ("duration", Duration(), "2%/mo"),
-        ("hazard", Hazard(), "2%/month"),
+        ("hazard", Hazard(), "2%/fortnight"),
         ("hazard", Hazard(), "%2"),
         ("rate", Rate(), "6000 a month"),
         ("rate", Rate(), "6000/mo/d"),
