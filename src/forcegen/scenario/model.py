@@ -875,6 +875,18 @@ class MeasureRef(Strict):
     )
 
 
+def _about_is_value(data: object) -> object:
+    """An observation's ``about: x`` is its ``value: x`` (the grades' tolerance makes any
+    claimed figure approximate), as inputs write a figure a source hedges."""
+    if isinstance(data, Mapping) and "about" in data:
+        if "value" in data:
+            raise PydanticCustomError(
+                "quantity", "expected either 'value' or 'about' (the same thing), not both", {}
+            )
+        data = {("value" if k == "about" else k): v for k, v in data.items()}
+    return data
+
+
 class Observation(MeasureRef):
     """A claimed outcome: a figure the model outputs, at a date or over a window, citing
     claims.
@@ -882,7 +894,8 @@ class Observation(MeasureRef):
     The day: ``at`` or ``by`` (the same: the level that day, or the total from the start
     through that day), or ``from`` and ``to`` (a window, both days included: the total over
     it, or the mean level). The claim: ``value`` (with ``sd`` or ``plus_minus``, written
-    ``±`` if you like), ``at_least`` and/or ``at_most``, or ``between``. With ``share_of``
+    ``±`` if you like; ``about`` is the same as ``value``), ``at_least`` and/or ``at_most``,
+    or ``between``. With ``share_of``
     the figure is this measure divided by that one, per run, and the claim a share.
     """
 
@@ -894,6 +907,7 @@ class Observation(MeasureRef):
     from_: Date | None = Field(None, alias="from")
     to: EndDate | None = None
     value: Figure | None = None
+    about: Figure | None = Field(None, description="the same as value: 'about 45,000'")
     sd: Figure | None = None
     plus_minus: Figure | None = Field(
         None, validation_alias=AliasChoices("plus_minus", "±"), description="also written ±"
@@ -906,6 +920,8 @@ class Observation(MeasureRef):
     cites: list[Id] = Field(default_factory=list, max_length=MAX_ITEMS)
     paraphrase: str | None = None
     note: str | None = None
+
+    _about = model_validator(mode="before")(_about_is_value)
 
     @property
     def cumulative(self) -> bool:
