@@ -742,9 +742,19 @@ class Hedges(Strict):
     ``at_least`` with ``at_most``) uniform on [a, b]. Deterministic runs take the mean.
     """
 
-    about: Annotated[float, BeforeValidator(Fraction().parse), Field(gt=0.0, lt=1.0)] = Field(
-        0.1, description="share either side of an 'about' figure (default 10%)"
-    )
+    about: Annotated[
+        float,
+        BeforeValidator(Fraction().parse),
+        Field(gt=0.0, lt=1.0),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+                    {"type": "string", "pattern": units.PATTERNS["percent"]},
+                ]
+            }
+        ),
+    ] = Field(0.1, description="share either side of an 'about' figure (default 10%)")
     at_least: Factor = Field(1.5, description="highest value of 'at_least: a' is a times this")
     at_most: Factor = Field(1.5, description="lowest value of 'at_most: b' is b over this")
 
