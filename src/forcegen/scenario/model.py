@@ -338,7 +338,9 @@ def _grade_parts(data: object) -> object:
         out.setdefault("reliability", "F")
         out.setdefault("credibility", 6)
     elif grade is None and "reliability" in out and "credibility" in out:
-        out["grade"] = f"{out['reliability']}{out['credibility']}"
+        combined = f"{out['reliability']}{out['credibility']}".replace(" ", "")
+        # Parts that make no grade are reported themselves, not also as a bad grade.
+        out["grade"] = combined if _GRADE_RE.match(combined) else "F6"
     elif grade is None and "reliability" not in out and "credibility" not in out:
         out["reliability"], out["credibility"] = "F", 6  # reported once, as a missing grade
     return out

@@ -220,10 +220,10 @@ class Kind:
             )
 
 
-def _text_number(kind: Kind, raw: object) -> object:
+def _text_number(kind: Kind, raw: object, whole: bool = False) -> object:
     """A number written as text (``"20,000"``) as a float; anything else as it is."""
     if isinstance(raw, str):
-        value = units.plain_number(raw)
+        value = units.plain_number(raw, whole)
         if value is None:
             raise kind.error(raw)
         return value
@@ -238,14 +238,14 @@ class Count(Kind):
     json_schema = {
         "anyOf": [
             {"type": "integer", "minimum": 0},
-            {"type": "string", "pattern": units.PATTERNS["number"]},
+            {"type": "string", "pattern": units.PATTERNS["whole"]},
         ]
     }
     limit = float(MAX_PEOPLE)
     measure = "people"
 
     def parse(self, raw: object) -> float:
-        return super().parse(_text_number(self, raw))
+        return super().parse(_text_number(self, raw, whole=True))
 
     def check(self, value: float, raw: object) -> float:
         self.within(value, raw)

@@ -43,6 +43,7 @@ _DURATION_RE = re.compile(rf"^\s*{_SPAN}\s*$")
 _RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*(?:{_PERIOD})?\s*$")
 _HAZARD_RE = re.compile(rf"^\s*({_NUMBER})\s*(%)?\s*(?:{_PERIOD})?\s*$")
 _PLAIN_RE = re.compile(rf"^\s*({_NUMBER})\s*$")
+_WHOLE_RE = re.compile(r"^\s*((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+))\s*$")
 
 _DIGITS = r"[0-9](?:_?[0-9])*"
 _FLOAT = rf"[-+]?(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][-+]?{_DIGITS})?"
@@ -54,11 +55,13 @@ PATTERNS = {
     "hazard": _HAZARD_RE.pattern,
     "percent": _PERCENT_RE.pattern,
     "number": _PLAIN_RE.pattern,
+    "whole": _WHOLE_RE.pattern,
 }
 """The text forms of each kind of number, as regular expressions: the readers here match
 them and ``forcegen schema`` gives them as JSON Schema patterns, so that both accept the
 same text. ``percent`` is what Python's ``float`` reads, then ``%``; ``number`` is a
-plain number as sources print it (``20,000``)."""
+plain number as sources print it (``20,000``), and ``whole`` one without a decimal point
+(so that ``20.000``, an Italian twenty thousand, is never read as twenty)."""
 
 
 def _float(text: str) -> float:
@@ -78,9 +81,10 @@ def _period_days(count: str | None, unit: str | None) -> float | None:
     return days if days > 0 else None
 
 
-def plain_number(text: str) -> float | None:
-    """A number written as text, maybe with thousands separators (``20,000``)."""
-    match = _PLAIN_RE.match(text)
+def plain_number(text: str, whole: bool = False) -> float | None:
+    """A number written as text, maybe with thousands separators (``20,000``); with
+    ``whole``, only digits and separators (no decimal point, no exponent)."""
+    match = (_WHOLE_RE if whole else _PLAIN_RE).match(text)
     return None if not match else _float(match.group(1))
 
 
