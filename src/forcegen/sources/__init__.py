@@ -1,4 +1,7 @@
-"""Working with the sources a scenario rests on: drafting claims from articles.
+"""Tools for the claims of scenarios: spreadsheets of claims (:mod:`.sheets`), writing claims
+into a scenario file without touching the rest of it (:mod:`.into`), and corroboration of
+the numbers different sources give for the same quantity (:mod:`.corroborate`).
 
-This side of forcegen reads texts, never scenarios' results; it never imports the engine.
+These work on the scenario side only: they read and write scenario files and their claims,
+and never import the engine.
 """

@@ -13,6 +13,7 @@ Every quantity keeps its exact character span in the article's plain text
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -245,7 +246,8 @@ _BACK_REFERENCE = re.compile(
 
 _ORG_WORDS = frozenset(
     _split("""ministry mod service services intelligence council agency command staff kremlin
-    government office department police army forces headquarters administration ministry's u.k. uk britain
+    government office department police army forces headquarters administration ministry's u.k u.k.
+    uk britain
     britain's nato pentagon guard directorate hur gur fsb sbu duma parliament committee
     commission court prosecutor embassy institute isw chiefs alliance""")
 )
@@ -301,7 +303,7 @@ def _person_names(text: str) -> list[str]:
 
 
 def _clean_who(text: str) -> str:
-    who = re.sub(r"\s+", " ", text).strip(" -–—'\"“”«»")
+    who = re.sub(r"\s+", " ", text).strip(" -–—'\"“”«».,")
     who = re.sub(r"^(?:and|but|while|as|that|so|then|thus|however)\s+", "", who, flags=re.I)
     return who
 
@@ -722,9 +724,10 @@ def extract(article: Article) -> list[Extracted]:
                     continue
                 a = Attribution("named", name, a.cue)
             out.append((pos, a))
-            if a.kind == "named":
-                names = _person_names(a.who)
-                last_named = names[-1] if names else a.who
+        # A pronoun in a later sentence names the last person this one mentions.
+        mentioned = _person_names(text[s.start : s.end])
+        if mentioned:
+            last_named = mentioned[-1]
         resolved.append(out)
     results: list[Extracted] = []
     quote_speaker = None
@@ -797,3 +800,112 @@ def _attribute(
         if quote_speaker is not None:
             return Attribution(quote_speaker.kind, quote_speaker.who, "quotation")
     return Attribution("outlet", outlet, "none")
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+def slug(name: str) -> str:
+    """An identifier made from a file name: ``seed-article-2023-01-19``."""
+    text = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40].strip("-")
+    return text if text[:1].isalpha() else f"a-{text}" if text else "article"
+
+
+def _scalar(text: str) -> str:
+    """A YAML double-quoted scalar (a JSON string is one)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def describe(q: Quantity) -> str:
+    """A quantity in a few words: ``people {about: 45000} (Russians)``."""
+    unit = "" if q.unit == q.kind else f" {q.unit}"
+    noun = f" ({q.noun})" if q.noun else ""
+    return f"{q.kind} {q.as_written()}{unit}{noun}"
+
+
+def claim_of(e: Extracted, article: Article, claim_id: str) -> dict[str, Any]:
+    """The claim an extraction drafts, as plain data valid against the Claim model."""
+    source: dict[str, Any] = {"publication": article.publication or "(publication not given)"}
+    for key in ("date", "url", "title"):
+        value = getattr(article, key)
+        if value:
+            source[key] = value
+    outlet = e.attribution.kind == "outlet"
+    q = e.quantity
+    parts = [
+        "Drafted by forcegen claims extract; check it against the article.",
+        f'Quote (characters {e.sentence_start}-{e.sentence_end}): "{e.sentence}"',
+        f'Number "{e.number}" (characters {e.start}-{e.end}): {describe(q)}.',
+    ]
+    if q.hedge == "conditional":
+        parts.append("Stated as a possibility (would, could, may, might).")
+    if e.field:
+        parts.append(f"Would feed {e.field}.")
+    if outlet:
+        parts.append("No speaker is named: the outlet's own statement.")
+    parts.append(f"Grade suggested by rule: {e.attribution.kind} source.")
+    return {
+        "id": claim_id,
+        "source": source,
+        "attribution": "named" if outlet else e.attribution.kind,
+        "attributed_to": e.attribution.who,
+        "paraphrase": f"DRAFT: {e.sentence}",
+        "grade": e.grade,
+        "note": " ".join(parts),
+    }
+
+
+def to_yaml(found: list[Extracted], article: Article, prefix: str) -> str:
+    """Claims ready to paste under ``claims:``, each with its extras as comments."""
+    lines = [
+        f"# {len(found)} claims drafted by forcegen claims extract; paste under claims: and",
+        "# check each one: the paraphrase is the sentence itself until you rewrite it.",
+    ]
+    for i, e in enumerate(found, 1):
+        q = e.quantity
+        claim = claim_of(e, article, f"{prefix}-{i}")
+        hedge = f", hedge {q.hedge}" if q.hedge else ""
+        lines.append(f"# {e.number!r} at {e.start}-{e.end}: {describe(q)}{hedge}")
+        lines.append(
+            f"#   attribution {e.attribution.kind} ({e.attribution.cue}); "
+            f"feeds {e.field or 'no field the rules can tell'}"
+        )
+        lines.append(f"- id: {claim['id']}")
+        lines.append("  source:")
+        for key, value in claim["source"].items():
+            lines.append(f"    {key}: {value if key == 'date' else _scalar(str(value))}")
+        for key in ("attribution", "attributed_to", "paraphrase", "grade", "note"):
+            lines.append(f"  {key}: {_scalar(str(claim[key]))}")
+    return "\n".join(lines) + "\n"
+
+
+def to_data(found: list[Extracted], article: Article, prefix: str) -> list[dict[str, Any]]:
+    """Everything extracted, as plain data (for ``--format json``)."""
+    out = []
+    for i, e in enumerate(found, 1):
+        q = e.quantity
+        out.append(
+            {
+                "number": e.number,
+                "span": [e.start, e.end],
+                "sentence": e.sentence,
+                "sentence_span": [e.sentence_start, e.sentence_end],
+                "quantity": {
+                    "value": list(q.value) if isinstance(q.value, tuple) else q.value,
+                    "unit": q.unit,
+                    "kind": q.kind,
+                    "hedge": q.hedge,
+                    "noun": q.noun,
+                    "as_written": q.as_written(),
+                },
+                "attribution": {
+                    "kind": e.attribution.kind,
+                    "who": e.attribution.who,
+                    "cue": e.attribution.cue,
+                },
+                "grade": e.grade,
+                "field": e.field,
+                "claim": claim_of(e, article, f"{prefix}-{i}"),
+            }
+        )
+    return out
