@@ -127,7 +127,7 @@ _PEOPLE = frozenset(
     draftees mobilised mobilized mobilisees prisoners prisoner convicts convict inmates
     mercenaries mercenary fighters fighter volunteers volunteer contractors officers
     instructors sailors marines paratroopers russians belarusians ukrainians wagnerites
-    contracts agreements casualties dead killed wounded losses deserters citizens men's
+    contracts agreements casualties criminals individuals dead killed wounded losses deserters citizens men's
     combatants militants guardsmen cadets veterans""")
 )
 _UNITS = frozenset(
@@ -214,7 +214,8 @@ _HEDGE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "about",
         re.compile(
             r"\b(?:about|around|approximately|approx\.|roughly|some|an estimated|estimated|"
-            r"circa|ca\.|close to|nearly|on the order of|or so)\s*$",
+            r"circa|ca\.|close to|nearly|on the order of|or so|(?:somewhere\s+)?at the level of|"
+            r"in the region of)\s*$",
             re.I,
         ),
     ),
@@ -227,13 +228,16 @@ _SAY = (
     r"(?:has\s+|had\s+|have\s+|also\s+|later\s+|earlier\s+|previously\s+|then\s+)*"
     r"(?:said|says|told|tells|stated|states|announced|announces|claimed|claims|noted|notes|"
     r"reported|reports|added|explained|informed|estimated|estimates|emphasi[sz]ed|insisted|"
-    r"wrote|writes|confirmed|assured|warned|calls|laid out|was on record|is on record)\b"
+    r"wrote|writes|confirmed|assured|warned|calls|laid out|was on record|is on record|"
+    r"made (?:this|the|that) statement)\b"
 )
-_SUBJECT_SAYS = re.compile(rf"(?P<x>[^,;:()\"“”«»]+?)\s+{_SAY}")
+_SUBJECT_SAYS = re.compile(rf"(?P<x>[^,;:()\"“”«»]+?),?\s+{_SAY}")
 _SAYS_SUBJECT = re.compile(
-    r"(?:said|says|told|stated|explained|added|noted|wrote|reported|announced)\s+"
-    r"(?P<x>(?:the\s+)?[A-Z][\w.'’-]*(?:\s+(?:of\s+(?:the\s+)?)?[A-Z][\w.'’-]*)*)"
+    r"(?:said|says|stated|explained|added|noted|wrote|reported|announced)\s+"
+    r"(?P<x>(?:the\s+)?[A-Z][\w'’-]*(?:\s+(?:of\s+(?:the\s+)?)?[A-Z][\w'’-]*)*)"
+    r"(?=\s*(?:[.,;:!?]|$))"
 )
+"""The inverted form closing a quotation: ``..." said Andriy Demchenko.``"""
 _BY = re.compile(
     r"\b(?:stated|said|told|reported|claimed)\s+(?:to\s+\S+\s+)?by\s+(?P<x>[^,.;:\"“”«»]+)"
 )
@@ -241,7 +245,9 @@ _ACCORDING = re.compile(r"\baccording to\s+(?P<x>[^,.;:\"“”«»]+)", re.I)
 _HEADLINE = re.compile(r"^(?P<x>(?:The\s+)?[A-Z][\w.'’ -]{2,60}?):\s")
 _TRAILING_NAME = re.compile(r"\s[-–—]\s*(?P<x>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?)\s*$")
 _BACK_REFERENCE = re.compile(
-    r"\b(?:about this|this was told|said this|told this|this was said)\b", re.I
+    r"\b(?:about this|this was told|said this|told this|this was said|made (?:this|the|that) "
+    r"statement)\b",
+    re.I,
 )
 
 _ORG_WORDS = frozenset(
@@ -308,6 +314,17 @@ def _clean_who(text: str) -> str:
     return who
 
 
+_CALENDAR = frozenset(
+    _split("monday tuesday wednesday thursday friday saturday sunday today yesterday")
+) | frozenset(_MONTHS)
+_PLACES = frozenset(
+    _split(
+        "russia moscow kremlin kyiv kiev ukraine minsk belarus washington london britain "
+        "beijing warsaw poland nato"
+    )
+)
+
+
 def classify(who: str, surnames: frozenset[str]) -> str | None:
     """The kind of a speaker as the text words it, or None if it does not look like one."""
     words = [w.lower().strip(".,") for w in who.split()]
@@ -317,6 +334,13 @@ def classify(who: str, surnames: frozenset[str]) -> str | None:
         return "pronoun"
     if _person_names(who) or any(_bare(w) in surnames for w in who.split()):
         return "named"
+    if len(words) == 1 and who[:1].isupper():
+        # A lone capitalised subject of a say verb: a surname ("Shoigu said"), or a
+        # capital or country speaking for its government ("Moscow said").
+        if words[0] in _PLACES:
+            return "official"
+        if words[0] not in _TITLE_WORDS and words[0] not in (_ORG_WORDS | _CALENDAR):
+            return "named"
     if _ANONYMOUS.search(who):
         return "anonymous"
     if any(w in _ORG_WORDS or w.rstrip("'’s") in _ORG_WORDS for w in words):
@@ -343,11 +367,25 @@ def _speakers(sentence: str, surnames: frozenset[str]) -> list[tuple[int, Attrib
                 # The subject is the last clause before the verb.
                 raw = re.split(r"\s[-–—]\s|[.!?]\s", raw)[-1]
                 raw = " ".join(raw.split()[-14:])
+            if _SUBORDINATE.match(raw.strip()):
+                # "..., after President Putin announced ...": another clause's speaker.
+                continue
             who = _clean_who(raw)
             kind = classify(who, surnames)
+            if pattern is _SUBJECT_SAYS and kind != "named":
+                # "Dmitry Medvedev, deputy chairman of the Security Council, stated ..."
+                apposition = re.search(_NAME_COMMA, sentence[: m.start("x")])
+                if apposition is not None:
+                    who, kind = f"{apposition.group('name')}, {who}", "named"
             if kind is not None:
                 found.append((m.start("x"), Attribution(kind, who, cue)))
     return found
+
+
+_SUBORDINATE = re.compile(
+    r"(?:after|before|when|while|since|as|because|although|though|if|until|once)\s", re.I
+)
+_NAME_COMMA = r"(?P<name>\b[A-Z][a-z’'-]+(?:\s+[A-Z][a-z’'-]+)+),\s*$"
 
 
 # --- the extraction -----------------------------------------------------------------------
@@ -510,6 +548,8 @@ def _classify_quantity(
             return None
         if re.match(r"(?:of|in)\s+(?:the\s+)?(?:year|war)", rest):
             return None
+        if not _SERVICE.search(text[sentence.start : sentence.end]):
+            return None
         return Quantity(value, unit, "duration", hedge), start, unit_end
     # What is counted: the first listed noun within a few words.
     noun = None
@@ -542,7 +582,8 @@ def _classify_quantity(
             return None
         if isinstance(value, float) and 1900 <= value <= 2100 and "," not in n1:
             return None
-        if not _MILITARY.search(text[sentence.start : sentence.end]):
+        population = re.search(r"\bpopulation\s+of\s*$", text[max(0, start - 20) : start], re.I)
+        if not population and not _MILITARY.search(text[sentence.start : sentence.end]):
             return None
         kind = "people"
     if is_words and noun is None:
@@ -784,13 +825,11 @@ def _attribute(
     if found:
         rel = start - s.start
         return min(found, key=lambda pa: abs(pa[0] - rel))[1]
-    following = cut[s.index + 1] if s.index + 1 < len(cut) else None
-    if (
-        following is not None
-        and resolved[following.index]
-        and _BACK_REFERENCE.search(text[following.start : following.end])
-    ):
-        return resolved[following.index][0][1]
+    for following in cut[s.index + 1 : s.index + 3]:
+        if resolved[following.index] and _BACK_REFERENCE.search(
+            text[following.start : following.end]
+        ):
+            return resolved[following.index][0][1]
     if quoted_at(text, paragraph_start[s.paragraph], start):
         for later in cut[s.index + 1 :]:
             if later.paragraph != s.paragraph:
