@@ -781,7 +781,7 @@ def claims_extract_cmd(
     ] = None,
 ) -> None:
     """Draft claims from an article: every number bearing on force generation, with who
-    said it, a suggested grade and its exact place in the text (docs/format.md)."""
+    said it, a suggested grade and its exact place in the text (docs/claims.md)."""
     import datetime as dt
 
     from forcegen.sources.extract import extract, read_article, slug, to_data, to_yaml

@@ -127,8 +127,8 @@ _PEOPLE = frozenset(
     draftees mobilised mobilized mobilisees prisoners prisoner convicts convict inmates
     mercenaries mercenary fighters fighter volunteers volunteer contractors officers
     instructors sailors marines paratroopers russians belarusians ukrainians wagnerites
-    contracts agreements casualties criminals individuals dead killed wounded losses deserters citizens men's
-    combatants militants guardsmen cadets veterans""")
+    contracts agreements casualties criminals individuals dead killed wounded losses deserters
+    citizens men's combatants militants guardsmen cadets veterans""")
 )
 _UNITS = frozenset(
     _split("""brigades brigade battalions battalion regiments regiment divisions division companies
