@@ -137,6 +137,21 @@ def test_not_claims(sentence: str) -> None:
     assert extract(Article(sentence)) == []
 
 
+@pytest.mark.parametrize(
+    ("sentence", "target"),
+    [
+        ("Units serve a month at the front.", "policies[].positions[].duration"),
+        ("About 9,000 Russian troops are in Belarus.", "forces[].limits[].people"),
+        ("The army recruits 30,000 volunteers per month.", "pipelines[].intake[].rate"),
+        ("Shoigu said 300,000 reservists will be called up.", "pipelines[].waves[].people"),
+        ("Russia has a prison population of 500,000.", "reservoirs[].size"),
+        ("Money: Wagner pays $2,000 to its fighters.", None),
+    ],
+)
+def test_suggested_fields(sentence: str, target: str | None) -> None:
+    assert one(sentence).field == target
+
+
 def test_elliptic_rotation_stints() -> None:
     found = extract(Article("One month at the front, one at the back, one in Belarus."))
     assert [(e.number, e.quantity.value, e.quantity.unit) for e in found] == [

@@ -707,6 +707,7 @@ _FIELD_RULES: tuple[tuple[str, str, str], ...] = (
         r"recruit|contract|sign|join|enlist|mobili|volunteer|agreement",
         "pipelines[].intake[].rate",
     ),
+    ("people", r"population", "reservoirs[].size"),
     ("people", r"mobili[sz]|call(?:ed)?[- ]up|reservist", "pipelines[].waves[].people"),
     (
         "people",
