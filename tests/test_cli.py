@@ -143,8 +143,9 @@ def test_validate_bad_file_reports_located_problem_on_stderr(runner: CliRunner, 
     result = invoke(runner, "validate", bad)
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert f"{bad}:3:8: start: expected a date written YYYY-MM-DD, found '2023-02-30'" in (
-        result.stderr
+    assert (
+        f"{bad}:3:8: start: expected a date written YYYY-MM-DD, YYYY-MM (a month) or YYYY "
+        "(a year), found '2023-02-30'" in (result.stderr)
     )
     assert f"{bad}:1:1: horizon: missing required field 'horizon'" in result.stderr
     assert result.stderr.rstrip().endswith("problems found")

@@ -160,6 +160,12 @@ def _uncertain(points: list[Any]) -> list[Any]:
          "options": {"a": mid, "b": {"value": low, "cites": []}, "c": {"uniform": [low, high]}}},
         {"choose": "pick", "default": "a", "weights": {"a": 1, "b": 2},
          "options": {"a": mid, "b": high}},
+        {"about": mid, "cites": [], "note": "about"},
+        {"between": [low, high], "widen": False},
+        {"at_least": low},
+        {"at_most": high, "note": "no more than"},
+        {"at_least": low, "at_most": high},
+        {"choose": "pick", "default": "a", "options": {"a": {"about": mid}, "b": high}},
     ]  # fmt: skip
 
 
@@ -167,12 +173,14 @@ FORMS: dict[str, tuple[Any, list[Any]]] = {
     "duration": (
         _set_duration,
         [30, 30.0, "30", "30d", " 30d ", "30 d", "4w", "1mo", "1.0mo", "3e1d", "1y", "0.5mo",
+         "6 months", "a month", "2 weeks", "10 days", "1 year", "1,000 days",
          *_uncertain(["20d", "30d", "6w"])],
     ),
     "hazard": (
         _set_hazard,
         [0, 0.001, 1e-4, "0.001", "0.1%", "0.1%/d", "2%/mo", " 2 % / mo ", "10%/y", "1e-3",
-         "5e-2/w", "0.5 %/w", *_uncertain(["1%/mo", "2%/mo", "4%/mo"])],
+         "5e-2/w", "0.5 %/w", "50%/6mo", "1.5% per month", "1.5%/month", "20%/2 years",
+         *_uncertain(["1%/mo", "2%/mo", "4%/mo"])],
     ),
     "fraction": (
         _set_fraction,
@@ -182,16 +190,20 @@ FORMS: dict[str, tuple[Any, list[Any]]] = {
     "rate": (
         _set_rate,
         [200, 200.5, "200", "200/d", "1500/w", "6000/mo", " 6000 / mo ", "1e3/y", "12.5/d",
+         "6,000/mo", "6000 per month", "900/3mo", "1,500 per 2 weeks",
          *_uncertain(["100/d", "3000/mo", "300/d"])],
     ),
-    "per_100k": (_set_per_100k, [50, 12.5, *_uncertain([10, 50, 90])]),
-    "count": (_set_count, [1000, 1000.0, *_uncertain([900, 1000, 1100])]),
+    "per_100k": (_set_per_100k, [50, 12.5, "1,500", "12.5", *_uncertain([10, 50, 90])]),
+    "count": (_set_count, [1000, 1000.0, "1,000", " 1000 ",
+                           *_uncertain([900, 1000, "1,100"])]),
     "phase": (
         _set_phase,
         ["even", 0, 10, 10.0, "10", "10d", " 10 d", "1w", "0.5mo",
          *_uncertain(["0d", "10d", "20d"])],
     ),
-    "start (a day)": (_set_start, ["10d", 10, "2023-01-10", {"value": "10d", "cites": []}]),
+    "start (a day)": (
+        _set_start, ["10d", 10, "2023-01-10", "2023-02", "2 weeks", {"value": "10d", "cites": []}]
+    ),
 }  # fmt: skip
 
 CASES = [(kind, i, form) for kind, (_, forms) in FORMS.items() for i, form in enumerate(forms)]
@@ -236,10 +248,10 @@ def test_text_a_reader_accepts_the_schema_accepts(name: str, kind: Kind, text: s
 @pytest.mark.parametrize(
     ("name", "kind", "text"),
     [
-        ("duration", Duration(), "30 days"),
+        ("duration", Duration(), "30 dayz"),
         ("duration", Duration(), "d30"),
         ("duration", Duration(), "2%/mo"),
-        ("hazard", Hazard(), "2%/month"),
+        ("hazard", Hazard(), "2%/fortnight"),
         ("hazard", Hazard(), "%2"),
         ("rate", Rate(), "6000 a month"),
         ("rate", Rate(), "6000/mo/d"),

@@ -223,6 +223,9 @@ def simulate(
                 "attribution": claims[cid].attribution,
                 "attributed_to": claims[cid].attributed_to,
                 "source": claims[cid].source.publication,
+                "reliability": claims[cid].reliability,
+                "credibility": claims[cid].credibility,
+                "chain": claims[cid].source.chain,
                 "date": None
                 if claims[cid].source.date is None
                 else claims[cid].source.date.isoformat(),

@@ -126,19 +126,69 @@ def _brief(scenario: Scenario, choices: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+RELIABILITY_WORDS = {
+    "A": "completely reliable",
+    "B": "usually reliable",
+    "C": "fairly reliable",
+    "D": "not usually reliable",
+    "E": "unreliable",
+    "F": "reliability cannot be judged",
+}
+CREDIBILITY_WORDS = {
+    1: "confirmed",
+    2: "probably true",
+    3: "possibly true",
+    4: "doubtful",
+    5: "improbable",
+    6: "truth cannot be judged",
+}
+"""The Admiralty scale's words for each letter and digit, as the claims table shows them."""
+
+
+def _grade_parts(grade: str) -> dict[str, Any]:
+    letter, digit = (grade[:1], int(grade[1:2])) if len(grade) == 2 else ("", 0)
+    return {
+        "reliability": letter,
+        "reliability_words": RELIABILITY_WORDS.get(letter, ""),
+        "credibility": digit or "",
+        "credibility_words": CREDIBILITY_WORDS.get(digit, ""),
+    }
+
+
+def _web_link(url: str | None) -> str:
+    """A source's address as a link target: web addresses only (never ``javascript:``)."""
+    return url if url and url.lower().startswith(("http://", "https://")) else ""
+
+
 def _claims(folder: Folder, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Every claim the scenario makes, with its grade and the numbers that cite it."""
+    """Every claim the scenario makes, with its grade (reliability and credibility), the way
+    it reached the analyst, and the numbers that cite it."""
     used = {c["id"]: c["used_by"] for c in meta.get("claims", [])}
     if folder.scenario is None:
         return [
-            {**c, "used_by": c["used_by"], "source": c["source"] or "", "date": c["date"] or ""}
+            {
+                **c,
+                **_grade_parts(c["grade"]),
+                "used_by": c["used_by"],
+                "source": c["source"] or "",
+                "chain": c.get("chain") or c["source"] or "",
+                "title": "",
+                "url": "",
+                "quote": "",
+                "date": c["date"] or "",
+            }
             for c in meta.get("claims", [])
         ]
     return [
         {
             "id": c.id,
             "grade": c.grade,
+            **_grade_parts(c.grade),
             "source": c.source.publication,
+            "chain": c.source.chain,
+            "title": c.source.title or "",
+            "url": _web_link(c.source.url),
+            "quote": c.source.quote or "",
             "date": c.source.date.isoformat() if c.source.date else "",
             "attribution": c.attribution,
             "attributed_to": c.attributed_to or "",

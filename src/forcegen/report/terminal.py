@@ -226,10 +226,20 @@ def summary(out: Console, data: Mapping[str, Any]) -> None:
             row(made, v["id"], number(v["drawn_mean"]), number(v["end_mean"]), number(v["end_min"]))
         out.print(made)
     if data["claims"]:
-        columns = ("claim", "grade", "source", "numbers")
+        columns = ("claim", "grade", "reliability", "credibility", "source", "numbers")
         made = table("Claims used", columns, left=columns)
         for c in data["claims"]:
-            row(made, c["id"], c["grade"], f"{c['source']} ({c['attribution']})", len(c["used_by"]))
+            grade = c["grade"]
+            chain = c.get("chain") or c["source"]
+            row(
+                made,
+                c["id"],
+                grade,
+                c.get("reliability") or grade[:1],
+                str(c.get("credibility") or grade[1:2]),
+                f"{chain} ({c['attribution']})",
+                len(c["used_by"]),
+            )
         out.print(made)
     if data["assumptions"]:
         out.print(

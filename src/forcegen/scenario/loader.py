@@ -23,6 +23,7 @@ from forcegen.scenario.model import (
     LAST_DATE,
     MAX_WIDENING,
     Answer,
+    Hedges,
     MeasureRef,
     Observation,
     Scenario,
@@ -36,6 +37,7 @@ from forcegen.scenario.quantities import (
     Choice,
     Quantity,
     Value,
+    _kind_in,
     resolve,
 )
 from forcegen.scenario.references import check_references
@@ -65,7 +67,7 @@ def loads(text: str, filename: str = "<string>") -> Scenario:
 def validate(data: Any, positions: Positions, filename: str) -> Scenario:
     """Validate plain data read from ``filename`` into a :class:`Scenario`."""
     try:
-        scenario = Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data, context={"hedges": _hedges(data)})
     except ValidationError as exc:
         raise ScenarioError(_problems(_schema_findings(exc, data), positions, filename)) from None
     findings = (
@@ -77,6 +79,16 @@ def validate(data: Any, positions: Positions, filename: str) -> Scenario:
     if findings:
         raise ScenarioError(_problems(findings, positions, filename))
     return scenario
+
+
+def _hedges(data: Any) -> Hedges:
+    """The scenario's settings for hedged values (``uncertainty: hedges:``), read before the
+    values they apply to; the defaults if they are missing or wrong (reported elsewhere)."""
+    raw = _at(data, ("uncertainty", "hedges"))
+    try:
+        return Hedges.model_validate(raw) if isinstance(raw, Mapping) else Hedges()
+    except ValidationError:
+        return Hedges()
 
 
 def _extremes(q: Quantity, factor: float) -> tuple[float, float]:
@@ -636,7 +648,47 @@ def _found(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _message(error: dict[str, Any], loc: Loc, owner: type[BaseModel] | None = None) -> str:
+def _numbers_of(model: type[BaseModel]) -> list[str]:
+    """The fields of a model that hold a quantity (a number that may cite claims)."""
+    return [
+        info.alias or name
+        for name, info in model.model_fields.items()
+        if _kind_in(info.annotation) is not None
+        or any(_kind_in(m) is not None for m in info.metadata)
+    ]
+
+
+def _a(name: str) -> str:
+    return f"an {name}" if name[0] in "AEIOU" else f"a {name}"
+
+
+def _put_on_the_number(name: str, parent: type[BaseModel], data: Any, loc: Loc) -> str:
+    """Where ``cites`` or ``note`` goes when written on a mapping that cannot carry it: on
+    one of the numbers the mapping holds, or on a number of another section."""
+    here = _at(data, loc[:-1])
+    numbers = _numbers_of(parent)
+    given = [n for n in numbers if isinstance(here, Mapping) and n in here]
+    what = "cites: [...]" if name == "cites" else 'note: "..."'
+    if given or numbers:
+        field = (given or numbers)[0]
+        value = here.get(field) if isinstance(here, Mapping) else None
+        shown = (
+            value if isinstance(value, int | float | str) and not isinstance(value, bool) else 20000
+        )
+        listed = ", ".join(numbers)
+        return (
+            f"unknown field {name!r}: {_a(parent.__name__)} cannot carry it; put it on the "
+            f"number: {field}: {{value: {shown}, {what}}} (numbers here: {listed})"
+        )
+    return (
+        f"unknown field {name!r}: {_a(parent.__name__)} holds no number to carry it; put it on "
+        f"a number, such as people: {{value: 20000, {what}}}"
+    )
+
+
+def _message(
+    error: dict[str, Any], loc: Loc, owner: type[BaseModel] | None = None, data: Any = None
+) -> str:
     kind = error["type"]
     if kind in _CUSTOM:
         return error["msg"]
@@ -645,6 +697,8 @@ def _message(error: dict[str, Any], loc: Loc, owner: type[BaseModel] | None = No
     if kind == "extra_forbidden":
         parent = owner or _field_type(Scenario, loc[:-1])
         name = str(loc[-1])
+        if parent is not None and name in ("cites", "note"):
+            return _put_on_the_number(name, parent, data, loc)
         if parent is not None:
             known = [f.alias or n for n, f in parent.model_fields.items()]
             close = difflib.get_close_matches(name, known, n=1)
@@ -711,7 +765,7 @@ def _schema_findings(exc: ValidationError, data: Any = None) -> list[tuple[Loc, 
             form = "Choice" if isinstance(value, Mapping) and "choose" in value else "Value"
             if form in reported[at] and branch != form:
                 continue
-        message = _message(error, loc, owner)
+        message = _message(error, loc, owner, data)
         rank = 0 if error["type"] in _CUSTOM else (2 if error["type"] == "missing" else 1)
         if loc not in by_loc or rank < by_loc[loc][0]:
             by_loc[loc] = (rank, message)

@@ -12,10 +12,11 @@ changes.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from collections.abc import Mapping
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AliasChoices,
@@ -23,11 +24,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from forcegen.scenario import units
 from forcegen.scenario.quantities import (
     MAX_DAYS,
     MAX_PEOPLE,
@@ -99,15 +103,51 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-def _parse_date(value: object) -> object:
-    if isinstance(value, str):
-        try:
-            date = dt.date.fromisoformat(value)
-        except ValueError:
-            raise PydanticCustomError(
-                "date", "expected a date written YYYY-MM-DD, found {found}", {"found": repr(value)}
-            ) from None
-        value = date
+_MONTH_RE = re.compile(r"^\s*([0-9]{4})-([0-9]{1,2})\s*$")
+_YEAR_RE = re.compile(r"^\s*([0-9]{4})\s*$")
+DATE_FORMS = "YYYY-MM-DD, YYYY-MM (a month) or YYYY (a year)"
+"""How a date may be written, for messages."""
+DATE_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "format": "date"},
+        {"type": "string", "pattern": _MONTH_RE.pattern},
+        {"type": "string", "pattern": _YEAR_RE.pattern},
+        {"type": "integer", "minimum": FIRST_DATE.year, "maximum": LAST_DATE.year},
+    ]
+}
+"""The JSON Schema of a date known to the day, the month or the year."""
+
+
+def _date_error(value: object) -> PydanticCustomError:
+    return PydanticCustomError(
+        "date",
+        "expected a date written {forms}, found {found}",
+        {"forms": DATE_FORMS, "found": repr(value)},
+    )
+
+
+def _period(value: object) -> tuple[dt.date, dt.date] | None:
+    """The first and last days of a date known to the month (``2022-11``) or the year
+    (``2023``, as text or a number); ``None`` for anything else."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    month, year = _MONTH_RE.match(value), _YEAR_RE.match(value)
+    try:
+        if month:
+            y, m = int(month.group(1)), int(month.group(2))
+            first = dt.date(y, m, 1)
+            return first, first.replace(day=calendar.monthrange(y, m)[1])
+        if year:
+            y = int(year.group(1))
+            return dt.date(y, 1, 1), dt.date(y, 12, 31)
+    except ValueError:
+        raise _date_error(value) from None
+    return None
+
+
+def _in_range(value: object) -> object:
     if isinstance(value, dt.date) and not FIRST_DATE <= value <= LAST_DATE:
         raise PydanticCustomError(
             "date",
@@ -117,46 +157,225 @@ def _parse_date(value: object) -> object:
     return value
 
 
+def _date(value: object, end: bool) -> object:
+    period = _period(value)
+    if period is not None:
+        return _in_range(period[1] if end else period[0])
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise _date_error(value) from None
+    if isinstance(value, dt.date | dt.datetime) or value is None:
+        return _in_range(value)
+    raise _date_error(value)
+
+
+def _parse_date(value: object) -> object:
+    """A date written YYYY-MM-DD, or known to the month or year: its first day."""
+    return _date(value, end=False)
+
+
+def _parse_end(value: object) -> object:
+    """A date written YYYY-MM-DD, or known to the month or year: its last day."""
+    return _date(value, end=True)
+
+
+Date = Annotated[dt.date, BeforeValidator(_parse_date), WithJsonSchema(DATE_SCHEMA)]
+"""A date; one known to the month or the year is its first day (a start, a beginning)."""
+
+EndDate = Annotated[dt.date, BeforeValidator(_parse_end), WithJsonSchema(DATE_SCHEMA)]
+"""A date; one known to the month or the year is its last day (a figure as of then)."""
+
+
 def _when(value: object) -> object:
-    return _parse_date(value) if isinstance(value, str) and "-" in value else value
+    if isinstance(value, str) and (_MONTH_RE.match(value) or "-" in value):
+        return _parse_date(value)
+    return value
 
 
-When = Annotated[DurationQ | dt.date, BeforeValidator(_when)]
-"""A day: a date, or a duration after the scenario start."""
+When = Annotated[
+    DurationQ | dt.date,
+    BeforeValidator(_when),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                *quantity_schema(Duration())["anyOf"],
+                {"type": "string", "format": "date"},
+                {"type": "string", "pattern": _MONTH_RE.pattern},
+            ],
+            "description": "a date (YYYY-MM-DD, or YYYY-MM for its first day) or a "
+            "duration after the scenario start",
+        }
+    ),
+]
+"""A day: a date (one known to the month is its first day), or a duration after the
+scenario start. A bare year here would read as days: write ``2023-01``."""
+
+
+LINK_KINDS = ("origin", "agency", "outlet", "aggregator", "translation")
+"""What one link of a claim's chain is: where the words first came from (``origin``: a
+person, an office, an anonymous insider), a news agency relaying them (``agency``), a
+newspaper or site publishing them (``outlet``), a site collecting others' reports
+(``aggregator``), or a translation (``translation``, by a person or a machine)."""
+
+
+class Link(Strict):
+    """One step of the way a claim travelled from its origin to the analyst."""
+
+    kind: Literal["origin", "agency", "outlet", "aggregator", "translation"]
+    name: str = Field(
+        min_length=1,
+        description="who or what: 'anonymous Belarusian source', 'Corriere della Sera', "
+        "'machine translation'",
+    )
+    url: str | None = None
+    language: str | None = Field(None, description="language of this step's words, e.g. 'it'")
+    date: Date | None = None
+    note: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The link as the claims table shows it: ``Corriere della Sera (it)``."""
+        return f"{self.name} ({self.language})" if self.language else self.name
+
+
+def _publication_from_via(data: object) -> object:
+    """A source that gives a chain but no ``publication`` is filed under the last outlet,
+    agency or aggregator of its chain."""
+    if (
+        isinstance(data, Mapping)
+        and "publication" not in data
+        and isinstance(data.get("via"), list)
+    ):
+        relays = [
+            link.get("name")
+            for link in data["via"]
+            if isinstance(link, Mapping) and link.get("kind") in ("outlet", "agency", "aggregator")
+        ]
+        if relays and isinstance(relays[-1], str):
+            return {**data, "publication": relays[-1]}
+    return data
+
+
+def _source_schema(schema: dict[str, Any]) -> None:
+    schema["required"] = [r for r in schema.get("required", []) if r != "publication"]
+    schema["anyOf"] = [{"required": ["publication"]}, {"required": ["via"]}]
+
+
+def _claim_schema(schema: dict[str, Any]) -> None:
+    parts = ("grade", "reliability", "credibility")
+    schema["required"] = [r for r in schema.get("required", []) if r not in parts]
+    schema["anyOf"] = [{"required": ["grade"]}, {"required": ["reliability", "credibility"]}]
+    props = schema["properties"]
+    props["grade"] = {**props["grade"], "type": "string", "pattern": "^\\s*[A-Fa-f][1-6]\\s*$"}
+    props["reliability"] = {
+        "description": props["reliability"].get("description", ""),
+        "type": "string",
+        "pattern": "^\\s*[A-Fa-f]\\s*$",
+    }
+    props["credibility"] = {
+        "description": props["credibility"].get("description", ""),
+        "anyOf": [
+            {"type": "integer", "minimum": 1, "maximum": 6},
+            {"type": "string", "pattern": "^\\s*[1-6]\\s*$"},
+        ],
+    }
 
 
 class Source(Strict):
-    """Where a claim was published."""
+    """Where a claim was published, and the way it reached the analyst.
+
+    ``via`` lists the steps in order, from the origin to what the analyst read (the origin,
+    the outlets relaying it, a translation). ``publication`` may then be left out: it is the
+    last outlet, agency or aggregator of the chain. ``quote`` keeps the original words, in
+    the source's ``language``.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_source_schema)
 
     publication: str = Field(
         min_length=1, description="outlet or document, e.g. 'Corriere della Sera'"
     )
     author: str | None = None
-    date: dt.date | None = None
+    date: Date | None = None
     url: str | None = None
     title: str | None = None
+    language: str | None = Field(None, description="language of the publication, e.g. 'it'")
+    quote: str | None = Field(None, description="the original words, in the source's language")
+    via: list[Link] = Field(default_factory=list, max_length=MAX_ITEMS)
 
-    _date = field_validator("date", mode="before")(_parse_date)
+    _publication = model_validator(mode="before")(_publication_from_via)
+
+    @property
+    def chain(self) -> str:
+        """The way the claim travelled, for people: ``anonymous source → Corriere della Sera
+        (it) → machine translation``; the publication (and its language) without a chain."""
+        if self.via:
+            return " → ".join(link.label for link in self.via)
+        return f"{self.publication} ({self.language})" if self.language else self.publication
+
+
+RELIABILITY = ("A", "B", "C", "D", "E", "F")
+"""Admiralty source reliability, from completely reliable (A) to cannot be judged (F)."""
+
+
+def _grade_parts(data: object) -> object:
+    """A claim's grade in upper case, and ``grade`` and ``reliability``/``credibility``
+    filled from each other where only one form is given."""
+    if not isinstance(data, Mapping):
+        return data
+    out = dict(data)
+    for name, form in (("grade", _GRADE_RE), ("reliability", re.compile("^[A-F]$"))):
+        written = out.get(name)
+        if isinstance(written, str) and form.match(written.strip().upper()):
+            out[name] = written.strip().upper()  # a refusal quotes what was written
+    grade = out.get("grade")
+    if isinstance(grade, str) and _GRADE_RE.match(grade):
+        out.setdefault("reliability", grade[0])
+        out.setdefault("credibility", int(grade[1]))
+    elif isinstance(grade, str):  # refused as a grade: say so once, not also "missing"
+        out.setdefault("reliability", "F")
+        out.setdefault("credibility", 6)
+    elif grade is None and "reliability" in out and "credibility" in out:
+        combined = f"{out['reliability']}{out['credibility']}".replace(" ", "")
+        # Parts that make no grade are reported themselves, not also as a bad grade.
+        out["grade"] = combined if _GRADE_RE.match(combined) else "F6"
+    elif grade is None and "reliability" not in out and "credibility" not in out:
+        out["reliability"], out["credibility"] = "F", 6  # reported once, as a missing grade
+    return out
 
 
 class Claim(Strict):
     """A sourced statement that numbers in the scenario may cite.
 
-    ``grade`` is the Admiralty (NATO) grade: source reliability A–F then information
-    credibility 1–6, e.g. ``B2``; grade the originating source, not the outlet repeating it.
+    Graded on the Admiralty (NATO) scale: ``reliability`` of the source, A–F, and
+    ``credibility`` of the information, 1–6, given apart or together as ``grade: B2`` (in
+    any case); both forms together must agree. Grade the originating source, not the outlet
+    repeating it. ``grade`` is always the combined text.
     """
+
+    model_config = ConfigDict(json_schema_extra=_claim_schema)
 
     id: Id
     source: Source
     attribution: Literal["named", "anonymous", "official"]
     attributed_to: str | None = Field(None, description="who said it, as the source words it")
     paraphrase: str = Field(min_length=1, description="the claim in the analyst's own words")
+    reliability: Literal["A", "B", "C", "D", "E", "F"] = Field(
+        description="source reliability, A (completely reliable) to F (cannot be judged)"
+    )
+    credibility: int = Field(
+        ge=1, le=6, description="information credibility, 1 (confirmed) to 6 (cannot be judged)"
+    )
     grade: str = Field(description="Admiralty grade such as B2 (A-F then 1-6)")
     note: str | None = None
 
+    _parts = model_validator(mode="before")(_grade_parts)
+
     @field_validator("grade")
     @classmethod
-    def _grade(cls, value: str) -> str:
+    def _grade(cls, value: str, info: ValidationInfo) -> str:
         if not _GRADE_RE.match(value):
             raise PydanticCustomError(
                 "grade",
@@ -164,15 +383,15 @@ class Claim(Strict):
                 "1-6 (information credibility), such as B2; found {found}",
                 {"found": repr(value)},
             )
+        letter, digit = info.data.get("reliability"), info.data.get("credibility")
+        if None not in (letter, digit) and (letter, digit) != (value[0], int(value[1])):
+            raise PydanticCustomError(
+                "grade",
+                "grade {grade} disagrees with reliability {letter} and credibility {digit}: "
+                "give one form, or make them agree",
+                {"grade": value, "letter": letter or "?", "digit": digit or "?"},
+            )
         return value
-
-    @property
-    def reliability(self) -> str:
-        return self.grade[0]
-
-    @property
-    def credibility(self) -> int:
-        return int(self.grade[1])
 
 
 class ForceLimit(Strict):
@@ -297,11 +516,11 @@ class Policy(Strict):
     description: str | None = None
 
 
-def _phase(raw: object) -> object:
+def _phase(raw: object, info: ValidationInfo) -> object:
     if raw == "even":
         return raw
     try:
-        return normaliser(Duration())(raw)
+        return normaliser(Duration())(raw, info)
     except PydanticCustomError:
         raise PydanticCustomError(
             "duration",
@@ -515,6 +734,33 @@ DEFAULT_RELIABILITY_WIDENING = {"A": 1.0, "B": 1.0, "C": 1.1, "D": 1.25, "E": 1.
 DEFAULT_CREDIBILITY_WIDENING = {"1": 1.0, "2": 1.0, "3": 1.1, "4": 1.25, "5": 1.5, "6": 1.25}
 
 
+class Hedges(Strict):
+    """How a hedged value (``{at_least: 20000}``, ``{about: 4500}``) becomes uncertain.
+
+    forcegen's own convention: ``about: x`` is triangular from ``x`` less ``about`` (a
+    share) to ``x`` plus it, peaking at ``x``; ``at_least: a`` is triangular from ``a`` to
+    ``a`` times ``at_least``, peaking at ``a``; ``at_most: b`` triangular from ``b``
+    divided by ``at_most`` to ``b``, peaking at ``b``; ``between: [a, b]`` (or
+    ``at_least`` with ``at_most``) uniform on [a, b]. Deterministic runs take the mean.
+    """
+
+    about: Annotated[
+        float,
+        BeforeValidator(Fraction().parse),
+        Field(gt=0.0, lt=1.0),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+                    {"type": "string", "pattern": units.PATTERNS["percent"]},
+                ]
+            }
+        ),
+    ] = Field(0.1, description="share either side of an 'about' figure (default 10%)")
+    at_least: Factor = Field(1.5, description="highest value of 'at_least: a' is a times this")
+    at_most: Factor = Field(1.5, description="lowest value of 'at_most: b' is b over this")
+
+
 class Uncertainty(Strict):
     """How a claim's grade widens the spread of the uncertain values that cite it.
 
@@ -536,6 +782,10 @@ class Uncertainty(Strict):
     tolerance: Tolerance = Field(
         default_factory=lambda: Tolerance(),
         description="how claim grades set the tolerance of observations",
+    )
+    hedges: Hedges = Field(
+        default_factory=lambda: Hedges(),
+        description="how hedged values (at_least, at_most, about, between) become uncertain",
     )
 
     _keys = field_validator("reliability", "credibility", mode="before")(_keys_as_text)
@@ -637,6 +887,18 @@ class MeasureRef(Strict):
     )
 
 
+def _about_is_value(data: object) -> object:
+    """An observation's ``about: x`` is its ``value: x`` (the grades' tolerance makes any
+    claimed figure approximate), as inputs write a figure a source hedges."""
+    if isinstance(data, Mapping) and "about" in data:
+        if "value" in data:
+            raise PydanticCustomError(
+                "quantity", "expected either 'value' or 'about' (the same thing), not both", {}
+            )
+        data = {("value" if k == "about" else k): v for k, v in data.items()}
+    return data
+
+
 class Observation(MeasureRef):
     """A claimed outcome: a figure the model outputs, at a date or over a window, citing
     claims.
@@ -644,18 +906,20 @@ class Observation(MeasureRef):
     The day: ``at`` or ``by`` (the same: the level that day, or the total from the start
     through that day), or ``from`` and ``to`` (a window, both days included: the total over
     it, or the mean level). The claim: ``value`` (with ``sd`` or ``plus_minus``, written
-    ``±`` if you like), ``at_least`` and/or ``at_most``, or ``between``. With ``share_of``
+    ``±`` if you like; ``about`` is the same as ``value``), ``at_least`` and/or ``at_most``,
+    or ``between``. With ``share_of``
     the figure is this measure divided by that one, per run, and the claim a share.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     id: Id
-    at: dt.date | None = None
-    by: dt.date | None = None
-    from_: dt.date | None = Field(None, alias="from")
-    to: dt.date | None = None
+    at: EndDate | None = None
+    by: EndDate | None = None
+    from_: Date | None = Field(None, alias="from")
+    to: EndDate | None = None
     value: Figure | None = None
+    about: Figure | None = Field(None, description="the same as value: 'about 45,000'")
     sd: Figure | None = None
     plus_minus: Figure | None = Field(
         None, validation_alias=AliasChoices("plus_minus", "±"), description="also written ±"
@@ -669,7 +933,7 @@ class Observation(MeasureRef):
     paraphrase: str | None = None
     note: str | None = None
 
-    _dates = field_validator("at", "by", "from_", "to", mode="before")(_parse_date)
+    _about = model_validator(mode="before")(_about_is_value)
 
     @property
     def cumulative(self) -> bool:
@@ -701,41 +965,49 @@ def is_cumulative(measure: str) -> bool:
     return measure in CUMULATIVE
 
 
-def _answer_day(raw: object) -> object:
+def _answer_day(raw: object, end: bool = False) -> object:
     """A day of an answer as a date, or as whole days after the scenario start (an integer
     or a duration such as ``90d``): a plain setting, never a quantity that could be
-    sampled or cited."""
+    sampled or cited. A date known to the month is its first day, or its last with
+    ``end``."""
     if isinstance(raw, str) and "-" in raw:
-        return _parse_date(raw)
+        return _date(raw, end)
     if isinstance(raw, dt.date):
-        return _parse_date(raw)
+        return _date(raw, end)
     days = duration_days(raw) if isinstance(raw, str) else None
     if isinstance(raw, int) and not isinstance(raw, bool):
         days = float(raw)
     if days is None or days < 0 or days > MAX_DAYS or days != int(days):
         raise PydanticCustomError(
             "date",
-            "expected a date written YYYY-MM-DD or whole days after the scenario start "
-            "(such as 90 or 90d); found {found}",
+            "expected a date written YYYY-MM-DD or YYYY-MM (a month), or whole days after "
+            "the scenario start (such as 90, 90d or '3 months'); found {found}",
             {"found": repr(raw)},
         )
     return int(days)
 
 
+_ANSWER_DAY_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "format": "date"},
+        {"type": "string", "pattern": _MONTH_RE.pattern},
+        {"type": "string", "pattern": units.PATTERNS["duration"]},
+        {"type": "integer", "minimum": 0, "maximum": MAX_DAYS},
+    ]
+}
+
 AnswerDay = Annotated[
-    dt.date | int,
-    BeforeValidator(_answer_day),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "string", "format": "date"},
-                {"type": "string", "pattern": r"^[0-9]+\s*(d|w|mo|y)$"},
-                {"type": "integer", "minimum": 0, "maximum": MAX_DAYS},
-            ]
-        }
-    ),
+    dt.date | int, BeforeValidator(_answer_day), WithJsonSchema(_ANSWER_DAY_SCHEMA)
 ]
-"""A day an answer is about: a date, or whole days after the scenario start."""
+"""A day an answer is about: a date (a month: its first day), or whole days after the
+scenario start."""
+
+AnswerEnd = Annotated[
+    dt.date | int,
+    BeforeValidator(lambda raw: _answer_day(raw, end=True)),
+    WithJsonSchema(_ANSWER_DAY_SCHEMA),
+]
+"""Like :data:`AnswerDay`, a month being its last day (``at`` and ``to``)."""
 
 _SHARE = Fraction()
 _PEOPLE = Count()
@@ -807,9 +1079,9 @@ class Answer(Strict):
     fully_covered: DaysShare | None = None
     coverage: ShareBound | None = None
     people: PeopleBound | None = None
-    at: AnswerDay | None = None
+    at: AnswerEnd | None = None
     from_: AnswerDay | None = Field(None, alias="from")
-    to: AnswerDay | None = None
+    to: AnswerEnd | None = None
     cites: list[Id] = Field(default_factory=list, max_length=MAX_ITEMS)
     note: str | None = None
 
@@ -827,7 +1099,7 @@ class Scenario(Strict):
     name: str = Field(min_length=1)
     question: str | None = Field(None, description="the question this scenario answers")
     description: str | None = None
-    start: dt.date = Field(description="calendar date of day 0")
+    start: Date = Field(description="calendar date of day 0 (a month or year: its first day)")
     horizon: DurationQ = Field(description="how long to simulate")
     claims: list[Claim] = Field(default_factory=list, max_length=MAX_CLAIMS)
     forces: list[Force] = Field(min_length=1, max_length=MAX_ITEMS)
@@ -847,8 +1119,6 @@ class Scenario(Strict):
         max_length=MAX_ITEMS,
         description="statements that would answer the question (default: one per demand)",
     )
-
-    _start = field_validator("start", mode="before")(_parse_date)
 
     def day_of(self, when: Quantity | dt.date) -> int:
         """Day index of a date or of a day offset (the default choice, if a choice)."""

@@ -15,6 +15,13 @@ or as a *choice* between alternatives that different sources support::
         report: {value: 4500, cites: [C8]}
         hur: {value: 580, cites: [P12]}
 
+or as a value hedged as sources hedge it (see :func:`parse_hedge` for how each becomes an
+uncertain value)::
+
+    people: {at_least: 20000, cites: [C3]}
+    strength: {about: 4500}
+    size: {between: [5000, 9000]}
+
 or as an uncertain value that each run samples (a three-point estimate, a range, or a
 lognormal given by its median and 90th percentile)::
 
@@ -44,13 +51,21 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     WithJsonSchema,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from forcegen.scenario import units
-from forcegen.scenario.distributions import SHAPES, Z90, AnyDist, dist_error, parse_dist
+from forcegen.scenario.distributions import (
+    SHAPES,
+    Z90,
+    AnyDist,
+    Dist,
+    dist_error,
+    parse_dist,
+)
 from forcegen.scenario.units import quoted as _found
 
 
@@ -124,6 +139,9 @@ class Kind:
             self.limit = float(limit)
             if "anyOf" not in self.json_schema:
                 self.json_schema = {**self.json_schema, "maximum": limit}
+            elif self.json_schema["anyOf"][0].get("type") in ("integer", "number"):
+                first, *rest = self.json_schema["anyOf"]
+                self.json_schema = {"anyOf": [{**first, "maximum": limit}, *rest]}
 
     @property
     def upper(self) -> float | None:
@@ -202,14 +220,32 @@ class Kind:
             )
 
 
+def _text_number(kind: Kind, raw: object, whole: bool = False) -> object:
+    """A number written as text (``"20,000"``) as a float; anything else as it is."""
+    if isinstance(raw, str):
+        value = units.plain_number(raw, whole)
+        if value is None:
+            raise kind.error(raw)
+        return value
+    return raw
+
+
 class Count(Kind):
     """A non-negative whole number of people or units."""
 
     name = "count"
-    expected = "a whole number >= 0"
-    json_schema = {"type": "integer", "minimum": 0}
+    expected = "a whole number >= 0, such as 20000 or '20,000'"
+    json_schema = {
+        "anyOf": [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "pattern": units.PATTERNS["whole"]},
+        ]
+    }
     limit = float(MAX_PEOPLE)
     measure = "people"
+
+    def parse(self, raw: object) -> float:
+        return super().parse(_text_number(self, raw, whole=True))
 
     def check(self, value: float, raw: object) -> float:
         self.within(value, raw)
@@ -248,13 +284,14 @@ class Fraction(Kind):
 
 
 class Duration(Kind):
-    """A whole number of days, written with a unit: ``30d``, ``4w``, ``3mo``, ``1y``.
+    """A whole number of days, written with a unit: ``30d``, ``4w``, ``3mo``, ``1y``, or
+    spelled out: ``10 days``, ``2 weeks``, ``6 months``, ``a year``.
 
     A bare number is read as days. At most :data:`MAX_DAYS`.
     """
 
     name = "duration"
-    expected = "a duration in whole days such as 30d, 4w, 3mo or 1y"
+    expected = "a duration in whole days such as 30d, 4w, 3mo, 1y, '6 months' or 'a year'"
     json_schema = {
         "anyOf": [
             {"type": "integer", "minimum": 0, "maximum": MAX_DAYS},
@@ -283,12 +320,16 @@ class Duration(Kind):
 class Hazard(Kind):
     """A probability per day, or per period converted to per day.
 
-    Written ``0.0005`` (per day), ``0.05%/d``, ``1.5%/mo``, ``10%/y``. The per-period form
-    states the probability of the event over the whole period for someone exposed all of it.
+    Written ``0.0005`` (per day), ``0.05%/d``, ``1.5%/mo``, ``10%/y``, ``50%/6mo``,
+    ``1.5% per month``. The per-period form states the probability of the event over the
+    whole period for someone exposed all of it.
     """
 
     name = "hazard"
-    expected = "a probability per day or per period, such as 0.0005, '0.05%/d' or '1.5%/mo'"
+    expected = (
+        "a probability per day or per period, such as 0.0005, '0.05%/d', '1.5%/mo', "
+        "'50%/6mo' or '1.5% per month'"
+    )
     json_schema = {
         "anyOf": [
             {"type": "number", "minimum": 0, "maximum": 1},
@@ -313,10 +354,14 @@ class Hazard(Kind):
 
 
 class Rate(Kind):
-    """People per day, or per period converted to per day: ``200``, ``200/d``, ``6000/mo``."""
+    """People per day, or per period converted to per day: ``200``, ``200/d``, ``6000/mo``,
+    ``6,000 per month``, ``900/3mo``."""
 
     name = "rate"
-    expected = "a number of people per day or per period, such as 200, '1500/w' or '6000/mo'"
+    expected = (
+        "a number of people per day or per period, such as 200, '1500/w', '6,000/mo' or "
+        "'900 per 3 months'"
+    )
     json_schema = {
         "anyOf": [
             {"type": "number", "minimum": 0, "maximum": MAX_PEOPLE},
@@ -346,9 +391,17 @@ class Positive(Kind):
     """A number >= 0 (a rate per 100,000 people, say)."""
 
     name = "number"
-    expected = "a number >= 0"
-    json_schema = {"type": "number", "minimum": 0}
+    expected = "a number >= 0, such as 12.5 or '1,500'"
+    json_schema = {
+        "anyOf": [
+            {"type": "number", "minimum": 0},
+            {"type": "string", "pattern": units.PATTERNS["number"]},
+        ]
+    }
     limit = float(MAX_PEOPLE)
+
+    def parse(self, raw: object) -> float:
+        return super().parse(_text_number(self, raw))
 
     def check(self, value: float, raw: object) -> float:
         self.within(value, raw)
@@ -427,9 +480,105 @@ def _bounds(kind: Kind) -> dict[str, Any]:
     }
 
 
+HEDGES = ("at_least", "at_most", "about", "between")
+"""The words of a hedged value, as sources hedge a figure: ``{at_least: 20000}``."""
+
+
+@dataclass(frozen=True)
+class HedgeSpread:
+    """How far a hedged value reaches beyond its stated bound (``uncertainty: hedges:``).
+
+    ``about`` is the share either side of the figure; ``at_least`` the factor the bound is
+    multiplied by for the highest value; ``at_most`` the factor it is divided by for the
+    lowest.
+    """
+
+    about: float = 0.1
+    at_least: float = 1.5
+    at_most: float = 1.5
+
+
+def parse_hedge(
+    kind: Kind, raw: Mapping[str, Any], bounds: Mapping[str, Any], spread: Any
+) -> dict[str, Any]:
+    """The fields of an uncertain :class:`Value` written as a hedge (``raw`` has one of
+    :data:`HEDGES`, maybe ``cites``, ``note``, ``widen``).
+
+    ``between: [a, b]`` and ``at_least: a`` with ``at_most: b`` are uniform on [a, b];
+    ``about: x`` is triangular on [x (1 - s), x, x (1 + s)] with ``s`` = ``spread.about``;
+    ``at_least: a`` alone is triangular on [a, a, a x ``spread.at_least``] (most likely
+    just above the bound); ``at_most: b`` alone triangular on [b / ``spread.at_most``,
+    b, b]. Points beyond the kind's range are brought within it; a hedge with no room
+    left (``at_least`` at the kind's limit, say) is its plain figure.
+    """
+    given = [k for k in HEDGES if k in raw]
+    if len(given) > 1 and set(given) != {"at_least", "at_most"}:
+        raise dist_error(
+            kind,
+            "expected one hedge (at_least, at_most, about or between; at_least may go "
+            "with at_most); found {found}",
+            found=", ".join(given),
+        )
+    lower = bounds["lower"]
+    upper = math.inf if bounds["upper"] is None else bounds["upper"]
+    if "between" in given:
+        spec = raw["between"]
+        if not isinstance(spec, list | tuple) or len(spec) != 2:
+            raise dist_error(
+                kind,
+                "expected between: [low, high], each {expected}; found {found}",
+                found=_found(spec),
+            )
+        low, high = kind.parse(spec[0]), kind.parse(spec[1])
+        mode = None
+    elif len(given) == 2:  # at_least with at_most
+        low, high = kind.parse(raw["at_least"]), kind.parse(raw["at_most"])
+        mode = None
+    elif "about" in given:
+        mode = kind.parse(raw["about"])
+        low, high = max(lower, mode * (1 - spread.about)), min(upper, mode * (1 + spread.about))
+    elif "at_least" in given:
+        low = mode = kind.parse(raw["at_least"])
+        high = min(upper, low * spread.at_least)
+    else:
+        high = mode = kind.parse(raw["at_most"])
+        low = max(lower, high / spread.at_most)
+    if low > high:
+        raise dist_error(
+            kind,
+            "expected the low bound at or below the high one; found {found}",
+            found=f"{_limit_text(low)} above {_limit_text(high)}",
+        )
+    out = {k: v for k, v in raw.items() if k not in HEDGES}
+    if low == high:
+        out["value"] = low
+        return out
+    if mode is None:
+        dist: Dist = SHAPES["uniform"](shape="uniform", low=low, high=high, **bounds)
+    else:
+        dist = SHAPES["triangular"](shape="triangular", low=low, mode=mode, high=high, **bounds)
+    out["value"] = dist.central()
+    out["dist"] = dist
+    return out
+
+
 def normaliser(kind: Kind):
-    def value(raw: object) -> dict[str, Any]:
+    """The function that reads every written form of a quantity of ``kind`` into the fields
+    of a :class:`Value` or a :class:`Choice` (a pydantic before-validator; the validation
+    context may carry ``hedges``, a :class:`HedgeSpread`)."""
+
+    def value(raw: object, spread: Any) -> dict[str, Any]:
         if isinstance(raw, Mapping):
+            forms = [k for k in ("value", *SHAPES, *HEDGES) if k in raw]
+            hedged = [k for k in HEDGES if k in raw]
+            if hedged and len(forms) > len(hedged):
+                raise dist_error(
+                    kind,
+                    "expected either 'value', a distribution or a hedge, not both; found {found}",
+                    found=", ".join(forms),
+                )
+            if hedged:
+                return parse_hedge(kind, raw, _bounds(kind), spread)
             if any(k in raw for k in SHAPES):
                 if "value" in raw:
                     raise dist_error(kind, "expected either 'value' or a distribution, not both")
@@ -438,8 +587,8 @@ def normaliser(kind: Kind):
                 raise PydanticCustomError(
                     "quantity",
                     "expected {expected}, or a mapping with 'value' and 'cites' (or a "
-                    f"distribution: {', '.join(SHAPES)}); found a mapping "
-                    "without 'value'",
+                    f"distribution: {', '.join(SHAPES)}; or a hedge: {', '.join(HEDGES)}); "
+                    "found a mapping without 'value'",
                     {"expected": kind.expected},
                 )
             out = dict(raw)
@@ -447,14 +596,16 @@ def normaliser(kind: Kind):
             return out
         return {"value": kind.parse(raw)}
 
-    def normalise(raw: object) -> object:
+    def normalise(raw: object, info: ValidationInfo | None) -> object:
+        context = getattr(info, "context", None)
+        spread = (context or {}).get("hedges") or HedgeSpread()
         if isinstance(raw, Mapping) and "choose" in raw:
             out = dict(raw)
             options = raw.get("options")
             if isinstance(options, Mapping):
-                out["options"] = {k: value(v) for k, v in options.items()}
+                out["options"] = {k: value(v, spread) for k, v in options.items()}
             return out
-        return value(raw)
+        return value(raw, spread)
 
     return normalise
 
@@ -499,6 +650,24 @@ def quantity_schema(kind: Kind) -> dict[str, Any]:
             "properties": {name: shape.json_form(kind.json_schema), **common},
         }
         for name, shape in SHAPES.items()
+    ]
+    pair = {"type": "array", "items": kind.json_schema, "minItems": 2, "maxItems": 2}
+    dist_forms += [
+        {
+            "type": "object",
+            "required": names,
+            "additionalProperties": False,
+            "properties": {
+                **{n: pair if n == "between" else kind.json_schema for n in allowed},
+                **common,
+            },
+        }
+        for names, allowed in (
+            (["between"], ["between"]),
+            (["about"], ["about"]),
+            (["at_least"], ["at_least", "at_most"]),
+            (["at_most"], ["at_most"]),
+        )
     ]
     choice_form["properties"]["weights"] = {
         "type": "object",
