@@ -296,6 +296,11 @@ def test_yaml_output_loads_into_a_scenario() -> None:
     assert first.source.publication == "Corriere della Sera"
     assert str(first.source.date) == "2023-01-19"
     assert "200,000" in (first.note or "")
+    assert first.source.quote is not None and "200,000 soldiers" in first.source.quote
+    graded = {c.id: (c.reliability, c.credibility) for c in scenario.claims}
+    assert graded == {
+        f"corriere-2023-01-19-{i}": (e.grade[0], int(e.grade[1])) for i, e in enumerate(found, 1)
+    }
 
 
 def test_json_output_carries_the_extras() -> None:
@@ -306,7 +311,8 @@ def test_json_output_carries_the_extras() -> None:
     assert data["quantity"]["as_written"] == "{about: 9000}"
     assert data["attribution"]["kind"] == "named"
     assert data["field"] == "forces[].limits[].people"
-    assert data["claim"]["grade"] == "C3"
+    assert (data["claim"]["reliability"], data["claim"]["credibility"]) == ("C", 3)
+    assert data["grade"] == "C3"
 
 
 def test_cli_extract(tmp_path: Path) -> None:
@@ -319,7 +325,7 @@ def test_cli_extract(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     (data,) = json.loads(result.stdout)
     assert data["claim"]["id"] == "report-1-1"
-    assert data["claim"]["attribution"] == "anonymous" and data["claim"]["grade"] == "F3"
+    assert data["claim"]["attribution"] == "anonymous" and data["grade"] == "F3"
     result = runner.invoke(app, ["claims", "extract", str(article), "--date", "19 Jan 2023"])
     assert result.exit_code == 2 and "YYYY-MM-DD" in result.stderr
     result = runner.invoke(app, ["claims", "extract", str(tmp_path / "missing.txt")])

@@ -872,9 +872,10 @@ def claim_of(e: Extracted, article: Article, claim_id: str) -> dict[str, Any]:
             source[key] = value
     outlet = e.attribution.kind == "outlet"
     q = e.quantity
+    source["quote"] = e.sentence
     parts = [
         "Drafted by forcegen claims extract; check it against the article.",
-        f'Quote (characters {e.sentence_start}-{e.sentence_end}): "{e.sentence}"',
+        f"Quote: characters {e.sentence_start}-{e.sentence_end} of the article.",
         f'Number "{e.number}" (characters {e.start}-{e.end}): {describe(q)}.',
     ]
     if q.hedge == "conditional":
@@ -883,14 +884,19 @@ def claim_of(e: Extracted, article: Article, claim_id: str) -> dict[str, Any]:
         parts.append(f"Would feed {e.field}.")
     if outlet:
         parts.append("No speaker is named: the outlet's own statement.")
-    parts.append(f"Grade suggested by rule: {e.attribution.kind} source.")
+    parts.append(
+        f"Grade {e.grade} suggested by rule for an {e.attribution.kind} source."
+        if e.attribution.kind[0] in "aeiou"
+        else f"Grade {e.grade} suggested by rule for a {e.attribution.kind} source."
+    )
     return {
         "id": claim_id,
         "source": source,
         "attribution": "named" if outlet else e.attribution.kind,
         "attributed_to": e.attribution.who,
         "paraphrase": f"DRAFT: {e.sentence}",
-        "grade": e.grade,
+        "reliability": e.grade[0],
+        "credibility": int(e.grade[1]),
         "note": " ".join(parts),
     }
 
@@ -914,8 +920,11 @@ def to_yaml(found: list[Extracted], article: Article, prefix: str) -> str:
         lines.append("  source:")
         for key, value in claim["source"].items():
             lines.append(f"    {key}: {value if key == 'date' else _scalar(str(value))}")
-        for key in ("attribution", "attributed_to", "paraphrase", "grade", "note"):
+        for key in ("attribution", "attributed_to", "paraphrase"):
             lines.append(f"  {key}: {_scalar(str(claim[key]))}")
+        lines.append(f"  reliability: {claim['reliability']}")
+        lines.append(f"  credibility: {claim['credibility']}")
+        lines.append(f"  note: {_scalar(str(claim['note']))}")
     return "\n".join(lines) + "\n"
 
 
