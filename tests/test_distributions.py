@@ -22,7 +22,8 @@ from forcegen.scenario.distributions import Lognormal
         (
             "{lognormal: [1, 2]}",
             "expected lognormal: {median: ..., p90: ...}, each a probability per day or per "
-            "period, such as 0.0005, '0.05%/d' or '1.5%/mo'; found [1, 2]",
+            "period, such as 0.0005, '0.05%/d', '1.5%/mo', '50%/6mo' or '1.5% per month'; "
+            "found [1, 2]",
         ),
     ],
 )

@@ -273,8 +273,8 @@ def test_required_follows_an_uncertain_demand_and_is_shared_otherwise():
         (
             "{cites: []}",
             "expected a whole number >= 0, or a mapping with 'value' and 'cites' (or a "
-            "distribution: pert, triangular, uniform, lognormal); found a mapping without "
-            "'value'",
+            "distribution: pert, triangular, uniform, lognormal; or a hedge: at_least, "
+            "at_most, about, between); found a mapping without 'value'",
         ),
     ],
 )

@@ -173,10 +173,7 @@ def test_scenario_error_lists_every_problem() -> None:
     text = str(info.value)
     assert text.startswith("2 problems found:\n")
     assert "  s.yaml:1:1: name: missing required field 'name'" in text
-    assert (
-        "  s.yaml:30:12: units[0].count: expected a whole number >= 0, such as 20000 or "
-        "'20,000', found -5"
-    ) in text
+    assert "  s.yaml:30:12: units[0].count: expected a whole number >= 0, found -5" in text
 
 
 # --- schema: fields and types -------------------------------------------------------------

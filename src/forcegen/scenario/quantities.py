@@ -234,7 +234,7 @@ class Count(Kind):
     """A non-negative whole number of people or units."""
 
     name = "count"
-    expected = "a whole number >= 0, such as 20000 or '20,000'"
+    expected = "a whole number >= 0"
     json_schema = {
         "anyOf": [
             {"type": "integer", "minimum": 0},
@@ -391,7 +391,7 @@ class Positive(Kind):
     """A number >= 0 (a rate per 100,000 people, say)."""
 
     name = "number"
-    expected = "a number >= 0, such as 12.5 or '1,500'"
+    expected = "a number >= 0"
     json_schema = {
         "anyOf": [
             {"type": "number", "minimum": 0},
