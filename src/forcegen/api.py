@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -125,6 +125,7 @@ def simulate(
     n_jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
     sample: Sample | None = None,
+    run_ids: Sequence[int] | np.ndarray | None = None,
 ) -> Results:
     """Simulate a scenario.
 
@@ -158,6 +159,11 @@ def simulate(
         run without the noise of daily draws; ``runs``, if given, must equal it, and
         ``lhs`` does not apply. A choice the sample picks no option for takes the one in
         ``choices``, or its default.
+    run_ids
+        The id each run's random streams are keyed by (default: its position, ``0 .. runs
+        - 1``). Runs with the same id draw the same daily numbers: a batch of experiments
+        of ``R`` runs each, given ids ``k % R``, has common random numbers across its
+        experiments. The sample's values are as given; only the daily draws follow the id.
     """
     if not isinstance(scenario, Scenario):
         scenario = load(scenario)
@@ -177,6 +183,8 @@ def simulate(
         raise UsageError(f"seed must be a whole number >= 0; got {seed!r}")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
         raise UsageError(f"n_jobs must be a whole number >= 1; got {n_jobs!r}")
+    if run_ids is not None and (np.shape(run_ids) != (runs,) or (runs and np.min(run_ids) < 0)):
+        raise UsageError(f"run_ids must give one whole number >= 0 for each of the {runs:,} runs")
     picked = check_choices(scenario, choices)
     if sample is None:
         if deterministic:
@@ -198,6 +206,7 @@ def simulate(
         keep_units=keep_units,
         n_jobs=n_jobs,
         progress=None if progress is None else _counting(progress, runs * plan.horizon),
+        run_ids=None if run_ids is None else np.asarray(run_ids, dtype=np.int64),
     )
     src = sourcing(scenario, picked)
     claims = {c.id: c for c in scenario.claims}

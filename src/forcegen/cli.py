@@ -444,11 +444,29 @@ def require_cmd(
     scenario: SCENARIO,
     vary: Annotated[
         str,
-        typer.Option("--vary", help="Field path of the number to search, such as units[0].count."),
+        typer.Option(
+            "--vary",
+            help="Path of the number to search, by id or by index, such as "
+            "units[ru-bn].count or locations[front].attrition.killed.",
+        ),
     ],
     demand: Annotated[str, typer.Option("--demand", help="Demand whose target must hold.")],
-    low: Annotated[float, typer.Option("--low", help="Lower end of the search.")],
-    high: Annotated[float, typer.Option("--high", help="Upper end of the search.")],
+    low: Annotated[
+        str | None,
+        typer.Option(
+            "--low",
+            help="Lower end of the search, as the number is written (20d, 1%/mo, 9,000); "
+            "a plain number is in canonical units.",
+        ),
+    ] = None,
+    high: Annotated[
+        str | None,
+        typer.Option("--high", help="Upper end of the search, written as --low is."),
+    ] = None,
+    span: Annotated[
+        str | None,
+        typer.Option("--range", help="Both ends at once, LOW..HIGH (20d..45d, 1%/mo..4%/mo)."),
+    ] = None,
     days: Annotated[
         float,
         typer.Option("--days", min=0, max=1, help="Share of the demand's days to cover fully."),
@@ -491,6 +509,7 @@ def require_cmd(
             probability=probability,
             low=low,
             high=high,
+            span=span,
             direction="most" if most else "least",
             runs=runs,
             seed=seed,
@@ -725,7 +744,8 @@ def report_cmd(
 
 claims_app = typer.Typer(
     name="claims",
-    help="Claims in spreadsheets (export, import) and across sources (corroborate).",
+    help="Claims in spreadsheets (export, import), across sources (corroborate), "
+    "drafted from articles (extract).",
     no_args_is_help=True,
 )
 app.add_typer(claims_app, name="claims")
@@ -744,6 +764,385 @@ def claims_command(name: str) -> Callable[[F], F]:
         return fn
 
     return register
+
+
+class SheetFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+@claims_command("export")
+def claims_export_cmd(
+    scenario: SCENARIO,
+    fmt: Annotated[
+        SheetFormat, typer.Option("--format", "-f", help="csv (UTF-8) or xlsx (Excel).")
+    ] = SheetFormat.csv,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="File to write (csv without --out: stdout)."),
+    ] = None,
+) -> None:
+    """Write a scenario's claims as a spreadsheet, one row per claim (docs/format.md)."""
+    from forcegen.sources.sheets import to_csv, write_sheet
+
+    claims = load(scenario).claims
+    if out_file is None:
+        if fmt is SheetFormat.xlsx:
+            raise UsageError("--format xlsx needs --out FILE.xlsx")
+        sys.stdout.write(to_csv(claims))
+        return
+    write_sheet(claims, out_file, fmt.value)
+    err.print(Text(f"wrote {len(claims)} claims to {out_file}"))
+
+
+@claims_command("import")
+def claims_import_cmd(
+    sheet: Annotated[Path, typer.Argument(help="A .csv or .xlsx file of claims.")],
+    into: Annotated[Path, typer.Option("--into", help="Scenario file whose claims: to write.")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="The sheet becomes the whole claims: section.")
+    ] = False,
+    merge: Annotated[
+        bool,
+        typer.Option("--merge", help="Update the claims with the sheet's ids and add the others."),
+    ] = False,
+) -> None:
+    """Write the claims of a spreadsheet into a scenario, keeping the rest of the file."""
+    from forcegen.sources.into import import_claims
+
+    if replace and merge:
+        raise UsageError("--replace and --merge: expected at most one of them")
+    mode = "replace" if replace else "merge" if merge else "new"
+    done = import_claims(sheet, into, mode)
+    verb = "wrote" if done.written else "nothing to change in"
+    err.print(Text(f"{verb} {into}: {done.summary()}"))
+
+
+@claims_command("corroborate")
+def claims_corroborate_cmd(
+    scenarios: Annotated[list[Path], typer.Argument(help="Scenario files to compare.")],
+    fmt: FORMAT = Format.table,
+    all_groups: Annotated[
+        bool,
+        typer.Option("--all", help="Also list quantities whose sources agree."),
+    ] = False,
+) -> None:
+    """Group the numbers different claims give for the same quantity, show where they
+    disagree and by how much, and propose a choose: block with one option per source."""
+    from forcegen.sources.corroborate import corroborate, render
+
+    found = corroborate([load(p) for p in scenarios], [str(p) for p in scenarios])
+    if not all_groups:
+        found = [g for g in found if g.disagree]
+    if fmt is Format.json:
+        data = {"groups": [g.as_dict() for g in found]}
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(render(found))
+
+
+# --- explore: experiments across assumptions, into a run store ------------------------------
+
+
+class Uncertain(StrEnum):
+    support = "support"
+    central = "central"
+    none = "none"
+
+
+class DesignMethod(StrEnum):
+    lhs = "lhs"
+    sobol = "sobol"
+
+
+def _explored_choices(text: str, offered: Mapping[str, Any], pinned: Mapping[str, str]) -> list:
+    """The choices ``--choices`` names as factors: all (less those pinned), none, or a list."""
+    if text == "all":
+        return [name for name in offered if name not in pinned]
+    if text == "none":
+        return []
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in offered]
+    if not names or unknown:
+        known = ", ".join(sorted(offered)) or "none"
+        raise UsageError(
+            f"--choices {text!r}: expected all, none or choice names separated by commas "
+            f"(this scenario offers {known})"
+        )
+    both = [name for name in names if name in pinned]
+    if both:
+        raise UsageError(f"choice {both[0]!r} is both explored (--choices) and pinned (--choose)")
+    return names
+
+
+def _widening(text: str | None) -> float | None:
+    """``--widen-assumptions 20%`` (or 0.2) as a fraction."""
+    if text is None:
+        return None
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1:
+        raise UsageError(
+            f"--widen-assumptions {text!r}: expected a share above 0% and below 100%, such as 20%"
+        )
+    return value
+
+
+def _explore_table(data: Mapping[str, Any]) -> None:
+    from rich.table import Table
+
+    out.print(
+        Text(
+            f"{data['scenario']}: {data['run']} experiments run, {data['skipped']} already "
+            f"in the store; {data['experiments']} experiments ({data['runs']:,} runs) in "
+            f"{data['store']}"
+        )
+    )
+    if data["outcomes"]:
+        table = Table(title="Outcomes: the range of their means across experiments")
+        for column in ("outcome", "lowest mean", "highest mean"):
+            table.add_column(column, justify="left" if column == "outcome" else "right")
+        for name, span in data["outcomes"].items():
+            share = name.startswith("coverage:")
+            cells = [
+                "-" if v is None else f"{v:.1%}" if share else f"{v:,.1f}"
+                for v in (span["min"], span["max"])
+            ]
+            table.add_row(name, *cells)
+        out.print(table)
+    cover = data["full_cover"]
+    if cover["demands"]:
+        table = Table(
+            title=f"Experiments covering each demand fully in at least {cover['at_least']:.0%} "
+            "of their runs"
+        )
+        table.add_column("demand")
+        table.add_column("share of experiments", justify="right")
+        for name, share in cover["demands"].items():
+            table.add_row(name, "-" if share is None else f"{share:.0%}")
+        every = cover["every_demand"]
+        table.add_row("every demand", "-" if every is None else f"{every:.0%}")
+        out.print(table)
+
+
+@command("explore")
+def explore_cmd(
+    scenario: SCENARIO,
+    store_path: Annotated[
+        Path,
+        typer.Option(
+            "--store",
+            help="DuckDB file to write the experiments into (created, or resumed: "
+            "experiments already in it are skipped). Read it with forcegen.store.open or SQL.",
+        ),
+    ],
+    choices: Annotated[
+        str,
+        typer.Option(
+            "--choices",
+            help="Choices explored, each with all its options: all, none, or NAME,NAME.",
+        ),
+    ] = "all",
+    uncertain: Annotated[
+        Uncertain,
+        typer.Option(
+            "--uncertain",
+            help="Uncertain values as factors over their whole support, their central "
+            "range, or none (then sampled within each experiment's runs as usual).",
+        ),
+    ] = Uncertain.support,
+    lever: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--lever",
+            help="A number explored over a range: PATH=LOW..HIGH in the units people write, "
+            "such as 'units[ru-bn].count=10..30'. Repeatable.",
+        ),
+    ] = None,
+    widen: Annotated[
+        str | None,
+        typer.Option(
+            "--widen-assumptions",
+            help="Explore every uncited number (assumption) too, within ± this share, such as 20%.",
+        ),
+    ] = None,
+    method: Annotated[
+        DesignMethod,
+        typer.Option(
+            "--design",
+            help="Design over the continuous factors: Latin hypercube or Sobol sequence "
+            "(crossed with every combination of the choices' options).",
+        ),
+    ] = DesignMethod.lhs,
+    points: Annotated[
+        int,
+        typer.Option(
+            "--points", "-n", min=1, max=1_000_000, help="Points of the continuous design."
+        ),
+    ] = 16,
+    runs: Annotated[  # RUNS without its -n, which is --points here
+        int, typer.Option("--runs", min=1, max=MAX_RUNS, help=RUNS.__metadata__[0].help)
+    ] = 50,
+    seed: SEED = 0,
+    choose: CHOOSE = None,
+    chunk: Annotated[
+        int,
+        typer.Option(
+            "--chunk",
+            min=1,
+            max=10_000,
+            help="Experiments simulated together and written in one transaction.",
+        ),
+    ] = 8,
+    jobs: JOBS = 1,
+    dask: Annotated[
+        bool, typer.Option("--dask", help="Run the experiments on a local Dask cluster.")
+    ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=1024,
+            help="Chunks run at once: threads in this process, or worker processes of the "
+            "local Dask cluster with --dask (default 1).",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Address of an existing Dask scheduler, tcp://HOST:PORT, to send the "
+            "experiments to.",
+        ),
+    ] = None,
+    fmt: FORMAT = Format.table,
+) -> None:
+    """Run experiments across choices, uncertain values and levers into a run store."""
+    import importlib.util
+
+    from forcegen.analysis.explore import Exploration, design, factors
+    from forcegen.api import check_choices
+    from forcegen.scenario.claims import choices_of
+    from forcegen.store import open as open_store
+    from forcegen.store.filling import fill, meta_of
+    from forcegen.store.schema import EXTRA, duckdb
+
+    # everything is checked before the store file is created
+    duckdb()
+    executor = "dask" if dask or scheduler else "threads"
+    if executor == "dask" and importlib.util.find_spec("distributed") is None:
+        raise UsageError(f"--dask and --scheduler need dask.distributed: {EXTRA}")
+    if scheduler is not None and "://" not in scheduler:
+        raise UsageError(f"--scheduler {scheduler!r}: expected an address such as tcp://HOST:PORT")
+    loaded = load(scenario)
+    pinned = check_choices(loaded, _choices(choose))
+    explored = _explored_choices(choices, choices_of(loaded), pinned)
+    levers = list(lever or [])
+    widening = _widening(widen)
+    found = factors(
+        loaded, choices=explored, uncertain=uncertain.value, levers=levers, widen=widening
+    )
+    rows = design(found, n=points, method=method.value, seed=seed)
+    exploration = Exploration(scenario=loaded, factors=found, runs=runs, seed=seed, choices=pinned)
+    settings = {
+        "choices": explored,
+        "pinned": pinned,
+        "uncertain": uncertain.value,
+        "levers": levers,
+        "widen": widening,
+        "runs": runs,
+        "seed": seed,
+    }
+    meta = meta_of(
+        exploration,
+        scenario_text=scenario.read_text(encoding="utf-8"),
+        settings=settings,
+        design={"method": method.value, "n": points, "seed": seed},
+    )
+    with _working("exploring", "experiments") as progress:
+        filled = fill(
+            store_path,
+            exploration,
+            rows,
+            meta=meta,
+            chunk=chunk,
+            executor=executor,
+            scheduler=scheduler,
+            workers=workers,
+            n_jobs=jobs,
+            progress=progress,
+        )
+    with open_store(store_path) as written:
+        summary = {"run": filled.run, "skipped": filled.skipped, **written.overview()}
+    _emit(summary, fmt, None, _explore_table)
+
+
+@command("discover")
+def discover_cmd(
+    store: Annotated[Path, typer.Argument(help="Run store written by forcegen explore.")],
+    where: Annotated[
+        str,
+        typer.Option(
+            "--where",
+            "-w",
+            help="Condition on each experiment's outcomes: OUTCOME OP VALUE, such as "
+            "'coverage:front-line < 95%' (a bare per-run outcome is its mean across the "
+            "experiment's runs), 'p_full:front-line < 0.9' or 'lost:RU:killed > 20,000'.",
+        ),
+    ],
+    threshold: Annotated[
+        float,
+        typer.Option(
+            "--threshold",
+            min=0.01,
+            max=1.0,
+            help="Density (share of a box's experiments where the condition holds) the "
+            "chosen box must reach.",
+        ),
+    ] = 0.8,
+    box: Annotated[
+        int | None,
+        typer.Option("--box", min=0, help="Choose this step of the peeling trajectory as the box."),
+    ] = None,
+    seed: SEED = 0,
+    fmt: FORMAT = Format.table,
+    out_dir: OUT = None,
+) -> None:
+    """Under which factors a condition on the outcomes holds: PRIM boxes and feature
+    scores over a run store, each factor traced to the claims it cites."""
+    import forcegen.store
+    from forcegen.analysis.discover import discover, parse_where
+    from forcegen.report import discovery
+    from forcegen.results_folder import check_out
+
+    if out_dir is not None:
+        check_out(out_dir)
+    with forcegen.store.open(store) as st:
+        meta = dict(st.meta)
+        factors = st.factors()
+        experiments = st.experiments()
+        summaries = st.summaries()
+    condition = parse_where(where, list(summaries.columns))
+    table = experiments.merge(summaries, on="experiment", how="inner", suffixes=("", " "))
+    table = table.sort_values("experiment", kind="stable").reset_index(drop=True)
+    if table.empty:
+        raise UsageError(f"{store}: the store holds no finished experiments")
+    found = discover(
+        table,
+        condition.holds(table),
+        factors,
+        threshold=threshold,
+        box=box,
+        seed=seed,
+        condition=condition,
+        scenario=str(meta.get("scenario") or ""),
+        store=str(store),
+    )
+    _emit(found.summary(), fmt, out_dir, lambda data: discovery.terminal(out, data))
 
 
 # --- claims extract: claims drafted from an article ---------------------------------------

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import numba
 import numpy as np
 from numba.core import event
+from numpy.typing import NDArray
 
 from forcegen.engine.kernel import STREAMS, KOut, kernel_plan, simulate_runs
 from forcegen.engine.plan import Plan
@@ -59,6 +60,7 @@ def simulate_plan(
     n_jobs: int = 1,
     chunk_size: int | None = None,
     progress: Callable[[int], None] | None = None,
+    run_ids: NDArray[np.int64] | None = None,
 ) -> Records:
     """Simulate ``runs`` runs of a plan; ``progress(k)`` is called as k more run-days finish.
 
@@ -66,10 +68,21 @@ def simulate_plan(
     numba's thread count, the number of processors, and the runs) share the runs in slices of
     at most ``chunk_size / n_jobs`` runs (one thread: chunks of ``chunk_size``, for progress
     reports), which the compiled kernel runs without the GIL. Neither changes the results.
+
+    ``run_ids`` (one per run; default ``0 .. runs - 1``) keys each run's random streams:
+    two runs with the same id draw the same numbers. A batch of experiments that gives run
+    ``k`` the id ``k % R`` so takes common random numbers across its experiments, each of
+    which draws what a call of ``R`` runs alone would.
     """
-    run_ids = np.arange(runs, dtype=np.int64)
-    samples = run_ids % plan.samples
-    keys = np.stack([run_keys(seed, run_ids, purpose) for purpose in STREAMS], axis=1)
+    samples = np.arange(runs, dtype=np.int64) % plan.samples
+    if run_ids is None:
+        run_ids = np.arange(runs, dtype=np.int64)
+    else:
+        run_ids = np.asarray(run_ids, dtype=np.int64)
+        if run_ids.shape != (runs,) or (runs and run_ids.min() < 0):
+            raise ValueError(f"run_ids must hold {runs} whole numbers >= 0")
+    ids, back = np.unique(run_ids, return_inverse=True)  # each stream's key computed once
+    keys = np.stack([run_keys(seed, ids, purpose)[back] for purpose in STREAMS], axis=1)
     rec = Records.empty(plan, runs, keep_units, compact=not deterministic)
     kplan = kernel_plan(plan)
     if chunk_size is None:

@@ -107,6 +107,8 @@ class Line:
     """How hover labels write a value (a d3 and Python format spec)."""
     unit: str = ""
     """Written after a value in hover labels."""
+    markers: bool = False
+    """Mark each point (a line of ``width`` 0 shows the markers alone)."""
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,8 @@ class Panel:
     """One set of axes: a title, axis labels with units, and the series drawn on them.
 
     A panel over time has ``x_range`` (the scenario's first and last dates); a panel of
-    categories (bars, intervals) has ``categories``, drawn top to bottom.
+    categories (bars, intervals) has ``categories``, drawn top to bottom; a panel with
+    neither draws lines over numbers, both axes written with ``y_format``.
     """
 
     title: str

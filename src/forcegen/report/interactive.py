@@ -123,9 +123,9 @@ def _figure(chart: Chart, panel: Panel) -> dict[str, Any]:
                 {
                     "type": "scatter",
                     "name": s.label,
-                    "x": _dates(s.x),
+                    "x": _dates(s.x) if np.asarray(s.x).dtype.kind == "M" else _values(s.x),
                     "y": _values(s.y),
-                    "mode": "lines",
+                    "mode": ("lines+markers" if s.width else "markers") if s.markers else "lines",
                     "line": {
                         "color": s.colour,
                         "width": s.width,
@@ -232,6 +232,11 @@ def _figure(chart: Chart, panel: Panel) -> dict[str, Any]:
             layout["yaxis"]["range"] = list(panel.y_range)
         elif not menus:
             layout["yaxis"]["rangemode"] = "tozero"
+    if not timed and not panel.categories and layout_rows is None:  # lines over numbers
+        for axis in ("xaxis", "yaxis"):
+            layout[axis].update(showgrid=True, gridcolor="#e5e5e5", tickformat=panel.y_format)
+        if panel.y_range is not None:
+            layout["yaxis"]["range"] = list(panel.y_range)
     if panel.categories:
         layout["yaxis"].update(
             type="category",

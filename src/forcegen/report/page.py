@@ -351,6 +351,15 @@ def _breaches(folder: Folder) -> list[dict[str, str]]:
     ]
 
 
+def _discover(folder: Folder) -> dict[str, Any] | None:
+    """The finding of ``discover.json`` and its factors, for its section of the page."""
+    if folder.discover is None:
+        return None
+    from forcegen.report import discovery
+
+    return discovery.page(folder.discover)
+
+
 def _levels(folder: Folder) -> list[float]:
     """The quantiles the run asked for (its bands), or the default ones."""
     return (folder.summary or {}).get("run", {}).get("quantiles") or list(QUANTILES)
@@ -384,6 +393,10 @@ def charts_of(folder: Folder) -> tuple[list[Chart], list[str]]:
         from forcegen.report.calibration_charts import prior_posterior
 
         charts += prior_posterior(folder.calibration, folder.scenario)
+    if folder.discover is not None:
+        from forcegen.report import discovery
+
+        charts += discovery.charts(folder.discover)
     return charts, notes
 
 
@@ -427,6 +440,8 @@ def render(folder: Folder, charts: Sequence[tuple[Chart, bytes]], notes: Sequenc
     )
     if name == str(folder.path) and folder.calibration is not None:
         name = folder.calibration.scenario
+    if name == str(folder.path) and folder.discover is not None and folder.discover.scenario:
+        name = folder.discover.scenario
     findings = []
     if folder.scenario is not None:
         findings = [
@@ -468,6 +483,7 @@ def render(folder: Folder, charts: Sequence[tuple[Chart, bytes]], notes: Sequenc
         "rules": folder.rules,
         "breaches": _breaches(folder),
         "calibration": folder.calibration,
+        "discover": _discover(folder),
         "charts": [
             {
                 "name": chart.name,

@@ -89,7 +89,7 @@ def _panel(ax: Axes, panel: Panel) -> None:
         elif isinstance(s, Line):
             ax.plot(
                 s.x, s.y, color=s.colour, lw=s.width, ls=_DASH[s.dash], label=s.label,
-                **_steps(s.steps),
+                marker="o" if s.markers else None, markersize=4, **_steps(s.steps),
             )  # fmt: skip
         elif isinstance(s, Stack):
             base = np.zeros(len(s.y)) if stack_base is None else stack_base
@@ -130,6 +130,12 @@ def _panel(ax: Axes, panel: Panel) -> None:
             ax.yaxis.set_major_formatter(StrMethodFormatter("{x:" + panel.y_format + "}"))
             low, high = panel.y_range or (0.0, max(ax.get_ylim()[1], 1e-9))
             ax.set_ylim(low, high)
+    if panel.x_range is None and not panel.categories and not extra_handles:  # over numbers
+        ax.grid(alpha=0.3)
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(StrMethodFormatter("{x:" + panel.y_format + "}"))
+        if panel.y_range is not None:
+            ax.set_ylim(*panel.y_range)
     ax.set_title(panel.title, fontsize="medium")
     ax.set_xlabel(panel.xlabel)
     ax.set_ylabel(panel.ylabel)

@@ -10,6 +10,7 @@ A folder may hold any of:
 * ``rules.json`` (``forcegen rules --out``);
 * ``calibration.json``, ``posterior.parquet`` and ``calibrated.yaml``
   (``forcegen calibrate --out``);
+* ``discover.json`` (``forcegen discover --out``);
 * ``report.html`` and ``figures/`` (``forcegen report``).
 
 Each JSON layout below is declared once, as a pydantic model, and so is each variable of
@@ -42,6 +43,7 @@ from forcegen.results_folder.layouts import (
     CALIBRATION_NAME,
     COMPARE_NAME,
     COORDINATES,
+    DISCOVER_NAME,
     FIGURES_DIR,
     FILE_OF_FORMAT,
     NETCDF_NAME,
@@ -70,6 +72,10 @@ from forcegen.results_folder.layouts import (
     ClaimMeta,
     CompareFile,
     CompareRow,
+    DiscoverFactor,
+    DiscoverFile,
+    DiscoverOption,
+    DiscoverStep,
     Evaluation,
     FindingRow,
     Layout,
@@ -102,6 +108,7 @@ __all__ = [
     "CALIBRATION_NAME",
     "COMPARE_NAME",
     "COORDINATES",
+    "DISCOVER_NAME",
     "FIGURES_DIR",
     "FILE_OF_FORMAT",
     "NETCDF_NAME",
@@ -130,6 +137,10 @@ __all__ = [
     "ClaimMeta",
     "CompareFile",
     "CompareRow",
+    "DiscoverFactor",
+    "DiscoverFile",
+    "DiscoverOption",
+    "DiscoverStep",
     "Evaluation",
     "FindingRow",
     "Folder",

@@ -28,6 +28,7 @@ RULES_NAME = "rules.json"
 CALIBRATION_NAME = "calibration.json"
 POSTERIOR_PARQUET = "posterior.parquet"
 CALIBRATED_NAME = "calibrated.yaml"
+DISCOVER_NAME = "discover.json"
 """The scenario with its uncertain values replaced by their fitted posteriors."""
 REPORT_NAME = "report.html"
 FIGURES_DIR = "figures"
@@ -539,6 +540,99 @@ class CalibrationFile(Layout):
     demands: list[CalibrationDemand]
 
 
+class DiscoverStep(Layout):
+    """One box of the peeling trajectory: its coverage, density and mass, and the factors
+    it restricts."""
+
+    step: Count
+    coverage: Share
+    density: Share
+    mass: Share
+    experiments: Count
+    """Experiments inside the box."""
+    cases: Count
+    """Experiments inside the box where the condition holds."""
+    restricted: list[str]
+
+
+class DiscoverOption(Layout):
+    """One option of a choice factor: how often the condition holds among the experiments
+    that take it, and whether the chosen box keeps it."""
+
+    option: str
+    experiments: Count
+    cases: Count
+    share: Share | None
+    kept: bool
+
+
+class DiscoverFactor(Layout):
+    """One factor of the store: where it comes from, the claims it cites (or that it is an
+    uncited assumption), its feature score and, if the chosen box restricts it, its limits.
+
+    Value factors give ``low`` and ``high`` (their range in the store) and, for each end the
+    box moves in from the values drawn, ``box_low`` (the box holds values at or above it)
+    and ``box_high`` (at or below it), all in the canonical unit ``measure``; choice factors
+    give their ``options`` with the ones the box keeps."""
+
+    factor: str
+    kind: Literal["choice", "value"]
+    source: str
+    measure: str = ""
+    cites: list[str]
+    grades: list[str]
+    uncited: bool
+    importance: Share
+    restricted: bool
+    low: float | None = None
+    high: float | None = None
+    box_low: float | None = None
+    box_high: float | None = None
+    qp: float | None = None
+    """Quasi-p value of the restriction (Bryant and Lempert 2010): the chance that a box
+    without it would be as dense; ``null`` where not restricted."""
+    options: list[DiscoverOption] = []
+
+
+class DiscoverFile(Layout):
+    """``discover.json``: :meth:`forcegen.analysis.discover.Discovery.summary`."""
+
+    format: Literal["forcegen-discovery"] = "forcegen-discovery"
+    version: Literal[1] = 1
+    scenario: str = ""
+    store: str = ""
+    condition: str
+    """The ``--where`` condition as written."""
+    outcome: str
+    """The column of the store's summaries it reads (``coverage:front-line:mean``)."""
+    op: Literal["<", "<=", ">", ">=", "==", "!="]
+    value: float
+    experiments: int = Field(ge=1)
+    cases: Count
+    """Experiments in which the condition holds."""
+    threshold: Share
+    chosen: Count
+    """The step of :attr:`trajectory` chosen as the box."""
+    chosen_by: Literal["balance", "densest", "user"]
+    meets_threshold: bool
+    coverage: Share
+    density: Share
+    mass: Share
+    seed: int = Field(ge=0)
+    trajectory: list[DiscoverStep] = Field(min_length=1)
+    factors: list[DiscoverFactor]
+    """Every factor, most important first (extra trees' feature scores)."""
+
+    @model_validator(mode="after")
+    def _chosen_on_the_trajectory(self) -> DiscoverFile:
+        if self.chosen >= len(self.trajectory):
+            raise ValueError(
+                f"field chosen: expected a step of the trajectory (0 to "
+                f"{len(self.trajectory) - 1}); found {self.chosen}"
+            )
+        return self
+
+
 L = TypeVar("L", bound=Layout)
 
 FILE_OF_FORMAT = {
@@ -547,5 +641,6 @@ FILE_OF_FORMAT = {
     "forcegen-requirement": REQUIRE_NAME,
     "forcegen-rules": RULES_NAME,
     "forcegen-calibration": CALIBRATION_NAME,
+    "forcegen-discovery": DISCOVER_NAME,
 }
 """The file of the results folder that holds each analysis summary, by its ``format``."""

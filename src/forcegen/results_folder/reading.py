@@ -20,6 +20,7 @@ from forcegen.results_folder.layouts import (
     CALIBRATION_NAME,
     COMPARE_NAME,
     COORDINATES,
+    DISCOVER_NAME,
     DTYPE_KINDS,
     FILE_OF_FORMAT,
     KIND_WORDS,
@@ -32,6 +33,7 @@ from forcegen.results_folder.layouts import (
     VARIABLES,
     CalibrationFile,
     CompareFile,
+    DiscoverFile,
     L,
     Meta,
     RequireFile,
@@ -66,6 +68,7 @@ class Folder:
     calibration: CalibrationFile | None = None
     posterior: Any = None
     """``posterior.parquet`` as a pandas table (one row per particle, with ``weight``)."""
+    discover: DiscoverFile | None = None
 
 
 def _json(path: Path) -> Any:
@@ -295,6 +298,7 @@ def _read_once(path: Path) -> Folder:
         meta=meta,
         calibration=part(CALIBRATION_NAME, CalibrationFile),
         posterior=_posterior(path),
+        discover=part(DISCOVER_NAME, DiscoverFile),
     )
 
 
