@@ -79,6 +79,7 @@ FRAGMENT_FIELDS = {
     "training": ("Pipeline", "training"),
     "size": ("Reservoir", "size"),
     "recruits": ("IntakeStep", "rate"),
+    "people": ("Demand", "people"),
 }
 
 
