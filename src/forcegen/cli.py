@@ -744,7 +744,8 @@ def report_cmd(
 
 claims_app = typer.Typer(
     name="claims",
-    help="Claims in spreadsheets (export, import) and across sources (corroborate).",
+    help="Claims in spreadsheets (export, import), across sources (corroborate), "
+    "drafted from articles (extract).",
     no_args_is_help=True,
 )
 app.add_typer(claims_app, name="claims")
@@ -1142,6 +1143,76 @@ def discover_cmd(
         store=str(store),
     )
     _emit(found.summary(), fmt, out_dir, lambda data: discovery.terminal(out, data))
+
+
+# --- claims extract: claims drafted from an article ---------------------------------------
+
+
+class ExtractFormat(StrEnum):
+    yaml = "yaml"
+    json = "json"
+
+
+class ArticleFormat(StrEnum):
+    text = "text"
+    html = "html"
+    markdown = "markdown"
+
+
+@claims_command("extract")
+def claims_extract_cmd(
+    article: Annotated[Path, typer.Argument(help="An article: plain text, HTML or Markdown.")],
+    publication: Annotated[
+        str | None, typer.Option("--publication", help="The outlet, for source.publication.")
+    ] = None,
+    date: Annotated[
+        str | None, typer.Option("--date", help="Publication date, YYYY-MM-DD.")
+    ] = None,
+    url: Annotated[str | None, typer.Option("--url", help="Where the article is.")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="The article's title.")] = None,
+    fmt: Annotated[
+        ExtractFormat,
+        typer.Option("--format", "-f", help="yaml (claims to paste) or json (everything)."),
+    ] = ExtractFormat.yaml,
+    read_as: Annotated[
+        ArticleFormat | None,
+        typer.Option("--as", help="How to read the file (default: by its name and content)."),
+    ] = None,
+) -> None:
+    """Draft claims from an article: every number bearing on force generation, with who
+    said it, a suggested grade and its exact place in the text (docs/claims.md)."""
+    import datetime as dt
+
+    from forcegen.sources.extract import extract, read_article, slug, to_data, to_yaml
+
+    if date is not None:
+        try:
+            dt.date.fromisoformat(date)
+        except ValueError:
+            raise UsageError(f"--date {date!r}: expected a date written YYYY-MM-DD") from None
+    try:
+        source = article.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{article}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{article}: cannot be read as UTF-8 text ({exc})") from None
+    doc = read_article(
+        source,
+        article.name,
+        read_as.value if read_as else None,
+        publication=publication,
+        date=date,
+        url=url,
+        title=title,
+    )
+    found = extract(doc)
+    prefix = slug(article.stem)
+    if fmt is ExtractFormat.json:
+        sys.stdout.write(json.dumps(to_data(found, doc, prefix), indent=2, ensure_ascii=False))
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(to_yaml(found, doc, prefix))
+    err.print(Text(f"drafted {len(found)} claims from {article}"))
 
 
 def main() -> None:
