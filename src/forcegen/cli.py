@@ -130,6 +130,16 @@ OUT = Annotated[
         "analyses stay, the files of this one (and any report) are replaced together.",
     ),
 ]
+SET = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override one field of the scenario: PATH=VALUE, the value written as in the "
+        "file (units\\[ru-bn].count=12, 'locations\\[front].attrition.killed=2%/mo'). "
+        "Repeatable; validated with the rest; a value set cites no claim unless written "
+        "with them ('{value: 12, cites: [C3]}').",
+    ),
+]
 QUANTILES = Annotated[
     str,
     typer.Option(
@@ -250,6 +260,15 @@ def _choices(values: list[str] | None) -> dict[str, str]:
     return choices
 
 
+def _load(path: Path, sets: list[str] | None) -> Scenario:
+    """Load a scenario (and the bases it extends) with the ``--set`` overrides applied; the
+    overrides are listed on stderr, as assumptions of the user."""
+    scenario = load(path, overrides=sets)
+    for item in sets or []:
+        err.print(Text(f"{path}: --set {item}"))
+    return scenario
+
+
 def _emit(
     data: Mapping[str, Any],
     fmt: Format,
@@ -316,12 +335,13 @@ def main_callback(
 @command()
 def validate(
     scenarios: Annotated[list[Path], typer.Argument(help="Scenario files to check.")],
+    sets: SET = None,
 ) -> None:
     """Check scenario files and report every problem with file:line:column and field."""
     bad = 0
     for path in scenarios:
         try:
-            scenario = load(path)
+            scenario = load(path, overrides=sets)
         except ScenarioError as exc:
             _report(exc)
             bad += 1
@@ -364,6 +384,7 @@ def run(
         bool, typer.Option("--lhs", help="Latin hypercube sampling of uncertain values.")
     ] = False,
     quantiles: QUANTILES = "0.05,0.5,0.95",
+    sets: SET = None,
 ) -> None:
     """Run a scenario and print the summary; write full results with --out."""
     from forcegen.analysis.answers import with_answers
@@ -371,7 +392,7 @@ def run(
     from forcegen.api import check_choices, simulate
     from forcegen.results_folder import check_out, write_results
 
-    loaded = load(scenario)
+    loaded = _load(scenario, sets)
     choices = _choices(choose)
     levels = _quantiles(quantiles)
     check_choices(loaded, choices)  # before --out creates a folder for nothing
@@ -412,6 +433,7 @@ def check_cmd(
     fmt: FORMAT = Format.table,
     runs: RUNS = 60,
     seed: SEED = 0,
+    sets: SET = None,
 ) -> None:
     """Look for claims and numbers that cannot all hold together; with observations, run
     the scenario (--runs runs of each choice's options) and hold them against the model."""
@@ -423,7 +445,7 @@ def check_cmd(
     )
     from forcegen.api import check_choices
 
-    loaded = load(scenario)
+    loaded = _load(scenario, sets)
     choices = check_choices(loaded, _choices(choose))
     found = Findings(loaded.name, choices, check(loaded, choices))
     if loaded.observations:
@@ -472,13 +494,14 @@ def require_cmd(
     jobs: JOBS = 1,
     fmt: FORMAT = Format.table,
     out_dir: OUT = None,
+    sets: SET = None,
 ) -> None:
     """Find the least (or most) of one number such that a demand's target holds."""
     from forcegen.analysis.require import require
     from forcegen.api import check_choices
     from forcegen.results_folder import check_out
 
-    loaded = load(scenario)
+    loaded = _load(scenario, sets)
     choices = check_choices(loaded, _choices(choose))
     if out_dir is not None:
         check_out(out_dir)
@@ -512,13 +535,14 @@ def rules_cmd(
     jobs: JOBS = 1,
     fmt: FORMAT = Format.table,
     out_dir: OUT = None,
+    sets: SET = None,
 ) -> None:
     """Check each unit's rotation (deployed-to-dwell, longest deployment, rolling windows)."""
     from forcegen.analysis.rules import rotation_rules
     from forcegen.api import check_choices, simulate
     from forcegen.results_folder import check_out
 
-    loaded = load(scenario)
+    loaded = _load(scenario, sets)
     choices = check_choices(loaded, _choices(choose))
     if out_dir is not None:
         check_out(out_dir)
@@ -565,12 +589,13 @@ def sensitivity_cmd(
     seed: SEED = 0,
     fmt: FORMAT = Format.table,
     out_dir: OUT = None,
+    sets: SET = None,
 ) -> None:
     """Which uncertain values, and so which claims, an output depends on (SALib)."""
     from forcegen.analysis.sensitivity import outputs, sensitivity
     from forcegen.results_folder import check_out
 
-    loaded = load(scenario)
+    loaded = _load(scenario, sets)
     if list_outputs:
         width = max((len(name) for name in outputs(loaded)), default=0)
         for name, description in outputs(loaded).items():
@@ -618,13 +643,14 @@ def calibrate_cmd(
     jobs: JOBS = 1,
     fmt: FORMAT = Format.table,
     out_dir: OUT = None,
+    sets: SET = None,
 ) -> None:
     """Infer the uncertain values and choices from the observations (ABC-SMC); with --out,
     write the posterior sample, a calibrated scenario and calibration.json."""
     from forcegen.analysis.calibrate import calibrate, calibrated_scenario
     from forcegen.results_folder import check_out, write_calibration
 
-    loaded = load(scenario)
+    loaded = _load(scenario, sets)
     choices = _choices(choose)
     if out_dir is not None:
         check_out(out_dir)
@@ -661,6 +687,7 @@ def compare_cmd(
     jobs: JOBS = 1,
     quantiles: QUANTILES = "0.05,0.95",
     out_dir: OUT = None,
+    sets: SET = None,
 ) -> None:
     """Compare a baseline with variants, run for run with common random numbers."""
     from forcegen.analysis.compare import compare
@@ -668,7 +695,7 @@ def compare_cmd(
 
     if len(scenarios) < 2:
         raise UsageError("compare needs a baseline and at least one variant")
-    loaded = [load(path) for path in scenarios]
+    loaded = [_load(path, sets) for path in scenarios]
     levels = _quantiles(quantiles)
     if out_dir is not None:
         check_out(out_dir)
