@@ -587,3 +587,124 @@ def resolve(quantity: Quantity, choices: Mapping[str, str] | None = None) -> Res
         picked = quantity.options[option]
         return Resolved(picked.value, picked.cites)
     return Resolved(quantity.value, quantity.cites)
+
+
+# --- Numbers as people write them on the command line --------------------------------------
+# (Imports are local to these functions: the top of this module is edited elsewhere.)
+
+_PLAIN_NUMBER = r"^[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d*)?(?:[eE][-+]?\d+)?$"
+
+
+def read_value(kind: Kind | None, text: str) -> float:
+    """A number as people write it for its kind, in canonical units.
+
+    ``20d`` and ``3mo`` for a duration, ``1%/mo`` or ``0.0005`` for a hazard, ``20%`` or
+    ``0.2`` for a share, ``6000/mo`` for a rate, ``9,000`` or ``9000`` for a count. A plain
+    number is taken in canonical units (days, probability per day, people per day), as the
+    scenario format reads it. ``kind`` ``None`` takes a plain number only.
+
+    Raises
+    ------
+    UsageError
+        If the text is not a number of that kind (or lies outside its limits); the message
+        gives the forms the kind takes.
+    """
+    import re
+
+    from forcegen.errors import UsageError
+
+    s = text.strip()
+    raw: object = s
+    if s and any(c.isdigit() for c in s) and re.match(_PLAIN_NUMBER, s):
+        number = float(s.replace(",", ""))
+        whole = number.is_integer() and not any(c in s for c in ".eE")
+        raw = int(number) if whole else number
+    if kind is None:
+        if isinstance(raw, int | float) and math.isfinite(raw):
+            return float(raw)
+        raise UsageError(f"expected a number; found {text!r}")
+    try:
+        return kind.parse(raw)
+    except PydanticCustomError as exc:
+        raise UsageError(f"{text!r} is not accepted here: {exc.message()}") from None
+
+
+def read_range(kind: Kind | None, text: str) -> tuple[float, float]:
+    """A range written ``LOW..HIGH`` (``20d..45d``, ``1%/mo..4%/mo``), in canonical units.
+
+    Raises
+    ------
+    UsageError
+        If a side is missing, either side is not a number of the kind (negative counts,
+        values beyond the kind's limits), or the low end is above the high end.
+    """
+    from forcegen.errors import UsageError
+
+    low_text, sep, high_text = text.partition("..")
+    if not sep or not low_text.strip() or not high_text.strip() or ".." in high_text:
+        raise UsageError(
+            f"expected a range LOW..HIGH such as 20d..45d or 1%/mo..4%/mo; found {text!r}"
+        )
+    low, high = read_value(kind, low_text), read_value(kind, high_text)
+    if low > high:
+        raise UsageError(
+            f"the range {text!r} runs backwards: its low end ({low:g}) is above its high "
+            f"end ({high:g})"
+        )
+    return low, high
+
+
+def kind_at(root: object, loc: tuple[str | int, ...]) -> Kind | None:
+    """The kind of number the scenario format declares at ``loc``, whether or not the data
+    states a number there: ``units[0].current`` is a share even where no unit gives one,
+    and ``units[0].strength.options.report`` is a strength.
+
+    ``root`` is a scenario or its plain data as YAML gives it (only the declared types are
+    followed, so either gives the same answer). ``None`` where ``loc`` names no number.
+    """
+    from typing import get_origin
+
+    from forcegen.scenario.model import Scenario
+
+    tp: Any = type(root) if isinstance(root, BaseModel) else Scenario
+    kind: Kind | None = None
+    for part in loc:
+        members = _declared(tp)
+        if isinstance(part, int):
+            items = [get_args(m)[0] for m in members if get_origin(m) in (list, tuple)]
+            if not items:
+                return None
+            tp = items[0]
+            continue
+        models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+        owner = next((m for m in models if part in _written(m)), None)
+        if owner is not None:
+            info = owner.model_fields[_written(owner)[part]]
+            found = _kind_in(info.annotation) or next(
+                (k for k in map(_kind_in, info.metadata) if k is not None), None
+            )
+            if owner not in (Value, Choice):
+                kind = found
+            tp = info.annotation
+            continue
+        values = [get_args(m)[1] for m in members if get_origin(m) is dict]
+        if not values:
+            return None
+        tp = values[0]
+    return kind if any(m in (Value, Choice) for m in _declared(tp)) else None
+
+
+def _declared(tp: Any) -> list[Any]:
+    """The types a declared type allows, out of ``Annotated`` and unions."""
+    from types import UnionType
+    from typing import Union, get_origin
+
+    while get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    if get_origin(tp) in (Union, UnionType):
+        return [m for arg in get_args(tp) for m in _declared(arg)]
+    return [tp]
+
+
+def _written(model: type[BaseModel]) -> dict[str, str]:
+    return {(info.alias or name): name for name, info in model.model_fields.items()}
