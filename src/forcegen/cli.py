@@ -677,8 +677,20 @@ def calibrate_cmd(
 @command("compare")
 def compare_cmd(
     scenarios: Annotated[
-        list[Path], typer.Argument(help="The baseline scenario, then one or more variants.")
+        list[Path],
+        typer.Argument(
+            help="The baseline scenario, then one or more variants (or one scenario, with "
+            "--options)."
+        ),
     ],
+    options: Annotated[
+        str | None,
+        typer.Option(
+            "--options",
+            help="Compare every option of this choice of the one scenario given; the "
+            "baseline is its default, or the option given with --choose.",
+        ),
+    ] = None,
     runs: RUNS = 100,
     seed: SEED = 0,
     deterministic: DETERMINISTIC = False,
@@ -689,27 +701,44 @@ def compare_cmd(
     out_dir: OUT = None,
     sets: SET = None,
 ) -> None:
-    """Compare a baseline with variants, run for run with common random numbers."""
-    from forcegen.analysis.compare import compare
+    """Compare a baseline with variants (or every option of a choice), run for run with
+    common random numbers; the input diff of each variant comes first."""
+    from forcegen.analysis.compare import compare, compare_options
     from forcegen.results_folder import check_out
 
-    if len(scenarios) < 2:
-        raise UsageError("compare needs a baseline and at least one variant")
+    if options is not None and len(scenarios) != 1:
+        raise UsageError("compare --options takes one scenario, whose options are compared")
+    if options is None and len(scenarios) < 2:
+        raise UsageError(
+            "compare needs a baseline and at least one variant, or one scenario and "
+            "--options CHOICE"
+        )
     loaded = [_load(path, sets) for path in scenarios]
     levels = _quantiles(quantiles)
+    chosen = _choices(choose)
+    if options is not None:
+        from forcegen.api import check_choices
+        from forcegen.scenario.claims import choices_of
+
+        check_choices(loaded[0], chosen)
+        if options not in choices_of(loaded[0]):
+            offered = ", ".join(sorted(choices_of(loaded[0]))) or "none"
+            raise UsageError(f"--options {options}: unknown choice; this scenario offers {offered}")
     if out_dir is not None:
         check_out(out_dir)
+    settings: dict[str, Any] = {
+        "runs": runs,
+        "seed": seed,
+        "deterministic": deterministic,
+        "choices": chosen,
+        "n_jobs": jobs,
+        "quantiles": levels,
+    }
     with _working("simulating", "runs") as progress:
-        result = compare(
-            loaded,
-            runs=runs,
-            seed=seed,
-            deterministic=deterministic,
-            choices=_choices(choose),
-            n_jobs=jobs,
-            quantiles=levels,
-            progress=progress,
-        )
+        if options is not None:
+            result = compare_options(loaded[0], options, progress=progress, **settings)
+        else:
+            result = compare(loaded, progress=progress, **settings)
     _emit(
         result.summary(),
         fmt,

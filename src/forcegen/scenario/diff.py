@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from forcegen.scenario.claims import choices_of
 from forcegen.scenario.model import Scenario
-from forcegen.scenario.paths import Loc, format_loc, readable
+from forcegen.scenario.paths import Loc, by_id
 from forcegen.scenario.quantities import Choice, Value, kind_of
 
 TEXT_FIELDS = frozenset({"name", "question", "description", "note", "text"})
@@ -49,7 +49,7 @@ def input_diff(
     list of dict
         In the baseline's document order, then what only the variant has. Each with
         ``path`` (by id); ``unit`` (the canonical measure of a number, ``""`` otherwise);
-        ``baseline`` and ``variant`` (a number, a plain field's value, ``"(present)"``,
+        ``baseline_value`` and ``variant_value`` (a number, a plain field's value, ``"(present)"``,
         ``"(added)"`` or ``"(removed)"`` for an item or section, ``null`` when absent);
         ``baseline_range`` and ``variant_range`` (the lowest and highest value of an
         uncertain number, else ``null``); ``baseline_cites`` and ``variant_cites`` (claim
@@ -69,10 +69,10 @@ def input_diff(
             continue
         changes.append(
             {
-                "path": readable(format_loc(loc), where[0]),
+                "path": by_id(where[0], loc),
                 "unit": kind.measure if kind is not None else "",
-                "baseline": left[0],
-                "variant": right[0],
+                "baseline_value": left[0],
+                "variant_value": right[0],
                 "baseline_range": left[1],
                 "variant_range": right[1],
                 "baseline_cites": list(left[2]),

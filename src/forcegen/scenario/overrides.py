@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from forcegen.errors import Problem, ScenarioError, UsageError
-from forcegen.scenario.paths import Loc
+from forcegen.scenario.paths import Loc, locate
 from forcegen.scenario.yamlio import Positions, read_yaml, read_yaml_text
 
 EXTENDS = "extends"
@@ -108,6 +108,8 @@ class Sourced:
         """Put ``value`` at ``loc`` (keys below it: ``where`` relative to ``loc``)."""
         parent = self.data
         for part in loc[:-1]:
+            if isinstance(parent, dict) and part not in parent:  # a field the file omits
+                parent[part] = {}
             parent = parent[part]  # type: ignore[index]
         parent[loc[-1]] = value  # type: ignore[index]
         n = len(loc)
@@ -129,11 +131,6 @@ def _locate(data: Any, path: str) -> Loc:
     """The location of ``path`` in the data, by the scenario's one path grammar; a path whose
     last key is missing from an existing mapping names that new key."""
     try:
-        from forcegen.scenario.paths import locate
-    except ImportError:  # until the grammar by id is merged: index paths only
-        locate = _index_locate
-
-    try:
         return tuple(locate(data, path))
     except UsageError:
         head, dot, last = path.rpartition(".")
@@ -149,17 +146,6 @@ def _locate(data: Any, path: str) -> Loc:
                 if isinstance(node, dict) and last not in node:
                     return (*parent, last)
         raise
-
-
-def _index_locate(data: Any, path: str) -> Loc:
-    from forcegen.scenario.paths import parse_path, walk
-
-    loc = parse_path(path)
-    try:
-        walk(data, loc)
-    except (KeyError, IndexError, TypeError):
-        raise UsageError(f"no field {path!r} in the scenario") from None
-    return loc
 
 
 def _set(
