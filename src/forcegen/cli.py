@@ -34,6 +34,7 @@ from forcegen.report import terminal
 from forcegen.scenario.claims import sourcing
 from forcegen.scenario.loader import load
 from forcegen.scenario.model import Scenario
+from forcegen.scenario.overrides import flattened_text
 
 # The engine (numba), the results (xarray, pandas), the analyses and the report's page
 # (matplotlib) are imported inside the commands that use them, so that --version, --help,
@@ -420,7 +421,7 @@ def run(
             summary,
             out_dir,
             results.per_run(),
-            scenario_text=scenario.read_text(encoding="utf-8"),
+            scenario_text=flattened_text(scenario, sets),
         )
         err.print(Text("wrote " + ", ".join(str(p) for p in written)))
     _emit(summary, fmt, None, lambda data: terminal.summary(out, data))
@@ -668,7 +669,7 @@ def calibrate_cmd(
         )
     summary = found.summary()
     if out_dir is not None:
-        text = calibrated_scenario(found, scenario.read_text(encoding="utf-8"), summary)
+        text = calibrated_scenario(found, flattened_text(scenario, sets), summary)
         written = write_calibration(summary, found.posterior(), text, out_dir)
         err.print(Text("wrote " + ", ".join(str(p) for p in written)))
     _emit(summary, fmt, None, lambda data: terminal.calibration(out, data, loaded))

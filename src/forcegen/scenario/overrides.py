@@ -206,7 +206,9 @@ def _apply_overrides(source: Sourced, overrides: Sequence[Override]) -> Sourced:
     for o in overrides:
         at: Where = (o.origin, None, None)
         found = _set(source, o.path, o.value, {(): at}, at)
-        if found is not None:
+        if found is None:
+            source.overrides = (*source.overrides[:-1], o.origin)
+        else:
             problems.append(
                 Problem(o.origin, None, None, "", found.message.removeprefix(f"{o.path}: "))
             )
@@ -300,3 +302,34 @@ def _merge_file(
     if problems:
         raise ScenarioError(problems)
     return source
+
+
+def flattened_text(
+    path: str | os.PathLike[str], overrides: Sequence[str | Override] | None = None
+) -> str:
+    """The text of a scenario file as it is run: the file itself if it extends nothing,
+    sets nothing and gets no overrides; else one self-contained YAML document of the merged
+    data (bases, ``set:`` entries and overrides applied), headed by a comment saying what it
+    was made from. This is what a results folder keeps as its copy of the scenario.
+    """
+    name = os.fspath(path)
+    data, positions = read_yaml(name)
+    if not needs_resolving(data, overrides):
+        with open(name, encoding="utf-8") as stream:
+            return stream.read()
+    source = merge(data, positions, name, overrides)
+    from io import StringIO
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[attr-defined]
+    stream = StringIO()
+    yaml.dump(source.data, stream)
+    made = ", ".join(source.files)
+    lines = [f"# {name} as run, made self-contained from: {made}."]
+    if source.overrides:
+        lines.append("# Values set (by the set: entries of the files, then by --set):")
+        lines += [f"#   {p}" for p in source.overrides]
+    return "\n".join(lines) + "\n" + stream.getvalue()
