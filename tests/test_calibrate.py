@@ -180,7 +180,7 @@ def test_the_table_names_inputs_by_id_and_only_observations_that_moved_them(fitt
 def test_calibration_moves_the_input_towards_the_observation(fitted):
     _, cal, s = fitted
     (inp,) = s["inputs"]
-    assert inp["input"] == "locations[0].attrition.killed"
+    assert inp["input"] == "locations[front].attrition.killed"
     assert inp["moved"] and inp["moved_by"] == ["killed-by-day-90"]
     width = lambda q: q[-1] - q[0]  # noqa: E731
     assert width(inp["posterior_q"]) < width(inp["prior_q"])
@@ -191,7 +191,7 @@ def test_calibration_moves_the_input_towards_the_observation(fitted):
     assert 0 < s["acceptance_rate"] <= 1
     post = cal.posterior()
     assert post["weight"].sum() == pytest.approx(1.0)
-    assert list(post.columns) == ["weight", "distance", "locations[0].attrition.killed"]
+    assert list(post.columns) == ["weight", "distance", "locations[front].attrition.killed"]
 
 
 def test_calibrated_scenario_loads_with_the_fitted_posterior(fitted):
@@ -423,7 +423,7 @@ def test_calibrate_through_the_cli_with_the_scenarios_observations(write_scenari
     s = json.loads(got.stdout)
     assert [o["id"] for o in s["observations"]] == ["killed-by-march", "at-front"]
     assert {o["verdict"] for o in s["observations"]} <= set(observations.VERDICTS)
-    assert [i["input"] for i in s["inputs"]] == ["locations[0].attrition.killed"]
+    assert [i["input"] for i in s["inputs"]] == ["locations[front].attrition.killed"]
     assert [c["choice"] for c in s["choices"]] == ["size"]
     for name in ("calibration.json", "posterior.parquet", "calibrated.yaml", "results.nc"):
         assert (out / name).is_file(), name

@@ -83,7 +83,7 @@ def test_force_overcommitted_names_the_claims():
     finding = findings[0]
     assert "48,000 people" in finding.message and "50,000" in finding.message
     assert set(finding.claims) == {"A", "Z"}
-    assert "demands[0].people" in finding.fields
+    assert "demands[home-security].people" in finding.fields
 
 
 def test_cap_below_a_demand_only_capped_forces_may_fill():

@@ -154,3 +154,61 @@ def test_a_value_beyond_the_fields_limit_is_refused_in_words():
     assert message.startswith("horizon = 1e+12 is not accepted: expected a duration")
     assert "at most 36,500 days" in message
     assert "input_value" not in message and "validation error" not in message
+
+
+def test_by_id_with_units_is_by_index_with_canonical_values(tmp_path):
+    from forcegen.scenario.quantities import Hazard, read_value
+
+    text = (
+        Path(TEXTBOOK)
+        .read_text()
+        .replace("  - {id: front}", "  - {id: front, attrition: {killed: 0.001}}")
+        .replace("units: 3", "people: 1400")
+    )
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    sc = forcegen.load(path)
+    common = dict(
+        demand="front-line", days=0.5, probability=1.0, direction="most", deterministic=True
+    )
+    by_index = require(
+        sc,
+        field_path="locations[0].attrition.killed",
+        low=0.0,
+        high=read_value(Hazard(), "26%/mo"),
+        **common,
+    )
+    by_id = require(
+        sc, field_path="locations[front].attrition.killed", low="0", high="26%/mo", **common
+    )
+    by_range = require(
+        sc, field_path="locations[front].attrition.killed", span="0%/mo..26%/mo", **common
+    )
+    assert by_index.met and by_index.value is not None
+    assert by_id.value == by_index.value == by_range.value
+    assert by_id.evaluations == by_index.evaluations == by_range.evaluations
+    assert by_id.field == by_index.field == "locations[front].attrition.killed"
+    assert by_id.summary()["field"] == "locations[front].attrition.killed"
+    assert by_id.measure == "probability per day"
+
+
+def test_require_by_id_on_the_command_line():
+    runner = CliRunner()
+    args = ["require", TEXTBOOK, "--vary", "units[blue-bn].count", "--demand", "front-line"]
+    ok = runner.invoke(app, [*args, "--range", "1..40", "--deterministic"])
+    assert ok.exit_code == 0, ok.output
+    assert "units[blue-bn].count" in ok.stdout and ": 9 units (" in ok.stdout
+    same = runner.invoke(app, [*args, "--low", "1", "--high", "40", "--deterministic"])
+    assert same.stdout == ok.stdout
+    for extra, message in [
+        (["--range", "40..1"], "runs backwards"),
+        (["--low", "-1", "--high", "4"], "expected a whole number >= 0"),
+        (["--low", "1", "--high", "4", "--range", "1..4"], "either as --range"),
+        (["--low", "1"], "give the bracket"),
+    ]:
+        bad = runner.invoke(app, [*args, *extra])
+        assert bad.exit_code == 2 and message in bad.stderr, (extra, bad.stderr)
+    nothing = runner.invoke(
+        app, ["require", TEXTBOOK, "--vary", "units[red-bn].count", "--demand", "front-line"]
+    )
+    assert nothing.exit_code == 2 and "ids are: blue-bn" in nothing.stderr

@@ -52,23 +52,23 @@ def test_an_output_that_depends_on_one_input_only():
     # Losses depend on the front hazard alone: nobody is ever at 'nowhere'.
     found = sensitivity(scenario(), output="lost:blue:killed", n=256, seed=1)
     table = found.table
-    assert table.index[0] == "locations[0].attrition.killed"
-    assert table.loc["locations[0].attrition.killed", "S1"] == pytest.approx(1.0, abs=0.1)
-    assert table.loc["locations[0].attrition.killed", "ST"] == pytest.approx(1.0, abs=0.1)
-    assert abs(table.loc["locations[1].attrition.killed", "S1"]) < 0.02
-    assert abs(table.loc["locations[1].attrition.killed", "ST"]) < 0.02
+    assert table.index[0] == "locations[front].attrition.killed"
+    assert table.loc["locations[front].attrition.killed", "S1"] == pytest.approx(1.0, abs=0.1)
+    assert table.loc["locations[front].attrition.killed", "ST"] == pytest.approx(1.0, abs=0.1)
+    assert abs(table.loc["locations[nowhere].attrition.killed", "S1"]) < 0.02
+    assert abs(table.loc["locations[nowhere].attrition.killed", "ST"]) < 0.02
     # Traced to claims: the driver cites Z (F3), the other is an assumption.
-    assert table.loc["locations[0].attrition.killed", "claims"] == "Z"
-    assert table.loc["locations[0].attrition.killed", "grades"] == "F3"
-    assert table.loc["locations[1].attrition.killed", "claims"] == "assumption (uncited)"
-    assert "depends most on locations[0].attrition.killed" in describe(found)
+    assert table.loc["locations[front].attrition.killed", "claims"] == "Z"
+    assert table.loc["locations[front].attrition.killed", "grades"] == "F3"
+    assert table.loc["locations[nowhere].attrition.killed", "claims"] == "assumption (uncited)"
+    assert "depends most on locations[front].attrition.killed" in describe(found)
     assert "grade F3" in describe(found)
 
 
 def test_morris_ranks_the_driver_first():
     found = sensitivity(scenario(), output="lost:blue:killed", method="morris", n=16)
-    assert found.table.index[0] == "locations[0].attrition.killed"
-    assert found.table.loc["locations[1].attrition.killed", "mu_star"] == 0
+    assert found.table.index[0] == "locations[front].attrition.killed"
+    assert found.table.loc["locations[nowhere].attrition.killed", "mu_star"] == 0
 
 
 def test_bad_requests():
@@ -90,7 +90,7 @@ def test_cli_sensitivity(write_scenario):
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["inputs"][0]["input"] == "locations[0].attrition.killed"
+    assert data["inputs"][0]["input"] == "locations[front].attrition.killed"
     bad = runner.invoke(app, ["sensitivity", str(path), "--output", "x", "--n", "8"])
     assert bad.exit_code == 2 and "unknown output" in bad.stderr
 
@@ -102,13 +102,13 @@ def test_indices_are_those_computed_before_sensitivity_used_the_api():
     sobol = sensitivity(sc, output="lost:blue:killed", n=8, seed=3)
     assert sobol.runs == 32
     assert list(
-        sobol.table.loc["locations[0].attrition.killed", ["S1", "S1_conf", "ST", "ST_conf"]]
+        sobol.table.loc["locations[front].attrition.killed", ["S1", "S1_conf", "ST", "ST_conf"]]
     ) == [0.7225801337474276, 0.842280874022158, 0.554636964460717, 0.5924477954133164]
-    assert list(sobol.table.loc["locations[1].attrition.killed", ["S1", "ST"]]) == [0.0, 0.0]
+    assert list(sobol.table.loc["locations[nowhere].attrition.killed", ["S1", "ST"]]) == [0.0, 0.0]
     morris = sensitivity(sc, output="lost:blue:killed", method="morris", n=4, seed=3)
     assert morris.runs == 12
     assert list(
-        morris.table.loc["locations[0].attrition.killed", ["mu_star", "mu_star_conf", "sigma"]]
+        morris.table.loc["locations[front].attrition.killed", ["mu_star", "mu_star_conf", "sigma"]]
     ) == [120.54610532999044, 0.0, 0.0]
 
 

@@ -467,11 +467,29 @@ def require_cmd(
     scenario: SCENARIO,
     vary: Annotated[
         str,
-        typer.Option("--vary", help="Field path of the number to search, such as units[0].count."),
+        typer.Option(
+            "--vary",
+            help="Path of the number to search, by id or by index, such as "
+            "units[ru-bn].count or locations[front].attrition.killed.",
+        ),
     ],
     demand: Annotated[str, typer.Option("--demand", help="Demand whose target must hold.")],
-    low: Annotated[float, typer.Option("--low", help="Lower end of the search.")],
-    high: Annotated[float, typer.Option("--high", help="Upper end of the search.")],
+    low: Annotated[
+        str | None,
+        typer.Option(
+            "--low",
+            help="Lower end of the search, as the number is written (20d, 1%/mo, 9,000); "
+            "a plain number is in canonical units.",
+        ),
+    ] = None,
+    high: Annotated[
+        str | None,
+        typer.Option("--high", help="Upper end of the search, written as --low is."),
+    ] = None,
+    span: Annotated[
+        str | None,
+        typer.Option("--range", help="Both ends at once, LOW..HIGH (20d..45d, 1%/mo..4%/mo)."),
+    ] = None,
     days: Annotated[
         float,
         typer.Option("--days", min=0, max=1, help="Share of the demand's days to cover fully."),
@@ -515,6 +533,7 @@ def require_cmd(
             probability=probability,
             low=low,
             high=high,
+            span=span,
             direction="most" if most else "least",
             runs=runs,
             seed=seed,

@@ -65,7 +65,7 @@ from forcegen.sampling import sample_at, widening_factor
 from forcegen.scenario.claims import choices_of, quantities
 from forcegen.scenario.distributions import shape_names
 from forcegen.scenario.model import Scenario
-from forcegen.scenario.paths import format_loc
+from forcegen.scenario.paths import by_id
 from forcegen.scenario.quantities import Choice, Value
 
 LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -119,7 +119,7 @@ def parameters(
     inputs: list[Input] = []
     seen: set[int] = set()
     for loc, q in quantities(scenario):
-        path = format_loc(loc)
+        path = by_id(scenario, loc)
         if isinstance(q, Choice):
             opts = q.options.items()
             if q.choose in pinned:

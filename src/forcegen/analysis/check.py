@@ -36,7 +36,7 @@ from forcegen.analysis.observations import (
 from forcegen.results_folder import CheckFile, FindingRow
 from forcegen.scenario.claims import choices_of, quantities
 from forcegen.scenario.model import Scenario
-from forcegen.scenario.paths import format_loc
+from forcegen.scenario.paths import by_id
 from forcegen.scenario.quantities import Choice, Quantity, resolve
 from forcegen.scenario.references import resolve_policies
 
@@ -95,7 +95,7 @@ class _Numbers:
 
     def __init__(self, scenario: Scenario, choices: Mapping[str, str] | None) -> None:
         self.choices = dict(choices or {})
-        self.paths = {id(q): format_loc(loc) for loc, q in quantities(scenario)}
+        self.paths = {id(q): by_id(scenario, loc) for loc, q in quantities(scenario)}
 
     def value(self, q: Quantity | None, default: float = 0.0) -> float:
         return default if q is None else resolve(q, self.choices).value
@@ -285,8 +285,8 @@ def _disagreements(scenario: Scenario) -> list[Finding]:
                 Finding(
                     "sources-disagree",
                     f"the options of choice {q.choose!r} differ by a factor of {high / low:.1f} "
-                    f"({listed} at {format_loc(loc)}): conclusions may hang on which is right",
-                    (format_loc(loc),),
+                    f"({listed} at {by_id(scenario, loc)}): conclusions may hang on which is right",
+                    (by_id(scenario, loc),),
                     claims,
                 )
             )

@@ -1,8 +1,11 @@
 """Requirements: the least (or most) of one input such that a demand's target holds.
 
 MARATHON's requirements analysis asks how much supply a demand needs; here the input may be
-any number of the scenario, named by its field path (``units[0].count``,
-``pipelines[1].intake[0].rate``, ``locations[0].attrition.killed``). The target: demand
+any number of the scenario, named by its path by id (``units[ru-bn].count``,
+``pipelines[prison-recruiting].waves[0].people``,
+``locations[front].attrition_by_type[wg-assault].killed``) or by index (``units[0].count``),
+and the bracket may be written in the units people use for that kind of number (``20d``,
+``1%/mo``, ``9,000``; a plain number is in canonical units). The target: demand
 ``d`` is fully covered on at least ``days`` (a share) of its active days in at least
 ``probability`` of the runs.
 
@@ -27,8 +30,8 @@ from forcegen.errors import ScenarioError, UsageError
 from forcegen.results_folder import Evaluation, RequireFile
 from forcegen.scenario.claims import quantities
 from forcegen.scenario.model import Scenario
-from forcegen.scenario.paths import format_loc, parse_path, walk
-from forcegen.scenario.quantities import Choice, Value, kind_of
+from forcegen.scenario.paths import Loc, by_id, locate, walk
+from forcegen.scenario.quantities import Choice, Kind, Value, kind_at, read_range, read_value
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Requirement:
     """The answer of a requirements search, with the evaluations it took."""
 
     field: str
+    """The number searched, by id (``units[ru-bn].count``)."""
     demand: str
     direction: str
     """``least``: the smallest value that meets the target; ``most``: the largest."""
@@ -80,21 +84,40 @@ class Requirement:
         ).plain()
 
 
-def with_value(scenario: Scenario, path: str, value: float) -> Scenario:
-    """A copy of the scenario with the number at ``path`` set to ``value`` (canonical units)."""
-    found = {format_loc(loc): q for loc, q in quantities(scenario)}
-    if path not in found:
+def number_at(scenario: Scenario, path: str) -> tuple[Loc, Value]:
+    """The place and the quantity of the number at ``path`` (by id or by index).
+
+    Raises
+    ------
+    UsageError
+        If the path names nothing, or something that is not a number written in the
+        scenario, or a choice between sources (which cannot be set to one value).
+    """
+    try:
+        loc = locate(scenario, path)
+    except UsageError as exc:
+        raise UsageError(f"{path!r} is not a number written in this scenario: {exc}") from None
+    found = dict(quantities(scenario))
+    if loc not in found:
+        examples = ", ".join(by_id(scenario, at) for at, _ in list(found.items())[:6])
         raise UsageError(
-            f"{path!r} is not a number written in this scenario; numbers are, "
-            f"for example: {', '.join(list(found)[:6])}"
+            f"{by_id(scenario, loc)!r} is not a number written in this scenario; numbers "
+            f"are, for example: {examples}"
         )
-    if isinstance(found[path], Choice):
+    q = found[loc]
+    if isinstance(q, Choice):
         raise UsageError(
-            f"{path!r} is a choice between sources; pick an option with "
+            f"{by_id(scenario, loc)!r} is a choice between sources; pick an option with "
             "--choose instead of searching over it"
         )
+    return loc, q
+
+
+def with_value(scenario: Scenario, path: str, value: float) -> Scenario:
+    """A copy of the scenario with the number at ``path`` (by id or by index) set to
+    ``value`` (canonical units)."""
+    loc, _ = number_at(scenario, path)
     data = scenario.model_dump(by_alias=True, exclude_unset=True)
-    loc = parse_path(path)
     node = walk(data, loc[:-1])
     old = node[loc[-1]]
     node[loc[-1]] = {
@@ -106,7 +129,13 @@ def with_value(scenario: Scenario, path: str, value: float) -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as exc:  # a value the field does not accept
         reasons = "; ".join(dict.fromkeys(e["msg"] for e in exc.errors()))
-        raise UsageError(f"{path} = {value:g} is not accepted: {reasons}") from None
+        raise UsageError(f"{by_id(scenario, loc)} = {value:g} is not accepted: {reasons}") from None
+
+
+def _end(kind: Kind | None, value: float | str) -> float:
+    """One end of the bracket in canonical units: a number as it is, text as people write
+    it for the kind (``20d``, ``1%/mo``; plain numbers are canonical)."""
+    return read_value(kind, value) if isinstance(value, str) else float(value)
 
 
 def require(
@@ -116,8 +145,9 @@ def require(
     demand: str,
     days: float = 1.0,
     probability: float = 0.9,
-    low: float,
-    high: float,
+    low: float | str | None = None,
+    high: float | str | None = None,
+    span: str | None = None,
     direction: str = "least",
     runs: int = 50,
     seed: int = 0,
@@ -129,6 +159,10 @@ def require(
 ) -> Requirement:
     """Search ``field_path`` in [low, high] for the least (or most) value meeting the target.
 
+    ``field_path`` is a path by id or by index; the answer names it by id. ``low`` and
+    ``high`` are numbers in canonical units, or text as people write the number's kind
+    (``20d``, ``1%/mo``, ``9,000``); ``span`` (``"20d..45d"``) gives both instead.
+
     ``progress``, if given, is called after each value tried with the number tried so far
     (and ``None``: how many the search will take is not known in advance).
     """
@@ -136,6 +170,16 @@ def require(
         raise UsageError(f"direction must be 'least' or 'most'; got {direction!r}")
     if not 0 <= days <= 1 or not 0 <= probability <= 1:
         raise UsageError("days and probability are shares from 0 to 1")
+    loc, q = number_at(scenario, field_path)
+    field_path = by_id(scenario, loc)
+    kind = kind_at(scenario, loc)
+    if span is not None:
+        if low is not None or high is not None:
+            raise UsageError("give the bracket either as --range LOW..HIGH or as --low and --high")
+        low, high = read_range(kind, span)
+    if low is None or high is None:
+        raise UsageError("give the bracket to search: --low and --high, or --range LOW..HIGH")
+    low, high = _end(kind, low), _end(kind, high)
     if not low < high:
         raise UsageError(f"expected low < high; got {low:g} and {high:g}")
     if demand not in {d.id for d in scenario.demands}:
@@ -143,8 +187,6 @@ def require(
             f"unknown demand {demand!r}: this scenario has "
             f"{', '.join(d.id for d in scenario.demands) or 'none'}"
         )
-    q = {format_loc(loc): q for loc, q in quantities(scenario)}.get(field_path)
-    kind = kind_of(scenario, parse_path(field_path)) if q is not None else None
     whole = isinstance(q, Value) and float(q.value).is_integer()
     integer = whole and float(low).is_integer() and float(high).is_integer()
     trail: list[dict[str, float]] = []

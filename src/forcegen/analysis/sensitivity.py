@@ -32,7 +32,7 @@ from forcegen.sampling import sample_at
 from forcegen.scenario.claims import quantities
 from forcegen.scenario.distributions import shape_names
 from forcegen.scenario.model import Attrition, Scenario
-from forcegen.scenario.paths import format_loc
+from forcegen.scenario.paths import by_id
 from forcegen.scenario.quantities import Value
 
 
@@ -107,7 +107,7 @@ def check_output(scenario: Scenario, output: str) -> None:
 
 def _inputs(scenario: Scenario) -> list[tuple[str, Value]]:
     return [
-        (format_loc(loc), q)
+        (by_id(scenario, loc), q)
         for loc, q in quantities(scenario)
         if isinstance(q, Value) and q.dist is not None
     ]
