@@ -232,7 +232,7 @@ def test_the_results_folder_keeps_a_self_contained_copy(base: Path, tmp_path: Pa
 
 def test_the_shipped_baseline_extends_belarus_2023() -> None:
     text = (SCENARIOS / "belarus-2023-baseline.yaml").read_text(encoding="utf-8")
-    assert "\nextends: belarus-2023.yaml\n" in text
+    assert "\nforcegen: 1\nextends: belarus-2023.yaml\n" in text
     baseline = load(SCENARIOS / "belarus-2023-baseline.yaml")
     full = load(SCENARIOS / "belarus-2023.yaml")
     assert baseline.claims == full.claims and baseline.demands == full.demands
