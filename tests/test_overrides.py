@@ -300,3 +300,12 @@ def test_compare_cli_options_and_its_input_diff(base: Path) -> None:
     assert two.exit_code == 2
     unknown = CliRunner().invoke(app, ["compare", str(base), "--options", "colour"])
     assert unknown.exit_code == 2 and "colour" in unknown.stderr
+
+
+def test_the_variant_in_the_format_reference_loads() -> None:
+    docs = (SCENARIOS.parent / "docs" / "format.md").read_text(encoding="utf-8")
+    (block,) = [b for b in docs.split("```yaml\n")[1:] if b.startswith("extends:")]
+    text = "forcegen: 1\n" + block.split("```")[0]
+    variant = loads(text, str(SCENARIOS / "variant.yaml"))
+    assert variant.locations[0].attrition.killed.value > 0
+    assert variant.pipelines[0].waves[0].people.value == 0

@@ -246,7 +246,7 @@ def _merge_file(
             ]
         )
     else:
-        folder = os.path.dirname(name) if os.path.isfile(name) else "."
+        folder = os.path.dirname(name) or "."
         base = os.path.join(folder, base_name)
         at = here.get((EXTENDS,), (name, None, None))
         if os.path.realpath(base) in (*chain, me):
