@@ -168,7 +168,7 @@ def test_sensitivity_prints_the_summary_it_writes(scenario: Path, tmp_path: Path
     assert printed["format"] == "forcegen-sensitivity" and printed["scenario"] == "[/]"
     assert json.loads((tmp_path / "out" / "sensitivity.json").read_text()) == printed
     table = invoke(*command[:-2])
-    assert table.exit_code == 0 and "locations[0].attrition.killed" in table.stdout
+    assert table.exit_code == 0 and "locations[front].attrition.killed" in table.stdout
 
 
 @pytest.mark.parametrize(

@@ -103,7 +103,7 @@ def test_compare_shows_coverage_in_percent_and_differences_in_points(
 
 def test_require_gives_its_answer_with_its_unit(outputs: dict[str, str]) -> None:
     assert (
-        "smallest units[0].count that gets 'd' fully covered on 100% of its days"
+        "smallest units[b].count that gets 'd' fully covered on 100% of its days"
         in (outputs["require"])
     )
     assert ": 4 units (" in outputs["require"]
