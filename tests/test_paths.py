@@ -9,6 +9,7 @@ import pytest
 from forcegen.errors import UsageError
 from forcegen.scenario.claims import quantities
 from forcegen.scenario.loader import load
+from forcegen.scenario.overrides import merge
 from forcegen.scenario.paths import by_id, format_loc, locate, parse_path, readable, walk
 from forcegen.scenario.quantities import (
     Choice,
@@ -64,7 +65,7 @@ def belarus():
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_every_shipped_number_round_trips_by_id_and_by_index(path) -> None:
     scenario = load(path)
-    raw, _ = read_yaml(path)
+    raw = merge(*read_yaml(path), str(path)).data  # a variant's data merged over its base
     found = quantities(scenario)
     assert found
     for loc, q in found:

@@ -34,6 +34,7 @@ from forcegen.report import terminal
 from forcegen.scenario.claims import sourcing
 from forcegen.scenario.loader import load
 from forcegen.scenario.model import Scenario
+from forcegen.scenario.overrides import flattened_text
 
 # The engine (numba), the results (xarray, pandas), the analyses and the report's page
 # (matplotlib) are imported inside the commands that use them, so that --version, --help,
@@ -128,6 +129,16 @@ OUT = Annotated[
         "compare, sensitivity, require and rules write compare.json, sensitivity.json, "
         "require.json and rules.json. The folder is written as a whole: files of other "
         "analyses stay, the files of this one (and any report) are replaced together.",
+    ),
+]
+SET = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override one field of the scenario: PATH=VALUE, the value written as in the "
+        "file (units\\[ru-bn].count=12, 'locations\\[front].attrition.killed=2%/mo'). "
+        "Repeatable; validated with the rest; a value set cites no claim unless written "
+        "with them ('{value: 12, cites: [C3]}').",
     ),
 ]
 QUANTILES = Annotated[
@@ -250,6 +261,15 @@ def _choices(values: list[str] | None) -> dict[str, str]:
     return choices
 
 
+def _load(path: Path, sets: list[str] | None) -> Scenario:
+    """Load a scenario (and the bases it extends) with the ``--set`` overrides applied; the
+    overrides are listed on stderr, as assumptions of the user."""
+    scenario = load(path, overrides=sets)
+    for item in sets or []:
+        err.print(Text(f"{path}: --set {item}"))
+    return scenario
+
+
 def _emit(
     data: Mapping[str, Any],
     fmt: Format,
@@ -316,12 +336,13 @@ def main_callback(
 @command()
 def validate(
     scenarios: Annotated[list[Path], typer.Argument(help="Scenario files to check.")],
+    sets: SET = None,
 ) -> None:
     """Check scenario files and report every problem with file:line:column and field."""
     bad = 0
     for path in scenarios:
         try:
-            scenario = load(path)
+            scenario = load(path, overrides=sets)
         except ScenarioError as exc:
             _report(exc)
             bad += 1
@@ -364,6 +385,7 @@ def run(
         bool, typer.Option("--lhs", help="Latin hypercube sampling of uncertain values.")
     ] = False,
     quantiles: QUANTILES = "0.05,0.5,0.95",
+    sets: SET = None,
 ) -> None:
     """Run a scenario and print the summary; write full results with --out."""
     from forcegen.analysis.answers import with_answers
@@ -371,7 +393,7 @@ def run(
     from forcegen.api import check_choices, simulate
     from forcegen.results_folder import check_out, write_results
 
-    loaded = load(scenario)
+    loaded = _load(scenario, sets)
     choices = _choices(choose)
     levels = _quantiles(quantiles)
     check_choices(loaded, choices)  # before --out creates a folder for nothing
@@ -399,7 +421,7 @@ def run(
             summary,
             out_dir,
             results.per_run(),
-            scenario_text=scenario.read_text(encoding="utf-8"),
+            scenario_text=flattened_text(scenario, sets),
         )
         err.print(Text("wrote " + ", ".join(str(p) for p in written)))
     _emit(summary, fmt, None, lambda data: terminal.summary(out, data))
@@ -412,6 +434,7 @@ def check_cmd(
     fmt: FORMAT = Format.table,
     runs: RUNS = 60,
     seed: SEED = 0,
+    sets: SET = None,
 ) -> None:
     """Look for claims and numbers that cannot all hold together; with observations, run
     the scenario (--runs runs of each choice's options) and hold them against the model."""
@@ -423,7 +446,7 @@ def check_cmd(
     )
     from forcegen.api import check_choices
 
-    loaded = load(scenario)
+    loaded = _load(scenario, sets)
     choices = check_choices(loaded, _choices(choose))
     found = Findings(loaded.name, choices, check(loaded, choices))
     if loaded.observations:
@@ -490,13 +513,14 @@ def require_cmd(
     jobs: JOBS = 1,
     fmt: FORMAT = Format.table,
     out_dir: OUT = None,
+    sets: SET = None,
 ) -> None:
     """Find the least (or most) of one number such that a demand's target holds."""
     from forcegen.analysis.require import require
     from forcegen.api import check_choices
     from forcegen.results_folder import check_out
 
-    loaded = load(scenario)
+    loaded = _load(scenario, sets)
     choices = check_choices(loaded, _choices(choose))
     if out_dir is not None:
         check_out(out_dir)
@@ -531,13 +555,14 @@ def rules_cmd(
     jobs: JOBS = 1,
     fmt: FORMAT = Format.table,
     out_dir: OUT = None,
+    sets: SET = None,
 ) -> None:
     """Check each unit's rotation (deployed-to-dwell, longest deployment, rolling windows)."""
     from forcegen.analysis.rules import rotation_rules
     from forcegen.api import check_choices, simulate
     from forcegen.results_folder import check_out
 
-    loaded = load(scenario)
+    loaded = _load(scenario, sets)
     choices = check_choices(loaded, _choices(choose))
     if out_dir is not None:
         check_out(out_dir)
@@ -584,12 +609,13 @@ def sensitivity_cmd(
     seed: SEED = 0,
     fmt: FORMAT = Format.table,
     out_dir: OUT = None,
+    sets: SET = None,
 ) -> None:
     """Which uncertain values, and so which claims, an output depends on (SALib)."""
     from forcegen.analysis.sensitivity import outputs, sensitivity
     from forcegen.results_folder import check_out
 
-    loaded = load(scenario)
+    loaded = _load(scenario, sets)
     if list_outputs:
         width = max((len(name) for name in outputs(loaded)), default=0)
         for name, description in outputs(loaded).items():
@@ -637,13 +663,14 @@ def calibrate_cmd(
     jobs: JOBS = 1,
     fmt: FORMAT = Format.table,
     out_dir: OUT = None,
+    sets: SET = None,
 ) -> None:
     """Infer the uncertain values and choices from the observations (ABC-SMC); with --out,
     write the posterior sample, a calibrated scenario and calibration.json."""
     from forcegen.analysis.calibrate import calibrate, calibrated_scenario
     from forcegen.results_folder import check_out, write_calibration
 
-    loaded = load(scenario)
+    loaded = _load(scenario, sets)
     choices = _choices(choose)
     if out_dir is not None:
         check_out(out_dir)
@@ -661,7 +688,7 @@ def calibrate_cmd(
         )
     summary = found.summary()
     if out_dir is not None:
-        text = calibrated_scenario(found, scenario.read_text(encoding="utf-8"), summary)
+        text = calibrated_scenario(found, flattened_text(scenario, sets), summary)
         written = write_calibration(summary, found.posterior(), text, out_dir)
         err.print(Text("wrote " + ", ".join(str(p) for p in written)))
     _emit(summary, fmt, None, lambda data: terminal.calibration(out, data, loaded))
@@ -670,8 +697,20 @@ def calibrate_cmd(
 @command("compare")
 def compare_cmd(
     scenarios: Annotated[
-        list[Path], typer.Argument(help="The baseline scenario, then one or more variants.")
+        list[Path],
+        typer.Argument(
+            help="The baseline scenario, then one or more variants (or one scenario, with "
+            "--options)."
+        ),
     ],
+    options: Annotated[
+        str | None,
+        typer.Option(
+            "--options",
+            help="Compare every option of this choice of the one scenario given; the "
+            "baseline is its default, or the option given with --choose.",
+        ),
+    ] = None,
     runs: RUNS = 100,
     seed: SEED = 0,
     deterministic: DETERMINISTIC = False,
@@ -680,28 +719,46 @@ def compare_cmd(
     jobs: JOBS = 1,
     quantiles: QUANTILES = "0.05,0.95",
     out_dir: OUT = None,
+    sets: SET = None,
 ) -> None:
-    """Compare a baseline with variants, run for run with common random numbers."""
-    from forcegen.analysis.compare import compare
+    """Compare a baseline with variants (or every option of a choice), run for run with
+    common random numbers; the input diff of each variant comes first."""
+    from forcegen.analysis.compare import compare, compare_options
     from forcegen.results_folder import check_out
 
-    if len(scenarios) < 2:
-        raise UsageError("compare needs a baseline and at least one variant")
-    loaded = [load(path) for path in scenarios]
+    if options is not None and len(scenarios) != 1:
+        raise UsageError("compare --options takes one scenario, whose options are compared")
+    if options is None and len(scenarios) < 2:
+        raise UsageError(
+            "compare needs a baseline and at least one variant, or one scenario and "
+            "--options CHOICE"
+        )
+    loaded = [_load(path, sets) for path in scenarios]
     levels = _quantiles(quantiles)
+    chosen = _choices(choose)
+    if options is not None:
+        from forcegen.api import check_choices
+        from forcegen.scenario.claims import choices_of
+
+        check_choices(loaded[0], chosen)
+        if options not in choices_of(loaded[0]):
+            offered = ", ".join(sorted(choices_of(loaded[0]))) or "none"
+            raise UsageError(f"--options {options}: unknown choice; this scenario offers {offered}")
     if out_dir is not None:
         check_out(out_dir)
+    settings: dict[str, Any] = {
+        "runs": runs,
+        "seed": seed,
+        "deterministic": deterministic,
+        "choices": chosen,
+        "n_jobs": jobs,
+        "quantiles": levels,
+    }
     with _working("simulating", "runs") as progress:
-        result = compare(
-            loaded,
-            runs=runs,
-            seed=seed,
-            deterministic=deterministic,
-            choices=_choices(choose),
-            n_jobs=jobs,
-            quantiles=levels,
-            progress=progress,
-        )
+        if options is not None:
+            result = compare_options(loaded[0], options, progress=progress, **settings)
+        else:
+            result = compare(loaded, progress=progress, **settings)
     _emit(
         result.summary(),
         fmt,

@@ -26,6 +26,7 @@ from forcegen.errors import UsageError
 from forcegen.results import QUANTILES, Results
 from forcegen.results_folder import CompareFile, CompareRow, records
 from forcegen.scenario.claims import choices_of
+from forcegen.scenario.diff import input_diff
 from forcegen.scenario.loader import load
 from forcegen.scenario.model import Scenario
 
@@ -44,16 +45,25 @@ class Comparison:
     """One row per (variant, figure): baseline mean, variant mean, mean difference and its
     quantiles across runs, and the share of runs in which the difference is positive."""
     quantiles: tuple[float, ...]
+    inputs: tuple[list[dict[str, Any]], ...] = ()
+    """For each variant, what it states differently from the baseline
+    (:func:`forcegen.scenario.diff.input_diff`)."""
 
     def summary(self) -> dict[str, Any]:
         """The comparison as plain data: what ``--format json`` prints and ``compare.json``
-        holds (:class:`~forcegen.results_folder.CompareFile`)."""
+        holds (:class:`~forcegen.results_folder.CompareFile`); ``inputs`` lists each
+        variant's input diff, the variant's name beside each change."""
         return CompareFile(
             baseline=self.names[0],
             variants=list(self.names[1:]),
             quantiles=list(self.quantiles),
             runs=int(self.results[0].to_xarray().sizes["run"]),
             rows=[CompareRow.model_validate(r) for r in records(self.table)],
+            inputs=[
+                {"variant": name, **change}
+                for name, changes in zip(self.names[1:], self.inputs, strict=True)
+                for change in changes
+            ],
         ).plain()
 
 
@@ -93,18 +103,88 @@ def compare(
     if len(scenarios) < 2:
         raise UsageError("compare needs a baseline and at least one variant")
     loaded = [s if isinstance(s, Scenario) else load(s) for s in scenarios]
+    cases = []
+    for scenario in loaded:
+        offered = {k: v for k, v in (choices or {}).items() if k in choices_of(scenario)}
+        cases.append((scenario.name, scenario, offered))
+    return _compare(cases, runs, seed, deterministic, n_jobs, quantiles, progress)
+
+
+def compare_options(
+    scenario: Scenario | str | os.PathLike[str],
+    choice: str,
+    *,
+    runs: int = 100,
+    seed: int = 0,
+    deterministic: bool = False,
+    choices: Mapping[str, str] | None = None,
+    n_jobs: int = 1,
+    quantiles: Sequence[float] = QUANTILES,
+    progress: Callable[[int, int], None] | None = None,
+) -> Comparison:
+    """Compare every option of one choice of a scenario, with common random numbers.
+
+    The baseline is the option ``choices`` selects for ``choice``, or else its default;
+    every other option, in the order written, is a variant. Each is named
+    ``"<choice>=<option>"``. The other choices are as ``choices`` selects
+    (their defaults otherwise), the same for every option. Each option is run exactly as
+    ``compare`` runs a scenario whose choice defaults to it: the figures are the same.
+
+    Parameters
+    ----------
+    scenario
+        The scenario (loaded, or a path).
+    choice
+        The name of the choice whose options are compared.
+    runs, seed, deterministic, choices, n_jobs, quantiles, progress
+        As for :func:`compare`.
+
+    Raises
+    ------
+    UsageError
+        If the scenario offers no such choice, or an unknown option is chosen for it.
+    """
+    loaded = scenario if isinstance(scenario, Scenario) else load(scenario)
+    offered = choices_of(loaded)
+    if choice not in offered:
+        listed = ", ".join(sorted(offered)) or "none"
+        raise UsageError(
+            f"--options {choice}: the scenario offers no such choice (choices: {listed})"
+        )
+    default, options = offered[choice]
+    taken = {k: v for k, v in (choices or {}).items() if k in offered}
+    first = taken.get(choice, default)
+    if first not in options:
+        raise UsageError(
+            f"--choose {choice}={first}: expected one of its options ({', '.join(options)})"
+        )
+    order = [first, *(o for o in options if o != first)]
+    cases = [(f"{choice}={option}", loaded, {**taken, choice: option}) for option in order]
+    return _compare(cases, runs, seed, deterministic, n_jobs, quantiles, progress)
+
+
+def _compare(
+    cases: Sequence[tuple[str, Scenario, Mapping[str, str]]],
+    runs: int,
+    seed: int,
+    deterministic: bool,
+    n_jobs: int,
+    quantiles: Sequence[float],
+    progress: Callable[[int, int], None] | None,
+) -> Comparison:
+    """Run each (name, scenario, choices) case with the same seed and compare each with the
+    first."""
     results = []
     each = 1 if deterministic else runs
-    total = each * len(loaded)
-    for i, scenario in enumerate(loaded):
-        offered = {k: v for k, v in (choices or {}).items() if k in choices_of(scenario)}
+    total = each * len(cases)
+    for i, (_, scenario, taken) in enumerate(cases):
         results.append(
             simulate(
                 scenario,
                 runs=runs,
                 seed=seed,
                 deterministic=deterministic,
-                choices=offered,
+                choices=dict(taken),
                 n_jobs=n_jobs,
                 progress=None if progress is None else _runs_of(progress, i * each, each, total),
             )
@@ -113,7 +193,8 @@ def compare(
     base = tables[0]
     q = tuple(sorted(quantiles))
     rows = []
-    for name, table in zip([s.name for s in loaded][1:], tables[1:], strict=True):
+    names = [name for name, _, _ in cases]
+    for name, table in zip(names[1:], tables[1:], strict=True):
         shared = [c for c in base.columns if c in table.columns and c.startswith(OUTCOMES)]
         for column in shared:
             diff = (table[column] - base[column]).to_numpy(dtype=float)
@@ -129,4 +210,8 @@ def compare(
                 row[f"difference_q{level * 100:g}"] = float(value)
             rows.append(row)
     frame = pd.DataFrame(rows).set_index(["variant", "figure"])
-    return Comparison(tuple(s.name for s in loaded), tuple(results), frame, q)
+    _, base_scenario, base_choices = cases[0]
+    inputs = tuple(
+        input_diff(base_scenario, scenario, base_choices, taken) for _, scenario, taken in cases[1:]
+    )
+    return Comparison(tuple(names), tuple(results), frame, q, inputs)

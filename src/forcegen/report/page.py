@@ -292,6 +292,35 @@ def _compare_rows(folder: Folder) -> list[dict[str, Any]]:
     return rows
 
 
+def _compare_inputs(folder: Folder) -> list[dict[str, Any]]:
+    """The input diff of each variant (``inputs`` of ``compare.json``), written as people
+    write the numbers, with the claims each side cites."""
+    from forcegen.report.terminal import input_value
+
+    cf = folder.compare
+    if cf is None:
+        return []
+    rows = []
+    for c in (cf.model_extra or {}).get("inputs") or []:
+        before, after = c.get("baseline_cites") or [], c.get("variant_cites") or []
+        rows.append(
+            {
+                "variant": c.get("variant", ""),
+                "path": c.get("path", ""),
+                "baseline": input_value(
+                    c.get("baseline_value"), c.get("unit", ""), c.get("baseline_range")
+                ),
+                "value": input_value(
+                    c.get("variant_value"), c.get("unit", ""), c.get("variant_range")
+                ),
+                "claims": ", ".join(before)
+                if before == after
+                else f"{', '.join(before) or 'none'} → {', '.join(after) or 'none'}",
+            }
+        )
+    return rows
+
+
 def _sensitivity_rows(folder: Folder) -> tuple[list[str], list[dict[str, Any]]]:
     sf = folder.sensitivity
     if sf is None:
@@ -476,6 +505,7 @@ def render(folder: Folder, charts: Sequence[tuple[Chart, bytes]], notes: Sequenc
         "findings": findings,
         "compare": folder.compare,
         "compare_rows": _compare_rows(folder),
+        "compare_inputs": _compare_inputs(folder),
         "sensitivity": folder.sensitivity,
         "sensitivity_columns": columns,
         "sensitivity_rows": sens_rows,

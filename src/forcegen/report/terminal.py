@@ -335,13 +335,57 @@ def observation_matrix(out: Console, rows: Sequence[Mapping[str, Any]]) -> None:
     out.print(made)
 
 
+def input_value(value: Any, unit: str, span: Sequence[float] | None = None) -> str:
+    """One side of an input diff: a number as people write it (with the range of an
+    uncertain one), a plain field as written, ``-`` when absent."""
+    if value is None:
+        return fmt.MISSING
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    text = fmt.quantity(value, unit)
+    if span:
+        text += f" ({fmt.quantity(span[0], unit)} to {fmt.quantity(span[1], unit)})"
+    return text
+
+
+def input_diff(out: Console, data: Mapping[str, Any], variant: str) -> None:
+    """What a variant states differently from the baseline (``inputs`` of a comparison's
+    summary), one line per number or field, with the claims each side cites."""
+    changes = [c for c in data.get("inputs") or [] if c["variant"] == variant]
+    made = table(
+        f"{variant}: inputs that differ from {data['baseline']}",
+        ("path", "baseline", "variant", "claims"),
+        left=("path", "baseline", "variant", "claims"),
+    )
+    for c in changes:
+        before, after = c.get("baseline_cites") or [], c.get("variant_cites") or []
+        claims = (
+            ", ".join(before)
+            if before == after
+            else (f"{', '.join(before) or 'none'} → {', '.join(after) or 'none'}")
+        )
+        row(
+            made,
+            c["path"],
+            input_value(c["baseline_value"], c["unit"], c.get("baseline_range")),
+            input_value(c["variant_value"], c["unit"], c.get("variant_range")),
+            claims,
+        )
+    if changes:
+        out.print(made)
+    elif "inputs" in data:
+        out.print(Text(f"{variant}: the same inputs as {data['baseline']}"))
+
+
 def comparison(out: Console, data: Mapping[str, Any], deterministic: bool, seed: int) -> None:
-    """A comparison (:meth:`forcegen.analysis.Comparison.summary`): one table per variant."""
+    """A comparison (:meth:`forcegen.analysis.Comparison.summary`): for each variant, the
+    inputs it changes, then one table of the figures."""
     levels = data["quantiles"]
     low_key = f"difference_q{levels[0] * 100:g}"
     high_key = f"difference_q{levels[-1] * 100:g}"
     mode = "deterministic" if deterministic else f"{data['runs']} paired runs, seed {seed}"
     for variant in data["variants"]:
+        input_diff(out, data, variant)
         made = table(
             f"{variant} minus {data['baseline']} ({mode})",
             (

@@ -12,7 +12,7 @@ import math
 import os
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -29,6 +29,7 @@ from forcegen.scenario.model import (
     Scenario,
     is_cumulative,
 )
+from forcegen.scenario.overrides import Override, merge, needs_resolving
 from forcegen.scenario.paths import format_loc
 from forcegen.scenario.quantities import (
     MAX_PEOPLE,
@@ -46,30 +47,69 @@ from forcegen.scenario.yamlio import Positions, position_of, read_yaml, read_yam
 _CUSTOM = {"count", "duration", "hazard", "fraction", "quantity", "date", "grade", "choice_default"}
 
 
-def load(path: str | os.PathLike[str]) -> Scenario:
+def load(
+    path: str | os.PathLike[str], overrides: Sequence[str | Override] | None = None
+) -> Scenario:
     """Read, validate and cross-check a scenario file.
+
+    Parameters
+    ----------
+    path
+        The scenario file; if it ``extends`` a base, the base is read too
+        (:mod:`forcegen.scenario.overrides`).
+    overrides
+        ``PATH=VALUE`` overrides (``units[ru-bn].count=12``), applied after the file's own
+        ``set:`` entries and validated with the rest.
 
     Raises
     ------
     ScenarioError
-        With every problem found, each located in the file.
+        With every problem found, each located in the file (or the ``--set`` option) where
+        it was written.
     """
     data, positions = read_yaml(path)
-    return validate(data, positions, os.fspath(path))
+    return _validated(data, positions, os.fspath(path), overrides)
 
 
-def loads(text: str, filename: str = "<string>") -> Scenario:
+def loads(
+    text: str,
+    filename: str = "<string>",
+    overrides: Sequence[str | Override] | None = None,
+) -> Scenario:
     """Like :func:`load`, from the text of a scenario."""
     data, positions = read_yaml_text(text, filename)
-    return validate(data, positions, filename)
+    return _validated(data, positions, filename, overrides)
 
 
-def validate(data: Any, positions: Positions, filename: str) -> Scenario:
-    """Validate plain data read from ``filename`` into a :class:`Scenario`."""
+def _validated(
+    data: Any,
+    positions: Positions,
+    filename: str,
+    overrides: Sequence[str | Override] | None,
+) -> Scenario:
+    if not needs_resolving(data, overrides):
+        return validate(data, positions, filename)
+    source = merge(data, positions, filename, overrides)
+    return validate(source.data, positions, filename, where=source.locate)
+
+
+def validate(
+    data: Any,
+    positions: Positions,
+    filename: str,
+    where: Callable[[Loc], tuple[str, int | None, int | None]] | None = None,
+) -> Scenario:
+    """Validate plain data read from ``filename`` into a :class:`Scenario`.
+
+    ``where``, if given, locates a path in the file it came from (data merged from several
+    files and overrides); otherwise paths are located with ``positions`` in ``filename``.
+    """
     try:
         scenario = Scenario.model_validate(data, context={"hedges": _hedges(data)})
     except ValidationError as exc:
-        raise ScenarioError(_problems(_schema_findings(exc, data), positions, filename)) from None
+        raise ScenarioError(
+            _problems(_schema_findings(exc, data), positions, filename, where)
+        ) from None
     findings = (
         check_references(scenario)
         + _limit_findings(scenario)
@@ -77,7 +117,7 @@ def validate(data: Any, positions: Positions, filename: str) -> Scenario:
         + _answer_findings(scenario)
     )
     if findings:
-        raise ScenarioError(_problems(findings, positions, filename))
+        raise ScenarioError(_problems(findings, positions, filename, where))
     return scenario
 
 
@@ -508,13 +548,22 @@ def _answer_findings(scenario: Scenario) -> list[tuple[Loc, str]]:
 
 
 def _problems(
-    findings: Iterable[tuple[Loc, str]], positions: Positions, filename: str
+    findings: Iterable[tuple[Loc, str]],
+    positions: Positions,
+    filename: str,
+    where: Callable[[Loc], tuple[str, int | None, int | None]] | None = None,
 ) -> list[Problem]:
     out = []
     for loc, message in findings:
-        line, column = position_of(positions, loc)
-        out.append(Problem(filename, line, column, format_loc(loc), message))
-    return sorted(set(out), key=lambda p: (p.line or 0, p.column or 0, p.field, p.message))
+        if where is not None:
+            file, line, column = where(loc)
+        else:
+            file, (line, column) = filename, position_of(positions, loc)
+        out.append(Problem(file, line, column, format_loc(loc), message))
+    return sorted(
+        set(out),
+        key=lambda p: (p.file != filename, p.file, p.line or 0, p.column or 0, p.field, p.message),
+    )
 
 
 def _field_type(model: Any, loc: Loc) -> Any:
