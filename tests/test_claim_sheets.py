@@ -31,8 +31,8 @@ def test_round_trip_is_lossless(path: Path, fmt: str, tmp_path: Path) -> None:
     sheet = sheets.write_sheet(claims, tmp_path / f"claims.{fmt}", fmt)
     assert sheets.claims_of(sheets.read_sheet(sheet)) == list(claims)
     # importing the same claims back changes nothing in the file
-    copy = tmp_path / path.name
-    shutil.copy(path, copy)
+    copy = tmp_path / "scenarios" / path.name  # beside the bases a variant extends
+    shutil.copytree(SCENARIOS, copy.parent)
     done = into.import_claims(sheet, copy, "replace")
     assert copy.read_bytes() == path.read_bytes()
     assert not done.written and done.unchanged == [c.id for c in claims]
@@ -181,3 +181,17 @@ def test_excel_dates_and_numbers_typed_by_hand(tmp_path: Path) -> None:
     book.save(path)
     assert sheets.claims_of(sheets.read_sheet(path)) == list(claims)
     assert os.path.getsize(path) > 0
+
+
+def test_a_variant_gets_claims_of_its_own_only_when_they_change(tmp_path: Path) -> None:
+    folder = tmp_path / "scenarios"
+    shutil.copytree(SCENARIOS, folder)
+    variant, base = folder / "belarus-2023-baseline.yaml", folder / "belarus-2023.yaml"
+    base_text = base.read_bytes()
+    rows = _rows(sheets.write_sheet(load(variant).claims, tmp_path / "claims.csv", "csv"))
+    rows[0]["paraphrase"] = "Reworded by the analyst."
+    done = into.import_claims(_write(tmp_path / "edited.csv", rows), variant, "merge")
+    assert done.written and done.updated == [rows[0]["id"]]
+    assert "\nclaims:" in variant.read_text(encoding="utf-8")
+    assert load(variant).claims[0].paraphrase == "Reworded by the analyst."
+    assert base.read_bytes() == base_text  # the base is never written

@@ -33,6 +33,7 @@ from pydantic import BaseModel
 from forcegen.errors import Problem, ScenarioError, UsageError
 from forcegen.scenario.loader import loads, validate
 from forcegen.scenario.model import Claim, Scenario
+from forcegen.scenario.overrides import EXTENDS
 from forcegen.scenario.yamlio import MAX_BYTES, Positions, read_yaml_text
 from forcegen.sources.sheets import Sheet, claims_of, read_sheet
 
@@ -100,7 +101,8 @@ def import_claims(
     raw = _read(name)
     text = raw.decode("utf-8")
     data, positions = read_yaml_text(raw, name)
-    old = _old_claims(data, positions, name)
+    inherited = _inherited_claims(data, positions, name)
+    old = _old_claims(data, positions, name) if inherited is None else inherited
     sheet = read_sheet(sheet_path)
     if mode == "new" and old:
         ids = ", ".join(c.id for c in old[:5])
@@ -111,7 +113,11 @@ def import_claims(
             "make the sheet the whole claims: section"
         )
     sheet_ids = {str(row.get("id", "")).strip() for _, row in sheet.rows}
-    old_plain = list(data.get("claims") or [])
+    old_plain = (
+        list(data.get("claims") or [])
+        if inherited is None
+        else [c.model_dump(mode="json", exclude_unset=True) for c in inherited]
+    )
     kept = (
         [p for c, p in zip(old, old_plain, strict=True) if c.id not in sheet_ids]
         if mode == "merge"
@@ -120,6 +126,8 @@ def import_claims(
     base = {k: v for k, v in data.items() if k != "claims"}
     new = claims_of(sheet, base, keep=kept)
     result, final = _outcome(old, new, mode)
+    if inherited is not None and final == old:  # the base's claims, unchanged: nothing to write
+        return result
     new_text, block = replace_claims(text, data, positions, final, old)
     _check(new_text, name, final, block, sheet, new)
     if new_text == text:
@@ -129,6 +137,15 @@ def import_claims(
     write_atomically(Path(name), new_text.encode("utf-8"))
     result.written = True
     return result
+
+
+def _inherited_claims(data: Any, positions: Positions, name: str) -> list[Claim] | None:
+    """The claims a variant (``extends:``) without a ``claims:`` block of its own takes from
+    its base; ``None`` for any other file. Importing into such a variant gives it a block of
+    its own only when the claims change."""
+    if not isinstance(data, dict) or EXTENDS not in data or "claims" in data:
+        return None
+    return list(loads(_read(name).decode("utf-8"), name).claims)
 
 
 def _old_claims(data: Mapping[str, Any], positions: Positions, name: str) -> list[Claim]:
