@@ -134,15 +134,18 @@ COMMANDS = [
     ["sensitivity", "--output", "coverage:front-line"],
     ["calibrate"],
     ["compare", "BASE"],
+    ["explore", "--store", "STORE"],
 ]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
 def test_every_command_that_reads_a_scenario_takes_set(base: Path, command: list[str]) -> None:
-    args = [command[0], str(base), *[str(base) if a == "BASE" else a for a in command[1:]]]
+    named = {"BASE": str(base), "STORE": str(base.parent / "runs.duckdb")}
+    args = [command[0], str(base), *[named.get(a, a) for a in command[1:]]]
     result = CliRunner().invoke(app, [*args, "--set", "units[nobody].count=3"])
     assert result.exit_code == 2, result.output
     assert "--set units[nobody].count=3: units has no item 'nobody'" in result.stderr
+    assert not (base.parent / "runs.duckdb").exists()  # nothing written on bad input
 
 
 def test_run_with_set_changes_the_result(base: Path) -> None:

@@ -34,7 +34,7 @@ from forcegen.report import terminal
 from forcegen.scenario.claims import sourcing
 from forcegen.scenario.loader import load
 from forcegen.scenario.model import Scenario
-from forcegen.scenario.overrides import flattened_text
+from forcegen.scenario.overrides import file_schema, flattened_text
 
 # The engine (numba), the results (xarray, pandas), the analyses and the report's page
 # (matplotlib) are imported inside the commands that use them, so that --version, --help,
@@ -362,7 +362,7 @@ def validate(
 @command()
 def schema() -> None:
     """Print the JSON Schema of the scenario format."""
-    sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=2) + "\n")
+    sys.stdout.write(json.dumps(file_schema(Scenario.model_json_schema()), indent=2) + "\n")
 
 
 @command()
@@ -1076,6 +1076,7 @@ def explore_cmd(
             "experiments to.",
         ),
     ] = None,
+    sets: SET = None,
     fmt: FORMAT = Format.table,
 ) -> None:
     """Run experiments across choices, uncertain values and levers into a run store."""
@@ -1095,7 +1096,7 @@ def explore_cmd(
         raise UsageError(f"--dask and --scheduler need dask.distributed: {EXTRA}")
     if scheduler is not None and "://" not in scheduler:
         raise UsageError(f"--scheduler {scheduler!r}: expected an address such as tcp://HOST:PORT")
-    loaded = load(scenario)
+    loaded = _load(scenario, sets)
     pinned = check_choices(loaded, _choices(choose))
     explored = _explored_choices(choices, choices_of(loaded), pinned)
     levers = list(lever or [])
@@ -1116,7 +1117,7 @@ def explore_cmd(
     }
     meta = meta_of(
         exploration,
-        scenario_text=scenario.read_text(encoding="utf-8"),
+        scenario_text=flattened_text(scenario, sets),
         settings=settings,
         design={"method": method.value, "n": points, "seed": seed},
     )

@@ -56,6 +56,31 @@ class Override:
         return f"--set {self.text}"
 
 
+def file_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The JSON Schema of a scenario *file*, from the schema of a whole scenario: a file may
+    also name a base (``extends``) and values to set (``set``), and a file that extends
+    another needs none of the fields a whole scenario requires (its base gives them)."""
+    out = dict(schema)
+    out["properties"] = {
+        **schema.get("properties", {}),
+        EXTENDS: {
+            "type": "string",
+            "minLength": 1,
+            "description": "a base scenario file, relative to this one, whose keys this "
+            "file replaces",
+        },
+        SET: {
+            "type": "object",
+            "description": "values to set by path (units[ru-bn].count: 12), after the base",
+        },
+    }
+    required = out.pop("required", None)
+    if required:
+        out["if"] = {"required": [EXTENDS]}
+        out["else"] = {"required": required}
+    return out
+
+
 def parse_override(text: str) -> Override:
     """Read ``PATH=VALUE``: the value is YAML (``12``, ``2%/mo``, ``{value: 500, cites: [C3]}``).
 
