@@ -17,11 +17,19 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from forcegen.analysis.discover import Discovery, discover, outcomes_of, parse_where
+from forcegen.analysis.discover import (
+    Discovery,
+    discover,
+    option_claims,
+    outcomes_of,
+    parse_where,
+)
 from forcegen.errors import UsageError
 from forcegen.report import discovery as words
 from forcegen.results_folder import DISCOVER_NAME, DiscoverFile, read_folder, read_layout
+from forcegen.scenario.loader import load
 
+ROOT = Path(__file__).resolve().parents[1]
 N = 2000
 VALUES = [f"x{i}" for i in range(5)]
 
@@ -121,6 +129,33 @@ def test_a_categorical_factor_is_recovered() -> None:
     assert kept == {"hold": True, "push": False, "retreat": False, "swap": True}
     assert abs(rows["x1"]["box_low"] - 0.5) <= 0.05
     assert "choice front in {hold, swap}" in words.limit(rows["choice:front"])
+
+
+def test_a_box_on_a_choice_names_only_the_claims_of_the_options_it_keeps() -> None:
+    rng = np.random.default_rng(4)
+    x = pd.DataFrame(rng.uniform(size=(N, 1)), columns=["x0"])
+    x["choice:front"] = rng.choice(["hold", "push", "swap"], N)
+    inside = x["choice:front"].isin(["hold", "swap"]).to_numpy()
+    table = factor_table(
+        ["x0", "choice:front"],
+        ["value", "choice"],
+        options=["[]", json.dumps(["hold", "push", "swap"])],
+        cites=["[]", '["C1", "C2", "C3"]'],
+        grades=["[]", '["B2", "F5", "C3"]'],
+    )
+    claims = {"choice:front": {"hold": ["C1"], "push": ["C2"], "swap": ["C3", "C1"]}}
+    rows = by_name(discover(x, inside, table, option_cites=claims))
+    assert rows["choice:front"]["cites"] == ["C1", "C3"]
+    assert rows["choice:front"]["grades"] == ["B2", "C3"]
+    everything = by_name(discover(x, inside, table))  # without the options' claims: all
+    assert everything["choice:front"]["cites"] == ["C1", "C2", "C3"]
+
+
+def test_option_claims_gathers_each_option_over_every_number_of_the_choice() -> None:
+    scenario = load(ROOT / "scenarios" / "belarus-2023.yaml")
+    claims = option_claims(scenario)["choice:ru-in-belarus"]
+    assert "hur-5800" in claims["hur"] and "hur-5800" not in claims["report"]
+    assert "cds-ru-45000" in claims["report"]
 
 
 def test_feature_scoring_ranks_the_planted_factors_first(found: Discovery) -> None:

@@ -1173,7 +1173,7 @@ def discover_cmd(
     """Under which factors a condition on the outcomes holds: PRIM boxes and feature
     scores over a run store, each factor traced to the claims it cites."""
     import forcegen.store
-    from forcegen.analysis.discover import discover, parse_where
+    from forcegen.analysis.discover import discover, option_claims, parse_where
     from forcegen.report import discovery
     from forcegen.results_folder import check_out
 
@@ -1199,8 +1199,25 @@ def discover_cmd(
         condition=condition,
         scenario=str(meta.get("scenario") or ""),
         store=str(store),
+        option_cites=_option_claims(meta, store, option_claims),
     )
     _emit(found.summary(), fmt, out_dir, lambda data: discovery.terminal(out, data))
+
+
+def _option_claims(
+    meta: Mapping[str, Any], store: Path, claims_of: Callable[[Scenario], Any]
+) -> dict[str, Any]:
+    """The claims of each option of each choice, from the scenario the store keeps; none
+    if it keeps none that loads (a box then names the claims of all of a choice's options)."""
+    from forcegen.scenario.loader import loads
+
+    text = meta.get("scenario_text")
+    if not isinstance(text, str):
+        return {}
+    try:
+        return claims_of(loads(text, f"{store} (its scenario)"))
+    except (ScenarioError, UsageError):
+        return {}
 
 
 # --- claims extract: claims drafted from an article ---------------------------------------

@@ -31,6 +31,7 @@ import logging
 import math
 import re
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,9 @@ import pandas as pd
 
 from forcegen.errors import UsageError
 from forcegen.results_folder import DiscoverFactor, DiscoverFile, DiscoverStep
+from forcegen.scenario.claims import quantities
+from forcegen.scenario.model import Scenario
+from forcegen.scenario.quantities import Choice
 
 OPERATORS = {
     "<": np.less,
@@ -373,6 +377,7 @@ def discover(
     condition: Condition | None = None,
     scenario: str = "",
     store: str = "",
+    option_cites: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
 ) -> Discovery:
     """Find the box of factors where ``y`` holds densely (PRIM), and score the factors.
 
@@ -397,6 +402,10 @@ def discover(
         Seed of the feature scoring (int).
     condition, scenario, store
         What the summary records about where ``y`` came from.
+    option_cites
+        For a choice factor (``choice:NAME``), the claims each of its options cites
+        (:func:`option_claims`): a box that keeps some options of a choice then names only
+        their claims, not those of the options it leaves out.
 
     Returns
     -------
@@ -443,7 +452,7 @@ def discover(
     )
     chosen, chosen_by = _choose(trajectory, threshold, box)
     qp = found.qp[chosen] if chosen < len(found.qp) else {}
-    table = _factor_table(factors, x, y, limits[chosen], restricted[chosen], qp)
+    table = _factor_table(factors, x, y, limits[chosen], restricted[chosen], qp, option_cites or {})
     table["importance"] = _scores(x, y, factors, seed)
     table = table.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
     return Discovery(
@@ -481,6 +490,7 @@ def _factor_table(
     lims: pd.DataFrame,
     restricted: list[str],
     qp: dict[str, list[float]],
+    option_cites: Mapping[str, Mapping[str, Sequence[str]]],
 ) -> pd.DataFrame:
     rows = []
     for f in factors.itertuples():
@@ -522,6 +532,12 @@ def _factor_table(
                         "kept": option in kept,
                     }
                 )
+            by_option = option_cites.get(f.name)
+            if is_restricted and by_option:  # only the claims of the options the box keeps
+                wanted = {c for o in kept for c in by_option.get(o, ())}
+                pairs = [(c, g) for c, g in zip(cites, grades, strict=False) if c in wanted]
+                row["cites"] = [c for c, _ in pairs]
+                row["grades"] = [g for _, g in pairs]
         else:
             low, high = _float(f.low), _float(f.high)
             row["low"] = low if low is not None else float(column.min())
@@ -534,11 +550,25 @@ def _factor_table(
     return pd.DataFrame(rows)
 
 
+def option_claims(scenario: Scenario) -> dict[str, dict[str, list[str]]]:
+    """For each choice of a scenario (``choice:NAME``), the claims each option cites, over
+    every number that shares the choice."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for _, q in quantities(scenario):
+        if isinstance(q, Choice):
+            options = out.setdefault(f"choice:{q.choose}", {})
+            for name, value in q.options.items():
+                cited = options.setdefault(name, [])
+                cited += [c for c in value.cites if c not in cited]
+    return out
+
+
 __all__ = [
     "OPERATORS",
     "Condition",
     "Discovery",
     "discover",
+    "option_claims",
     "outcomes_of",
     "parse_where",
 ]
