@@ -291,7 +291,8 @@ def test_yaml_output_loads_into_a_scenario() -> None:
     assert [c.id for c in scenario.claims] == [
         f"corriere-2023-01-19-{i}" for i in range(1, len(found) + 1)
     ]
-    assert {c.attribution for c in scenario.claims} <= {"named", "anonymous", "official"}
+    kinds = {c.attribution for c in scenario.claims}
+    assert "outlet" in kinds and kinds <= {"named", "anonymous", "official", "outlet"}
     first = scenario.claims[0]
     assert first.source.publication == "Corriere della Sera"
     assert str(first.source.date) == "2023-01-19"

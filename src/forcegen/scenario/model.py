@@ -359,7 +359,10 @@ class Claim(Strict):
 
     id: Id
     source: Source
-    attribution: Literal["named", "anonymous", "official"]
+    attribution: Literal["named", "anonymous", "official", "outlet"] = Field(
+        description="who the claim comes from: a named person, an anonymous source, an "
+        "official body, or the outlet itself (its own reporting, no speaker named)"
+    )
     attributed_to: str | None = Field(None, description="who said it, as the source words it")
     paraphrase: str = Field(min_length=1, description="the claim in the analyst's own words")
     reliability: Literal["A", "B", "C", "D", "E", "F"] = Field(

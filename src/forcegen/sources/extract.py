@@ -892,7 +892,7 @@ def claim_of(e: Extracted, article: Article, claim_id: str) -> dict[str, Any]:
     return {
         "id": claim_id,
         "source": source,
-        "attribution": "named" if outlet else e.attribution.kind,
+        "attribution": e.attribution.kind,
         "attributed_to": e.attribution.who,
         "paraphrase": f"DRAFT: {e.sentence}",
         "reliability": e.grade[0],
