@@ -246,7 +246,7 @@ def test_value_not_among_the_allowed_words() -> None:
         "claims[0].attribution",
         8,
         18,
-        "expected 'named', 'anonymous' or 'official'",
+        "expected 'named', 'anonymous', 'official' or 'outlet'",
         "found 'rumour'",
     )
 

@@ -603,13 +603,13 @@ def _annotation(model: type[BaseModel], name: str) -> Any:
     return hints[name]
 
 
-def _members(tp: Any) -> list[Any]:
+def type_members(tp: Any) -> list[Any]:
     """The alternatives a type annotation allows, with Annotated and unions flattened."""
     origin = typing.get_origin(tp)
     if origin is typing.Annotated:
-        return _members(typing.get_args(tp)[0])
+        return type_members(typing.get_args(tp)[0])
     if origin in (typing.Union, types.UnionType):
-        return [m for arg in typing.get_args(tp) for m in _members(arg)]
+        return [m for arg in typing.get_args(tp) for m in type_members(arg)]
     return [tp]
 
 
@@ -639,7 +639,7 @@ def _walk(loc: tuple[Any, ...]) -> tuple[Loc, type[BaseModel] | None, str | None
         if current is None:
             out.append(part)
             continue
-        members = _members(current)
+        members = type_members(current)
         models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
         lists = [m for m in members if typing.get_origin(m) in (list, tuple)]
         dicts = [m for m in members if typing.get_origin(m) is dict]

@@ -27,7 +27,6 @@ import datetime as dt
 import io
 import json
 import os
-import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from forcegen.errors import Problem, ScenarioError, UsageError
-from forcegen.scenario.loader import validate
+from forcegen.scenario.loader import type_members, validate
 from forcegen.scenario.model import Claim
 from forcegen.scenario.paths import parse_path
 
@@ -90,18 +89,9 @@ def columns(model: type[BaseModel] = Claim) -> list[Column]:
     return out
 
 
-def _members(tp: Any) -> list[Any]:
-    origin = typing.get_origin(tp)
-    if origin is typing.Annotated:
-        return _members(typing.get_args(tp)[0])
-    if origin in (typing.Union, types.UnionType):
-        return [m for arg in typing.get_args(tp) for m in _members(arg)]
-    return [tp]
-
-
 def _nested_model(tp: Any) -> type[BaseModel] | None:
     """The model a field holds, if it holds one (or nothing), and nothing else."""
-    members = [m for m in _members(tp) if m is not type(None)]
+    members = [m for m in type_members(tp) if m is not type(None)]
     if len(members) == 1 and isinstance(members[0], type) and issubclass(members[0], BaseModel):
         return members[0]
     return None
@@ -109,7 +99,7 @@ def _nested_model(tp: Any) -> type[BaseModel] | None:
 
 def _is_container(tp: Any) -> bool:
     """Whether a field may hold a list, a mapping or a model (then written as JSON)."""
-    for m in _members(tp):
+    for m in type_members(tp):
         origin = typing.get_origin(m) or m
         if isinstance(origin, type) and issubclass(origin, list | tuple | set | dict | BaseModel):
             return True
