@@ -201,7 +201,11 @@ def test_schema_is_json(runner: CliRunner) -> None:
     assert result.stderr == ""
     schema = json.loads(result.stdout)
     assert {"units", "policies", "demands"} <= set(schema["properties"])
-    assert {"forcegen", "name", "start", "horizon", "forces", "policies"} <= set(schema["required"])
+    assert {"units", "policies", "demands", "extends", "set"} <= set(schema["properties"])
+    # a whole scenario needs these; a file that extends another takes them from its base
+    assert schema["if"] == {"required": ["extends"]}
+    required = set(schema["else"]["required"])
+    assert {"forcegen", "name", "start", "horizon", "forces", "policies"} <= required
 
 
 # --- run: summary -------------------------------------------------------------------------
