@@ -278,3 +278,24 @@ def test_capacity_command_writes_capacity_json(write_scenario, tmp_path):
     bad = CliRunner().invoke(app, ["capacity", str(path), "--period", "fortnight"])
     assert bad.exit_code == 2
     assert "Traceback" not in bad.output
+
+
+def test_report_shows_the_capacity_table_and_chart(write_scenario, tmp_path):
+    from forcegen.report.charts import capacity_chart
+    from forcegen.report.page import charts_of, render
+
+    out = tmp_path / "folder"
+    path = write_scenario()
+    result = CliRunner().invoke(app, ["capacity", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    folder = read_folder(out)
+    (chart,) = capacity_chart(folder.capacity)
+    (panel,) = chart.panels
+    assert panel.categories == ("2023-Q1",)
+    assert [s.label for s in panel.series] == ["capacity (units kept deployed)",
+                                               "peak demand (units)"]  # fmt: skip
+    assert len(chart.plotly()) == 1  # the page's backend; the PNG's below
+    charts, _ = charts_of(folder)
+    assert [c.name for c in charts] == ["capacity"]
+    html = render(folder, [(c, c.png()) for c in charts], [])
+    assert 'id="capacity-table"' in html and "2023-Q1" in html
