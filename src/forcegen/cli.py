@@ -1290,6 +1290,43 @@ def claims_extract_cmd(
     err.print(Text(f"drafted {len(found)} claims from {article}"))
 
 
+@command("capacity")
+def capacity_cmd(
+    scenario: SCENARIO,
+    period: Annotated[
+        str,
+        typer.Option(
+            "--period",
+            "-p",
+            help="Periods of the table: a number of days (30d) or calendar month, quarter "
+            "or year, from the scenario's start.",
+        ),
+    ] = "quarter",
+    choose: CHOOSE = None,
+    fmt: FORMAT = Format.table,
+    out_dir: OUT = None,
+    sets: SET = None,
+) -> None:
+    """Units each unit type's policies can keep deployed per period, against the peak
+    demand, before any simulation (count x deployed share of the cycle, summed over groups)."""
+    from forcegen.analysis.capacity import capacity
+
+    loaded = _load(scenario, sets)
+    if out_dir is not None:
+        from forcegen.results_folder import check_out
+
+        check_out(out_dir)
+    table = capacity(loaded, period, _choices(choose))
+    _emit(table.summary(), fmt, out_dir, lambda data: terminal.capacity(out, data))
+    short = [r for r in table.rows if r["fill"] is not None and r["fill"] < 1 - 1e-9]
+    err.print(
+        Text(
+            f"{scenario}: {len(table.rows)} row(s); {len(short)} with capacity below the "
+            "peak demand"
+        )
+    )
+
+
 def main() -> None:
     """Entry point: never lets a traceback reach the user unless FORCEGEN_DEBUG is set."""
     try:

@@ -161,6 +161,13 @@ def build_dataset(
             {"long_name": "people at the start", "units": "people"},
         ),
     }
+    if rec.deployed_type is not None:
+        coords["type"] = list(plan.unit_types)
+        data["units_deployed_by_type"] = (
+            ("run", "day", "type"),
+            rec.deployed_type,
+            {"long_name": "units in deployed positions, by unit type", "units": "units"},
+        )
     if rec.unit_position is not None and rec.unit_strength is not None:
         data["unit_position"] = (
             ("run", "day", "unit"),
@@ -520,6 +527,7 @@ class Results:
                     },
                 }
             )
+        unit_types = self._unit_types_summary(band)
         recruits = ds.pipeline_flows.sum("day").mean("run")
         pipelines = [
             {
@@ -555,11 +563,29 @@ class Results:
             "demands": demands,
             "strength": locations,
             "forces": forces,
+            "unit_types": unit_types,
             "pipelines": pipelines,
             "reservoirs": reservoirs,
             "claims": meta["claims"],
             "assumptions": meta["assumptions"],
         }
+
+    def _unit_types_summary(self, band: Any) -> list[dict[str, Any]]:
+        """Units deployed per unit type (``unit_types[]`` of the summary); none for results
+        written before the records counted them."""
+        ds = self._ds
+        if "units_deployed_by_type" not in ds:
+            return []
+        by_type = ds.units_deployed_by_type
+        return [
+            {
+                "id": str(y),
+                "units_deployed_mean": _num(by_type.sel(type=y).mean()),
+                "units_deployed_q": band(by_type.sel(type=y).mean("day")),
+                "units_deployed_max": int(by_type.sel(type=y).max()),
+            }
+            for y in ds.type.values
+        ]
 
 
 def _num(value: Any) -> float | None:

@@ -201,6 +201,7 @@ class KOut(NamedTuple):
     active_days: NDArray[np.int32]  # (R, U)
     unit_position: NDArray[np.int16]  # (R, T, U), or (R, 0, 0) when units are not kept
     unit_strength: NDArray[np.float32]  # (R, T, U), or (R, 0, 0)
+    deployed_type: NDArray  # (R, T, Y) integers: units in deployed positions by unit type
 
 
 class _State(NamedTuple):
@@ -742,6 +743,14 @@ def _census_units(
         )  # fmt: skip
         o_active[c_f] = a_active
         o_deployed[c_f] = a_deployed
+
+
+@numba.njit(cache=True)
+def _census_types(utype, deployed, active, posa, by_type) -> None:
+    """Count the active units in deployed positions by unit type into ``by_type`` (Y,), the
+    census's row of :attr:`KOut.deployed_type` (the same units as its counts by force)."""
+    for u in range(len(posa)):
+        by_type[utype[u]] += active[u] and deployed[posa[u]]
 
 
 def run_state_nbytes(
@@ -1296,6 +1305,9 @@ def _run(
         if has_ready:  # pulls, then the units' part of 6.
             _pull(p, s, st, day, people, units)
             _census_units(p, st, day, out, r, keep_units, any_on, people, units)
+        # 6. census, continued: units in deployed positions by unit type (a pass of its own,
+        # after the pulls, over the census's positions).
+        _census_types(p.unit_type, p.pos_deployed, st.active, st.pos, out.deployed_type[r, day])
         if any_on:
             # The rest of the census: people present allocated to demands.
             on = st.demand_on

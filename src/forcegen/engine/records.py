@@ -32,6 +32,7 @@ class Records:
     active_days: NDArray[np.int32]  # (R, U) census days in the force
     unit_position: NDArray[np.int16] | None = None  # (R, T, U) when units are kept
     unit_strength: NDArray[np.float32] | None = None  # (R, T, U) when units are kept
+    deployed_type: NDArray[np.int16] | None = None  # (R, T, Y) units deployed by unit type
 
     @classmethod
     def empty(cls, plan: Plan, runs: int, keep_units: bool, *, compact: bool = False) -> Records:
@@ -67,6 +68,7 @@ class Records:
         units: int,
         pipelines: int,
         reservoirs: int,
+        unit_types: int = 1,
         *,
         keep_units: bool,
         compact: bool = False,
@@ -91,6 +93,7 @@ class Records:
             "active_days": ((r, u), np.int32),
             "unit_position": (kept, np.int16),
             "unit_strength": (kept, np.float32),
+            "deployed_type": ((r, t, unit_types), np.int16),
         }
 
     @staticmethod
@@ -125,4 +128,5 @@ def _dims(plan: Plan) -> tuple[int, ...]:
         plan.n_units,
         len(plan.pipelines),
         len(plan.reservoirs),
+        len(plan.unit_types),
     )

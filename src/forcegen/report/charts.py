@@ -33,7 +33,7 @@ import numpy as np
 import xarray as xr
 
 from forcegen.results import Results
-from forcegen.results_folder import CompareFile, SensitivityFile
+from forcegen.results_folder import CapacityFile, CompareFile, SensitivityFile
 from forcegen.scenario.paths import readable
 
 if TYPE_CHECKING:
@@ -793,6 +793,50 @@ def compare_charts(cf: CompareFile) -> list[Chart]:
             )
         )
     return charts
+
+
+def capacity_chart(cf: CapacityFile) -> list[Chart]:
+    """The static capacity table (``capacity.json``): per unit type, a bar per period of the
+    units its policies keep deployed, and a mark at the peak demand."""
+    panels = []
+    types = list(dict.fromkeys(r.unit_type for r in cf.rows))
+    for y in types:
+        rows = [r for r in cf.rows if r.unit_type == y]
+        peak = np.array([np.nan if r.peak_demand is None else r.peak_demand for r in rows])
+        if not any(r.capacity or r.peak_demand for r in rows):
+            continue  # a type without declared units or demands says nothing here
+        panels.append(
+            Panel(
+                "every unit type" if y == "*" else f"unit type {y}",
+                "units",
+                cf.period,
+                (
+                    Bars(
+                        "capacity (units kept deployed)",
+                        np.array([r.capacity for r in rows]),
+                        "#0072B2",
+                        hover=",.2f",
+                    ),
+                    Points("peak demand (units)", peak, "#D55E00", hover=",.2f"),
+                ),  # fmt: skip
+                categories=tuple(r.period for r in rows),
+                height=0.9 + 0.3 * len(rows),
+                y_format=",.3g",
+            )
+        )
+    if not panels:
+        return []
+    return [
+        Chart(
+            "capacity",
+            "Static capacity against the peak demand",
+            "Units each unit type's policies can keep deployed in each period (count times the "
+            "deployed share of each group's cycle, before any simulation), and the most units "
+            "the demands require on one day of the period. A bar short of its mark is a period "
+            "the policies cannot fill even in steady rotation.",
+            tuple(panels),
+        )
+    ]
 
 
 def sensitivity_warnings(sf: SensitivityFile) -> list[str]:

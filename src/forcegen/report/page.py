@@ -394,6 +394,29 @@ def _levels(folder: Folder) -> list[float]:
     return (folder.summary or {}).get("run", {}).get("quantiles") or list(QUANTILES)
 
 
+def _capacity(folder: Folder) -> dict[str, Any] | None:
+    """The rows of ``capacity.json``, formatted for the page's table."""
+    cf = folder.capacity
+    if cf is None:
+        return None
+    return {
+        "period": cf.period,
+        "rows": [
+            {
+                "unit_type": "every type" if r.unit_type == "*" else r.unit_type,
+                "period": r.period,
+                "units": fmt.number(r.units),
+                "capacity": fmt.number(r.capacity, 2),
+                "whole": fmt.number(r.capacity_units),
+                "peak": "-" if r.peak_demand is None else fmt.number(r.peak_demand, 2),
+                "fill": "-" if r.fill is None else fmt.percent(r.fill, 0),
+            }
+            for r in cf.rows
+        ],
+        "unattributed": cf.unattributed,
+    }
+
+
 def charts_of(folder: Folder) -> tuple[list[Chart], list[str]]:
     """Every chart the folder supports, and a note for each one it cannot draw."""
     charts: list[Chart] = []
@@ -422,6 +445,8 @@ def charts_of(folder: Folder) -> tuple[list[Chart], list[str]]:
         from forcegen.report.calibration_charts import prior_posterior
 
         charts += prior_posterior(folder.calibration, folder.scenario)
+    if folder.capacity is not None:
+        charts += described.capacity_chart(folder.capacity)
     if folder.discover is not None:
         from forcegen.report import discovery
 
@@ -471,6 +496,8 @@ def render(folder: Folder, charts: Sequence[tuple[Chart, bytes]], notes: Sequenc
         name = folder.calibration.scenario
     if name == str(folder.path) and folder.discover is not None and folder.discover.scenario:
         name = folder.discover.scenario
+    if name == str(folder.path) and folder.capacity is not None and folder.capacity.scenario:
+        name = folder.capacity.scenario
     findings = []
     if folder.scenario is not None:
         findings = [
@@ -514,6 +541,7 @@ def render(folder: Folder, charts: Sequence[tuple[Chart, bytes]], notes: Sequenc
         "breaches": _breaches(folder),
         "calibration": folder.calibration,
         "discover": _discover(folder),
+        "capacity": _capacity(folder),
         "charts": [
             {
                 "name": chart.name,

@@ -549,3 +549,49 @@ def calibration(out: Console, data: Mapping[str, Any], scenario: object | None =
             )
         out.print(made)
     out.print(Text(data["message"]))
+
+
+def capacity(out: Console, data: Mapping[str, Any]) -> None:
+    """The static capacity table (:meth:`forcegen.analysis.capacity.Capacity.summary`): per
+    unit type and period, the units kept deployed, the peak demand and the fill ratio; then
+    each policy's deployed share."""
+    made = table(
+        f"Units the policies can keep deployed, per {data['period']} (before any simulation)",
+        ("unit type", "period", "units", "capacity", "whole", "peak demand", "fill"),
+        left=("unit type", "period"),
+    )
+    for r in data["rows"]:
+        row(
+            made,
+            "every type" if r["unit_type"] == "*" else r["unit_type"],
+            r["period"],
+            number(r["units"]),
+            number(r["capacity"], 2),
+            number(r["capacity_units"]),
+            "-" if r["peak_demand"] is None else number(r["peak_demand"], 2),
+            "-" if r["fill"] is None else fmt.percent(r["fill"], 0),
+        )
+    out.print(made)
+    shares = table(
+        "Deployed share of each policy's steady cycle",
+        ("policy", "from", "deployed days", "cycle days", "share", "cycle"),
+        left=("policy", "from", "cycle"),
+    )
+    for p in data["policies"]:
+        row(
+            shares,
+            p["policy"],
+            p["start"] or "first",
+            number(p["deployed_days"]),
+            number(p["cycle_days"]),
+            fmt.percent(p["share"], 1),
+            p["kind"],
+        )
+    out.print(shares)
+    if data.get("unattributed"):
+        out.print(
+            Text(
+                "open to several unit types, counted only under every type: "
+                + ", ".join(data["unattributed"])
+            )
+        )

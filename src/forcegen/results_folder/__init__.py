@@ -11,6 +11,7 @@ A folder may hold any of:
 * ``calibration.json``, ``posterior.parquet`` and ``calibrated.yaml``
   (``forcegen calibrate --out``);
 * ``discover.json`` (``forcegen discover --out``);
+* ``capacity.json`` (``forcegen capacity --out``);
 * ``report.html`` and ``figures/`` (``forcegen report``).
 
 Each JSON layout below is declared once, as a pydantic model, and so is each variable of
@@ -41,6 +42,7 @@ from forcegen.results_folder.layouts import (
     CALIBRATED_NAME,
     CALIBRATION_FILES,
     CALIBRATION_NAME,
+    CAPACITY_NAME,
     COMPARE_NAME,
     COORDINATES,
     DISCOVER_NAME,
@@ -68,6 +70,10 @@ from forcegen.results_folder.layouts import (
     CalibrationInput,
     CalibrationObservation,
     CalibrationOption,
+    CapacityFile,
+    CapacityPeriod,
+    CapacityPolicy,
+    CapacityRow,
     CheckFile,
     ClaimMeta,
     CompareFile,
@@ -106,6 +112,7 @@ __all__ = [
     "CALIBRATED_NAME",
     "CALIBRATION_FILES",
     "CALIBRATION_NAME",
+    "CAPACITY_NAME",
     "COMPARE_NAME",
     "COORDINATES",
     "DISCOVER_NAME",
@@ -127,6 +134,10 @@ __all__ = [
     "VARIABLES",
     "Breach",
     "CalibrationChoice",
+    "CapacityFile",
+    "CapacityPeriod",
+    "CapacityPolicy",
+    "CapacityRow",
     "CalibrationDemand",
     "CalibrationFile",
     "CalibrationGeneration",

@@ -29,6 +29,7 @@ CALIBRATION_NAME = "calibration.json"
 POSTERIOR_PARQUET = "posterior.parquet"
 CALIBRATED_NAME = "calibrated.yaml"
 DISCOVER_NAME = "discover.json"
+CAPACITY_NAME = "capacity.json"
 """The scenario with its uncertain values replaced by their fitted posteriors."""
 REPORT_NAME = "report.html"
 FIGURES_DIR = "figures"
@@ -80,6 +81,7 @@ VARIABLES: dict[str, Variable] = {
     "initial_strength": Variable(("run", "force"), "float"),
     "unit_position": Variable(("run", "day", "unit"), "int", required=False),
     "unit_strength": Variable(("run", "day", "unit"), "float", required=False),
+    "units_deployed_by_type": Variable(("run", "day", "type"), "int", required=False),
     "inputs": Variable(("run", "input"), "float", required=False),
 }
 """The data variables of ``results.nc`` (:func:`forcegen.results.build_dataset`); besides
@@ -113,6 +115,7 @@ COORDINATES: dict[str, Variable] = {
     "unit_group": Variable(("unit",), "text"),
     "unit_force": Variable(("unit",), "text"),
     "unit_type": Variable(("unit",), "text"),
+    "type": Variable(("type",), "text", required=False),
 }
 """The coordinates of ``results.nc``: labels of each dimension and what they relate to."""
 
@@ -279,6 +282,13 @@ class SummaryForce(Layout):
     end_stocks_mean: dict[str, float | None] = {}
 
 
+class SummaryUnitType(Layout):
+    id: str
+    units_deployed_mean: Amount | None = None
+    units_deployed_q: Band | None = None
+    units_deployed_max: Count | None = None
+
+
 class SummaryPipeline(Layout):
     id: str
     force: str
@@ -304,6 +314,7 @@ class SummaryFile(Layout):
     demands: list[SummaryDemand]
     strength: list[SummaryStrength]
     forces: list[SummaryForce]
+    unit_types: list[SummaryUnitType] = []
     pipelines: list[SummaryPipeline] = []
     reservoirs: list[SummaryReservoir] = []
     claims: list[ClaimMeta]
@@ -396,6 +407,56 @@ class RequireFile(Layout):
     evaluations: list[Evaluation]
     measure: str = ""
     """The canonical unit of ``field`` (``people``, ``days``, ``probability per day``...)."""
+
+
+class CapacityPeriod(Layout):
+    id: str
+    first_day: Count
+    days: int = Field(ge=1)
+    start: dt.date
+    end: dt.date
+
+
+class CapacityRow(Layout):
+    """One unit type (``*``: every type together) in one period."""
+
+    unit_type: str
+    period: str
+    units: Count
+    capacity: Amount
+    """Units the policies keep deployed, a real number (mean over the period's days)."""
+    capacity_units: Count
+    """``capacity`` in whole units, rounded half to even."""
+    peak_demand: Amount | None
+    """Most units required on one day of the period; null where people cannot convert."""
+    fill: Amount | None
+    """``capacity / peak_demand``; null where nothing is required."""
+
+
+class CapacityPolicy(Layout):
+    """A policy's steady cycle, followed from its first position or from ``start``."""
+
+    policy: str
+    start: str | None = None
+    deployed_days: Amount
+    cycle_days: Amount
+    share: Share
+    kind: Literal["cycle", "ready", "held", "ends"]
+
+
+class CapacityFile(Layout):
+    """``capacity.json``: :meth:`forcegen.analysis.capacity.Capacity.summary`."""
+
+    format: Literal["forcegen-capacity"] = "forcegen-capacity"
+    version: Literal[1] = 1
+    scenario: str = ""
+    period: str
+    choices: dict[str, str] = {}
+    periods: list[CapacityPeriod]
+    rows: list[CapacityRow]
+    policies: list[CapacityPolicy]
+    unattributed: list[str] = []
+    """Demands open to any of several unit types, counted only in the rows of ``*``."""
 
 
 class RuleUnit(Layout):
@@ -642,5 +703,6 @@ FILE_OF_FORMAT = {
     "forcegen-rules": RULES_NAME,
     "forcegen-calibration": CALIBRATION_NAME,
     "forcegen-discovery": DISCOVER_NAME,
+    "forcegen-capacity": CAPACITY_NAME,
 }
 """The file of the results folder that holds each analysis summary, by its ``format``."""

@@ -18,6 +18,7 @@ from forcegen.errors import ScenarioError, UsageError
 from forcegen.results import SUMMARY_FORMAT
 from forcegen.results_folder.layouts import (
     CALIBRATION_NAME,
+    CAPACITY_NAME,
     COMPARE_NAME,
     COORDINATES,
     DISCOVER_NAME,
@@ -32,6 +33,7 @@ from forcegen.results_folder.layouts import (
     SUMMARY_NAME,
     VARIABLES,
     CalibrationFile,
+    CapacityFile,
     CompareFile,
     DiscoverFile,
     L,
@@ -69,6 +71,7 @@ class Folder:
     posterior: Any = None
     """``posterior.parquet`` as a pandas table (one row per particle, with ``weight``)."""
     discover: DiscoverFile | None = None
+    capacity: CapacityFile | None = None
 
 
 def _json(path: Path) -> Any:
@@ -144,12 +147,13 @@ def _read_results(path: str | os.PathLike[str]) -> tuple[xr.Dataset, Meta]:
             f"({type(exc).__name__}: {exc})"
         ) from None
     missing = [v for v, spec in VARIABLES.items() if spec.required and v not in ds.data_vars]
-    missing += [c for c in COORDINATES if c not in ds.coords]
+    missing += [c for c, spec in COORDINATES.items() if spec.required and c not in ds.coords]
     if missing or "forcegen_meta" not in ds.attrs:
         what = ", ".join(missing) if missing else "the attribute forcegen_meta"
         raise UsageError(f"{path}: expected the results of forcegen run; missing {what}")
     for name, spec in COORDINATES.items():
-        _check_variable(path, ds, name, spec, "coordinate")
+        if name in ds.coords:
+            _check_variable(path, ds, name, spec, "coordinate")
     for name, spec in VARIABLES.items():
         if name in ds.data_vars:
             _check_variable(path, ds, name, spec, "variable")
@@ -299,6 +303,7 @@ def _read_once(path: Path) -> Folder:
         calibration=part(CALIBRATION_NAME, CalibrationFile),
         posterior=_posterior(path),
         discover=part(DISCOVER_NAME, DiscoverFile),
+        capacity=part(CAPACITY_NAME, CapacityFile),
     )
 
 
