@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
-from forcegen.engine.plan import CAUSES, FLOWS, PIPELINE_MEASURES, STOCKS, Plan
+from forcegen.engine.plan import CAUSES, FLOWS, PIPELINE_MEASURES, STOCK_FLOWS, STOCKS, Plan
 
 MAX_UNIT_SLOTS = int(np.iinfo(np.int16).max)
 """Most units (declared and cohort slots) a plan may have: counts of units are int16."""
@@ -32,6 +32,9 @@ class Records:
     active_days: NDArray[np.int32]  # (R, U) census days in the force
     unit_position: NDArray[np.int16] | None = None  # (R, T, U) when units are kept
     unit_strength: NDArray[np.float32] | None = None  # (R, T, U) when units are kept
+    stock: NDArray[np.float64] | None = None  # (R, T, N) people in each state
+    transition: NDArray[np.float64] | None = None  # (R, T, E) people moved per day
+    stock_flows: NDArray[np.float64] | None = None  # (R, T, N, STOCK_FLOWS) per day
 
     @classmethod
     def empty(cls, plan: Plan, runs: int, keep_units: bool, *, compact: bool = False) -> Records:
@@ -67,6 +70,8 @@ class Records:
         units: int,
         pipelines: int,
         reservoirs: int,
+        states: int = 0,
+        transitions: int = 0,
         *,
         keep_units: bool,
         compact: bool = False,
@@ -91,6 +96,9 @@ class Records:
             "active_days": ((r, u), np.int32),
             "unit_position": (kept, np.int16),
             "unit_strength": (kept, np.float32),
+            "stock": ((r, t, states), people),
+            "transition": ((r, t, transitions), people),
+            "stock_flows": ((r, t, states, len(STOCK_FLOWS)), people),
         }
 
     @staticmethod
@@ -125,4 +133,6 @@ def _dims(plan: Plan) -> tuple[int, ...]:
         plan.n_units,
         len(plan.pipelines),
         len(plan.reservoirs),
+        len(plan.states),
+        len(plan.transitions),
     )
