@@ -81,6 +81,11 @@ VARIABLES: dict[str, Variable] = {
     "unit_position": Variable(("run", "day", "unit"), "int", required=False),
     "unit_strength": Variable(("run", "day", "unit"), "float", required=False),
     "inputs": Variable(("run", "input"), "float", required=False),
+    # states and their stocks: only where the scenario has stocks
+    "stock_level": Variable(("run", "day", "state"), "float", required=False),
+    "transition_flows": Variable(("run", "day", "transition"), "float", required=False),
+    "stock_flows": Variable(("run", "day", "state", "stock_flow"), "float", required=False),
+    "stock_initial": Variable(("run", "state"), "float", required=False),
 }
 """The data variables of ``results.nc`` (:func:`forcegen.results.build_dataset`); besides
 these, ``choice_<name>`` variables hold text per run."""
@@ -113,6 +118,14 @@ COORDINATES: dict[str, Variable] = {
     "unit_group": Variable(("unit",), "text"),
     "unit_force": Variable(("unit",), "text"),
     "unit_type": Variable(("unit",), "text"),
+    # states and their stocks: only where the scenario has stocks
+    **{
+        name: Variable((name,), "text", required=False)
+        for name in ("state", "transition", "stock_flow")
+    },
+    "state_force": Variable(("state",), "text", required=False),
+    "transition_from": Variable(("transition",), "text", required=False),
+    "transition_to": Variable(("transition",), "text", required=False),
 }
 """The coordinates of ``results.nc``: labels of each dimension and what they relate to."""
 

@@ -144,12 +144,13 @@ def _read_results(path: str | os.PathLike[str]) -> tuple[xr.Dataset, Meta]:
             f"({type(exc).__name__}: {exc})"
         ) from None
     missing = [v for v, spec in VARIABLES.items() if spec.required and v not in ds.data_vars]
-    missing += [c for c in COORDINATES if c not in ds.coords]
+    missing += [c for c, spec in COORDINATES.items() if spec.required and c not in ds.coords]
     if missing or "forcegen_meta" not in ds.attrs:
         what = ", ".join(missing) if missing else "the attribute forcegen_meta"
         raise UsageError(f"{path}: expected the results of forcegen run; missing {what}")
     for name, spec in COORDINATES.items():
-        _check_variable(path, ds, name, spec, "coordinate")
+        if name in ds.coords:
+            _check_variable(path, ds, name, spec, "coordinate")
     for name, spec in VARIABLES.items():
         if name in ds.data_vars:
             _check_variable(path, ds, name, spec, "variable")
