@@ -435,3 +435,23 @@ def test_a_pipeline_feeds_a_stock_of_its_own_force():
         pipelines=[intake(stock="a")],
     )
     assert problem.field == "pipelines[0].stock" and "its own force" in problem.message
+
+
+def test_a_results_folder_with_stocks_is_written_and_read_back(tmp_path):
+    from forcegen.results_folder import read_folder, read_results, write_results
+
+    sc = build(horizon="60d", stocks=CHAIN, pipelines=[intake()])
+    res = forcegen.simulate(sc, runs=3, seed=4)
+    path = tmp_path / "out"
+    write_results(res.to_xarray(), res.summary(), path, res.per_run())
+    ds = read_results(path)
+    np.testing.assert_array_equal(ds.stock_level.values, res.to_xarray().stock_level.values)
+    assert list(ds.transition_to.values) == [
+        "trained",
+        "out",
+        "veterans",
+        "recruits",
+        "out",
+        "out",
+    ]
+    assert read_folder(path) is not None
