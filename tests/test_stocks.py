@@ -455,3 +455,32 @@ def test_a_results_folder_with_stocks_is_written_and_read_back(tmp_path):
         "out",
     ]
     assert read_folder(path) is not None
+
+
+def test_the_memory_check_counts_the_records_of_stocks():
+    from forcegen.compile import compile_plan, plan_sizes
+    from forcegen.engine import Records
+    from forcegen.sampling import sample_scenario
+
+    sc = build(horizon="100d", stocks=CHAIN, pipelines=[intake()])
+    sample = sample_scenario(sc, runs=1, seed=0, deterministic=True)
+    sizes, plan = plan_sizes(sc, sample), compile_plan(sc, sample)
+    assert (sizes.states, sizes.transitions) == (len(plan.states), len(plan.transitions)) == (3, 6)
+    dims = (
+        sizes.horizon,
+        sizes.forces,
+        sizes.locations,
+        sizes.demands,
+        sizes.positions,
+        sizes.units,
+        sizes.pipelines,
+        sizes.reservoirs,
+        sizes.states,
+        sizes.transitions,
+    )
+    without = Records.nbytes_of(10, *dims[:-2], keep_units=False)
+    assert (
+        Records.nbytes(plan, 10, keep_units=False)
+        == Records.nbytes_of(10, *dims, keep_units=False)
+        == without + 10 * 100 * (3 + 6 + 3 * 3) * 8
+    )

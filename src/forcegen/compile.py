@@ -117,6 +117,10 @@ class PlanSizes:
     """Pairs of location and unit type that may have losses."""
     largest_unit: int
     """Largest authorised strength of a declared unit, in people."""
+    states: int = 0
+    """States with a stock of people (the plan's axis N)."""
+    transitions: int = 0
+    """Transitions between states and out of the force (the plan's axis E)."""
 
     @property
     def units(self) -> int:
@@ -218,6 +222,8 @@ def plan_sizes(scenario: Scenario, sample: Sample) -> PlanSizes:
         largest_unit=max(
             [int(np.ceil(sample.of(g.strength).max(initial=0))) for g in scenario.units] + [0]
         ),
+        states=len(scenario.stocks),
+        transitions=sum(len(st.transitions) + (st.wastage is not None) for st in scenario.stocks),
     )
 
 
