@@ -73,6 +73,8 @@ def _check_memory(
         sizes.pipelines,
         sizes.reservoirs,
         sizes.unit_types,
+        sizes.states,
+        sizes.transitions,
     )
     records = Records.nbytes_of(runs, *dims, keep_units=keep_units, compact=compact)
     required = runs * sizes.horizon * sizes.demands * (4 if compact else 8)

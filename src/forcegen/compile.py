@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from forcegen.engine.plan import CAUSE_HAZARDS, OPEN, RESTED, Plan
+from forcegen.engine.plan import CAUSE_HAZARDS, OPEN, RESTED, YEAR_STEP, Plan
 from forcegen.engine.streams import stable_key
 from forcegen.errors import UsageError
 from forcegen.sampling import Sample
@@ -78,6 +78,7 @@ def compile_plan(scenario: Scenario, sample: Sample, sizes: PlanSizes | None = N
         **_changes(tb, units["unit_group"]),
         **_manpower(tb),
         **cohorts,
+        **_stocks(tb),
     )
 
 
@@ -116,6 +117,10 @@ class PlanSizes:
     """Pairs of location and unit type that may have losses."""
     largest_unit: int
     """Largest authorised strength of a declared unit, in people."""
+    states: int = 0
+    """States with a stock of people (the plan's axis N)."""
+    transitions: int = 0
+    """Transitions between states and out of the force (the plan's axis E)."""
 
     @property
     def units(self) -> int:
@@ -217,6 +222,8 @@ def plan_sizes(scenario: Scenario, sample: Sample) -> PlanSizes:
         largest_unit=max(
             [int(np.ceil(sample.of(g.strength).max(initial=0))) for g in scenario.units] + [0]
         ),
+        states=len(scenario.stocks),
+        transitions=sum(len(st.transitions) + (st.wastage is not None) for st in scenario.stocks),
     )
 
 
@@ -782,4 +789,71 @@ def _manpower(tb: _Tables) -> Part:
         if n_q
         else np.zeros((n_s, 0), np.int32),
         "pipe_cohort": np.array([p.into == "cohorts" for p in pipes], bool),
+    }
+
+
+def _stocks(tb: _Tables) -> Part:
+    """States and their stocks: people at the start (whole people), each state's transitions
+    and wastage (grouped by state, in file order, wastage last) with their probability per
+    application, and the links to pipelines and to the forces' units.
+
+    A state with ``step: year`` applies each hazard once a year: its probability over a
+    year, ``1 - (1 - h) ** 365`` for the daily hazard ``h`` the scenario's ``10%/y`` reads
+    as, which gives back the 10% written.
+    """
+    scenario, n_s = tb.scenario, tb.n_s
+    stocks = scenario.stocks
+    state_ix = {st.id: i for i, st in enumerate(stocks)}
+    labels: list[str] = []
+    first = [0]
+    frm: list[int] = []
+    to: list[int] = []
+    probs: list[NDArray[np.float64]] = []
+    for i, st in enumerate(stocks):
+        yearly = st.step == "year"
+        edges = [(m.to, m.hazard) for m in st.transitions]
+        if st.wastage is not None:
+            edges.append((None, st.wastage))
+        for target, hazard in edges:
+            daily = np.clip(tb.value(hazard), 0.0, 1.0)
+            probs.append(1.0 - (1.0 - daily) ** YEAR_STEP if yearly else daily)
+            frm.append(i)
+            to.append(-1 if target is None else state_ix[target])
+            labels.append(f"{st.id}>{'out' if target is None else target}")
+        first.append(len(frm))
+    n_f = len(tb.forces)
+    replace = np.full(n_f, -1, np.int32)
+    discharge = np.full(n_f, -1, np.int32)
+    for i, st in enumerate(stocks):
+        f = tb.force_ix[st.force]
+        if st.feeds_replacements and replace[f] < 0:
+            replace[f] = i
+        if st.takes_discharged and discharge[f] < 0:
+            discharge[f] = i
+    return {
+        "states": tuple(st.id for st in stocks),
+        "transitions": tuple(labels),
+        "stock_force": np.array([tb.force_ix[st.force] for st in stocks], np.int32),
+        "stock_size0": (
+            np.stack([np.floor(tb.value(st.initial) + 1e-9) for st in stocks], axis=1)
+            if stocks
+            else np.zeros((n_s, 0))
+        ),
+        "stock_period": np.array(
+            [YEAR_STEP if st.step == "year" else 1 for st in stocks], np.int32
+        ),
+        "stock_edge_first": np.array(first, np.int32),
+        "trans_from": np.array(frm, np.int32),
+        "trans_to": np.array(to, np.int32),
+        "trans_prob": np.stack(probs, axis=1) if probs else np.zeros((n_s, 0)),
+        "trans_key": np.array([stable_key("transition:" + k) for k in labels], np.uint64),
+        "pipe_stock": np.array(
+            [
+                state_ix[p.stock] if p.into == "stock" and p.stock else -1
+                for p in scenario.pipelines
+            ],
+            np.int32,
+        ),
+        "force_replace_stock": replace,
+        "force_discharge_stock": discharge,
     }

@@ -21,6 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from forcegen.engine import CAUSES, FLOWS, PIPELINE_MEASURES, STOCKS, Plan, Records
+from forcegen.engine.plan import STOCK_FLOWS
 from forcegen.errors import UsageError
 from forcegen.scenario.model import MEASURES as OBSERVABLE
 
@@ -179,6 +180,8 @@ def build_dataset(
             rec.unit_strength,
             {"long_name": "people in the unit", "units": "people"},
         )
+    if plan.states:  # states and their stocks: only where the scenario has some
+        _add_stocks(plan, rec, coords, data)
     numeric = {k: v for k, v in inputs.items() if not k.startswith("choice:")}
     if numeric:
         coords["input"] = list(numeric)
@@ -195,6 +198,48 @@ def build_dataset(
                 {"long_name": f"option each run took for the choice {key.split(':', 1)[1]!r}"},
             )
     return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def _add_stocks(plan: Plan, rec: Records, coords: dict[str, Any], data: dict[str, Any]) -> None:
+    """The daily records of states and their stocks: dims ``state`` (with ``state_force``),
+    ``transition`` (``from>to``, ``from>out`` for wastage, with ``transition_from`` and
+    ``transition_to``) and ``stock_flow`` (:data:`~forcegen.engine.plan.STOCK_FLOWS`)."""
+    coords["state"] = list(plan.states)
+    coords["state_force"] = ("state", [plan.forces[f] for f in plan.stock_force])
+    coords["transition"] = list(plan.transitions)
+    coords["transition_from"] = ("transition", [plan.states[i] for i in plan.trans_from])
+    coords["transition_to"] = (
+        "transition",
+        ["out" if i < 0 else plan.states[i] for i in plan.trans_to],
+    )
+    coords["stock_flow"] = list(STOCK_FLOWS)
+    data["stock_level"] = (
+        ("run", "day", "state"),
+        rec.stock,
+        {"long_name": "people in each state at the census", "units": "people"},
+    )
+    data["transition_flows"] = (
+        ("run", "day", "transition"),
+        rec.transition,
+        {
+            "long_name": "people moved from a state to another, or out of the force (wastage)",
+            "units": "people per day",
+        },
+    )
+    data["stock_flows"] = (
+        ("run", "day", "state", "stock_flow"),
+        rec.stock_flows,
+        {
+            "long_name": "people into each state from pipelines (intake), drawn from it as "
+            "replacements (to_units), discharged from units into it (from_units)",
+            "units": "people per day",
+        },
+    )
+    data["stock_initial"] = (
+        ("run", "state"),
+        plan.stock_size0[np.arange(rec.strength.shape[0]) % plan.samples],
+        {"long_name": "people in each state at the start", "units": "people"},
+    )
 
 
 def _initial(plan: Plan, runs: int) -> np.ndarray:
@@ -433,6 +478,10 @@ class Results:
             for c in ds.cause.values:
                 cols[f"lost:{f}:{c}"] = losses.sel(force=f, cause=c).values
             cols[f"people_end:{f}"] = end.sel(force=f).values
+        if "stock_level" in ds:
+            stock_end = ds.stock_level.isel(day=-1).astype(np.float64)
+            for i in ds.state.values:
+                cols[f"stock_end:{i}"] = stock_end.sel(state=i).values
         return pd.DataFrame(cols, index=pd.Index(ds.run.values, name="run"))
 
     def summary(self, quantiles: Sequence[float] = QUANTILES) -> dict[str, Any]:
@@ -555,7 +604,7 @@ class Results:
             }
             for v in ds.reservoir.values
         ]
-        return {
+        out = {
             "format": SUMMARY_FORMAT,
             "version": SUMMARY_VERSION,
             "scenario": meta["scenario"],
@@ -569,6 +618,44 @@ class Results:
             "claims": meta["claims"],
             "assumptions": meta["assumptions"],
         }
+        if "stock_level" in ds:  # only where the scenario has states and their stocks
+            out["stocks"] = self._stocks_summary(band)
+        return out
+
+    def _stocks_summary(self, band: Any) -> list[dict[str, Any]]:
+        """One entry per state: its stock at the start and at the end, and its flows
+        summed over days (mean over runs), transitions by destination."""
+        ds = self._ds
+        level = ds.stock_level.astype(np.float64)
+        flows = ds.stock_flows.astype(np.float64).sum("day")
+        moved = ds.transition_flows.astype(np.float64).sum("day")
+        states = []
+        for i in ds.state.values:
+            leaving = ds.transition_from.values == i
+            states.append(
+                {
+                    "id": str(i),
+                    "force": str(ds.state_force.sel(state=i).item()),
+                    "start_mean": _num(ds.stock_initial.sel(state=i).mean()),
+                    "end_mean": _num(level.sel(state=i).isel(day=-1).mean()),
+                    "end_q": band(level.sel(state=i).isel(day=-1)),
+                    "mean": _num(level.sel(state=i).mean()),
+                    "flows_mean": {
+                        str(k): _num(flows.sel(state=i, stock_flow=k).mean())
+                        for k in ds.stock_flow.values
+                    },
+                    "transitions_mean": {
+                        str(ds.transition_to.values[e]): _num(moved.isel(transition=e).mean())
+                        for e in np.flatnonzero(leaving)
+                    },
+                    "in_mean": _num(
+                        moved.isel(transition=np.flatnonzero(ds.transition_to.values == i))
+                        .sum("transition")
+                        .mean()
+                    ),
+                }
+            )
+        return states
 
     def _unit_types_summary(self, band: Any) -> list[dict[str, Any]]:
         """Units deployed per unit type (``unit_types[]`` of the summary); none for results

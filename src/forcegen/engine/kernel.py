@@ -14,15 +14,24 @@ Order of a simulated day ``d`` (DESIGN.md; tests hold the engine to it):
    rule): ``c`` days into an old cycle of length ``L`` becomes ``floor(c * L' / L)`` days into
    the new one, so an evenly staggered group stays evenly staggered; a unit outside the
    fixed-length cycle of either policy (waiting ready, say) moves to the position of the
-   same name, keeping its days there.
+   same name, keeping its days there. Then **stocks** (only where the scenario has
+   ``stocks``): the people of each state leave by its transitions (to other states of the
+   force) and its wastage (out of the force), competing hazards applied to the stock at
+   the start of the day; a state with ``step: year`` applies them, as yearly
+   probabilities, on the last day of each 365-day year only. Stochastic runs split each
+   stock multinomially (conditional binomials from the pipelines' stream, each transition
+   keyed by its name); deterministic runs move the expected people.
 2. **pipelines**: reservoirs are refilled; pipelines, in file order, draw recruits from
    their reservoirs (a shared reservoir serves them in that order) and put them in
    training; those whose training ends today graduate. Graduates of a cohort pipeline join
    its open batch; on the days a batch closes it forms new units, which enter the first
-   position of their policy. Graduates of a replacement pipeline join their force's pool.
+   position of their policy. Graduates of a replacement pipeline join their force's pool;
+   those of a pipeline ``into: stock`` join the state's stock (after the day's transitions).
 3. **returns and replacements**: wounded whose recovery ends today return to their unit (to
    their force's pool if the unit is gone); then each force's pool goes to its units below
    authorised strength, in the order of the force's replacement rule, ties by unit number.
+   A state's stock that ``feeds_replacements`` is lent to the pool for this step and gets
+   back what is left, up to what it lent: the pool's own people are used first.
 4. **attrition**: each unit loses people by the hazards of the location it spent the day at
    (its position at the previous census), for its unit type: killed, then wounded, missing
    and deserted among those left, as competing causes. A share of the wounded will return
@@ -39,7 +48,9 @@ Order of a simulated day ``d`` (DESIGN.md; tests hold the engine to it):
    would pass the limit ends that force's pulls).
 6. **census**: people present at each location (overlap positions excepted) are allocated to
    the location's demands in fill order; within a demand by unit type preference, then force
-   order, up to the caps. Coverage and every other record are taken.
+   order, up to the caps. Coverage and every other record are taken. People discharged
+   from units today join the state that ``takes_discharged``, if any, and the states'
+   stocks are recorded.
 
 The state before day 0 is the census of the eve of day 0: a unit placed ``o`` days into its
 cycle is seen ``o + 1`` days into it at the census of day 0, and each position is held for
@@ -90,6 +101,7 @@ from forcegen.engine.plan import (
     OPEN,
     PIPELINE_MEASURES,
     RESTED,
+    STOCK_FLOWS,
     STOCKS,
     Plan,
 )
@@ -154,6 +166,9 @@ S_UNMET_NEED = STOCKS.index("unmet_need")
 M_RECRUITS = PIPELINE_MEASURES.index("recruits")
 M_GRADUATES = PIPELINE_MEASURES.index("graduates")
 M_IN_TRAINING = PIPELINE_MEASURES.index("in_training")
+SF_INTAKE = STOCK_FLOWS.index("intake")
+SF_TO_UNITS = STOCK_FLOWS.index("to_units")
+SF_FROM_UNITS = STOCK_FLOWS.index("from_units")
 
 
 KPlan = namedtuple("KPlan", KERNEL_FIELDS)  # type: ignore[misc]
@@ -202,6 +217,9 @@ class KOut(NamedTuple):
     unit_position: NDArray[np.int16]  # (R, T, U), or (R, 0, 0) when units are not kept
     unit_strength: NDArray[np.float32]  # (R, T, U), or (R, 0, 0)
     deployed_type: NDArray  # (R, T, Y) integers: units in deployed positions by unit type
+    stock: NDArray  # (R, T, N) people in each state
+    transition: NDArray  # (R, T, E) people moved by each transition
+    stock_flows: NDArray  # (R, T, N, 3)
 
 
 class _State(NamedTuple):
@@ -751,6 +769,101 @@ def _census_types(utype, deployed, active, posa, by_type) -> None:
     census's row of :attr:`KOut.deployed_type` (the same units as its counts by force)."""
     for u in range(len(posa)):
         by_type[utype[u]] += active[u] and deployed[posa[u]]
+def _stocks_move(
+    p: KPlan,
+    s: int,
+    stock: NDArray[np.float64],
+    key: np.uint64,
+    deterministic: bool,
+    day: int,
+    moved: NDArray[np.float64],
+    record: NDArray,
+) -> None:
+    """1b. stocks: each state's people leave by its transitions and wastage, competing
+    hazards applied to the stock at the start of the day (every day, or on the last day of
+    each year of YEAR_STEP days for a state with ``step: year``).
+
+    Deterministic runs move the expected people, ``n * p`` by each transition; stochastic
+    runs split the stock multinomially, by binomials conditional on the people not yet
+    moved, each drawn from the pipelines' stream (``key``) with the transition's own stable
+    key. Everyone moves from the day's stock: the draws of all states come first, then the
+    moves. ``moved`` is scratch space (E,); ``record`` the day's row of the records.
+    """
+    for e in range(len(moved)):
+        moved[e] = 0.0
+    for i in range(len(stock)):
+        if (day + 1) % p.stock_period[i] != 0:
+            continue
+        n0 = stock[i]
+        left = n0
+        mass = 1.0
+        for e in range(p.stock_edge_first[i], p.stock_edge_first[i + 1]):
+            prob = p.trans_prob[s, e]
+            if deterministic:
+                k = n0 * prob
+            else:
+                cond = 1.0 if mass <= prob else prob / mass
+                k = binomial_inverse(left, cond, uniform(key, day, p.trans_key[e]))
+                left -= k
+                mass -= prob
+            moved[e] = k
+    for e in range(len(moved)):
+        k = moved[e]
+        if k != 0.0:
+            stock[p.trans_from[e]] -= k
+            to = p.trans_to[e]
+            if to >= 0:
+                stock[to] += k
+            record[e] = k
+
+
+@numba.njit(cache=True)
+def _stocks_lend(
+    p: KPlan, stock: NDArray[np.float64], pool: NDArray[np.float64], lent: NDArray[np.float64]
+) -> None:
+    """Before 3.: the stock that feeds a force's replacements joins its pool for the day."""
+    for f in range(len(pool)):
+        i = p.force_replace_stock[f]
+        lent[f] = 0.0
+        if i >= 0:
+            lent[f] = stock[i]
+            pool[f] += stock[i]
+            stock[i] = 0.0
+
+
+@numba.njit(cache=True)
+def _stocks_settle(
+    p: KPlan,
+    stock: NDArray[np.float64],
+    pool: NDArray[np.float64],
+    lent: NDArray[np.float64],
+    drawn: NDArray,
+) -> None:
+    """After 3.: what is left of the lent stock goes back to it. The pool's own people
+    (graduates, wounded whose unit is gone) are used first: the stock gets back up to what
+    it lent. ``drawn`` (N,) records the people drawn from each state."""
+    for f in range(len(pool)):
+        i = p.force_replace_stock[f]
+        if i >= 0:
+            back = min(pool[f], lent[f])
+            stock[i] = back
+            pool[f] -= back
+            drawn[i] = lent[f] - back
+
+
+@numba.njit(cache=True)
+def _stocks_census(
+    p: KPlan, stock: NDArray[np.float64], discharged: NDArray, taken: NDArray, level: NDArray
+) -> None:
+    """End of 6.: people discharged from a force's units today (``discharged``, (F,)) join
+    the stock that takes them (``taken``, (N,)); then each state's stock is recorded."""
+    for f in range(len(discharged)):
+        i = p.force_discharge_stock[f]
+        if i >= 0:
+            stock[i] += discharged[f]
+            taken[i] = discharged[f]
+    for i in range(len(stock)):
+        level[i] = stock[i]
 
 
 def run_state_nbytes(
@@ -877,6 +990,11 @@ def _run(
     units = np.zeros((n_f, n_y, n_l))
     has_ready = p.pos_ready.any()
     n_h = p.change_policy.shape[0]
+    # States and their stocks (issue 18): none unless the scenario has stocks.
+    n_n = p.stock_size0.shape[1]
+    stock = p.stock_size0[s].copy()
+    stock_moved = np.zeros(p.trans_from.shape[0])
+    stock_lent = np.zeros(n_f)
     for day in range(p.pipe_rate.shape[1]):
         for k in range(n_h):  # 1. changes
             if p.change_day[s, k] == day:
@@ -887,6 +1005,11 @@ def _run(
                         else:
                             _switch(p, s, st, u, k)
                             st.pending[u] = -1
+        if n_n:  # 1b. stocks: transitions among states and wastage
+            _stocks_move(
+                p, s, stock, keys[K_RECRUITS], deterministic, day, stock_moved,
+                out.transition[r, day],
+            )  # fmt: skip
         # (Steps written out here, not called: handing the plan's and the state's tuples to an
         # inlined function costs the reference counting of every array in them, every day.)
         if n_q or st.reservoir.shape[0]:  # 2. pipelines
@@ -928,10 +1051,15 @@ def _run(
                     st.batch[q] += graduates
                     if p.cohort_close[s, day, q]:
                         _form(p, s, st, q, deterministic, out, r, day)
+                elif p.pipe_stock[q] >= 0:  # into a state's stock
+                    stock[p.pipe_stock[q]] += graduates
+                    out.stock_flows[r, day, p.pipe_stock[q], SF_INTAKE] += graduates
                 else:
                     st.pool[f] += graduates
             for v in range(len(st.reservoir)):
                 out.reservoir[r, day, v] = st.reservoir[v]
+        if n_n:  # a stock feeding replacements lends its people to the pool for 3.
+            _stocks_lend(p, stock, st.pool, stock_lent)
         # 3. returns and replacements
         force, active, strength, authorised = (
             p.unit_force,
@@ -1043,6 +1171,8 @@ def _run(
                             gap = authorised[u] - strength[u]
                             if gap > 0.0:
                                 unmet[f] += gap
+        if n_n:  # and takes back what 3. did not use
+            _stocks_settle(p, stock, st.pool, stock_lent, out.stock_flows[r, day, :, SF_TO_UNITS])
         any_on = False
         for d in range(n_d):
             st.demand_on[d] = p.demand_start[s, d] <= day < p.demand_end[s, d]
@@ -1327,6 +1457,11 @@ def _run(
         for f in range(n_f):  # and the stocks
             out.stocks[r, day, f, S_IN_RECOVERY] = st.in_recovery[f]
             out.stocks[r, day, f, S_REPLACEMENT_POOL] = st.pool[f]
+        if n_n:  # and the states' stocks, the discharged joining theirs
+            _stocks_census(
+                p, stock, out.losses[r, day, :, C_DISCHARGED],
+                out.stock_flows[r, day, :, SF_FROM_UNITS], out.stock[r, day],
+            )  # fmt: skip
     # Days active are counted by events, not every day: minus the day a unit is formed (0 for
     # units present from the start), plus the day it is discharged or the horizon.
     n_days = p.pipe_rate.shape[1]

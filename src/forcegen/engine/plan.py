@@ -7,8 +7,9 @@ has uncertain values, a single row shared by every run otherwise.
 
 The kernel reads the arrays named in :data:`KERNEL_FIELDS` (see
 :mod:`forcegen.engine.kernel`); the name tuples :data:`CAUSES`, :data:`FLOWS`,
-:data:`STOCKS` and :data:`PIPELINE_MEASURES` give the order of the last axis of the records
-(:class:`forcegen.engine.Records`), and the kernel's index constants are derived from them.
+:data:`STOCKS`, :data:`PIPELINE_MEASURES` and :data:`STOCK_FLOWS` give the order of the last
+axis of the records (:class:`forcegen.engine.Records`), and the kernel's index constants are
+derived from them.
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ PIPELINE_MEASURES = ("recruits", "graduates", "in_training")
 """Measures recorded per pipeline and day: people drawn into training, people graduating,
 and people in training."""
 
+STOCK_FLOWS = ("intake", "to_units", "from_units")
+"""Flows recorded per state and day besides transitions: people into the state's stock from
+pipelines, people drawn from it as replacements for units, and people discharged from units
+into it."""
+
+YEAR_STEP = 365
+"""Days between the applications of the hazards of a state with ``step: year``."""
+
 OPEN = -1
 """Duration of a position that holds units until something moves them (ready, terminal)."""
 
@@ -48,7 +57,8 @@ class Plan:
     """Everything the engine needs, as arrays. Index tables name every axis.
 
     Shapes: S samples, P positions, K policies, U units, F forces, L locations, Y unit types,
-    C hazard causes, D demands, V reservoirs, Q pipelines, T days, H scheduled changes.
+    C hazard causes, D demands, V reservoirs, Q pipelines, T days, H scheduled changes,
+    N states (stocks of people), E transitions between states (and out of the force).
     """
 
     horizon: int
@@ -156,6 +166,35 @@ class Plan:
     cohort_slots: NDArray[np.int32]
     """(Q, B, N) unit indices of the units batch b of a pipeline forms; -1 padded."""
 
+    # states and their stocks (N states, E transitions, wastage included): empty when the
+    # scenario has no stocks
+    states: tuple[str, ...]
+    """Each state's id (the scenario's ``stocks``, in file order)."""
+    transitions: tuple[str, ...]
+    """``from>to`` of each transition, ``from>out`` for wastage, grouped by state."""
+    stock_force: NDArray[np.int32]
+    """(N,) force of each state."""
+    stock_size0: NDArray[np.float64]
+    """(S, N) people in each state at the start."""
+    stock_period: NDArray[np.int32]
+    """(N,) days between applications of a state's hazards: 1, or YEAR_STEP."""
+    stock_edge_first: NDArray[np.int32]
+    """(N + 1,) a state's transitions are ``stock_edge_first[i]`` to ``[i + 1] - 1``."""
+    trans_from: NDArray[np.int32]
+    """(E,) state each transition leaves."""
+    trans_to: NDArray[np.int32]
+    """(E,) state each transition leads to; -1: out of the force (wastage)."""
+    trans_prob: NDArray[np.float64]
+    """(S, E) probability of each transition at each application (a day, or a year)."""
+    trans_key: NDArray[np.uint64]
+    """(E,) stable random key of each transition."""
+    pipe_stock: NDArray[np.int32]
+    """(Q,) state whose stock a pipeline feeds; -1 for cohorts and replacements."""
+    force_replace_stock: NDArray[np.int32]
+    """(F,) state whose stock a force's units draw replacements from; -1: none."""
+    force_discharge_stock: NDArray[np.int32]
+    """(F,) state the people discharged from a force's units join; -1: none."""
+
     @property
     def n_units(self) -> int:
         return len(self.unit_ids)
@@ -222,6 +261,16 @@ KERNEL_FIELDS = (
     "pipe_cohort",
     "cohort_close",
     "cohort_slots",
+    "stock_size0",
+    "stock_period",
+    "stock_edge_first",
+    "trans_from",
+    "trans_to",
+    "trans_prob",
+    "trans_key",
+    "pipe_stock",
+    "force_replace_stock",
+    "force_discharge_stock",
 )
 """The arrays of :class:`Plan` the kernel reads, in the order of its
 :class:`forcegen.engine.kernel.KPlan`. The others (labels, ``pos_policy``, ``unit_group``,

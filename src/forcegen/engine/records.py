@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
-from forcegen.engine.plan import CAUSES, FLOWS, PIPELINE_MEASURES, STOCKS, Plan
+from forcegen.engine.plan import CAUSES, FLOWS, PIPELINE_MEASURES, STOCK_FLOWS, STOCKS, Plan
 
 MAX_UNIT_SLOTS = int(np.iinfo(np.int16).max)
 """Most units (declared and cohort slots) a plan may have: counts of units are int16."""
@@ -33,6 +33,9 @@ class Records:
     unit_position: NDArray[np.int16] | None = None  # (R, T, U) when units are kept
     unit_strength: NDArray[np.float32] | None = None  # (R, T, U) when units are kept
     deployed_type: NDArray[np.int16] | None = None  # (R, T, Y) units deployed by unit type
+    stock: NDArray[np.float64] | None = None  # (R, T, N) people in each state
+    transition: NDArray[np.float64] | None = None  # (R, T, E) people moved per day
+    stock_flows: NDArray[np.float64] | None = None  # (R, T, N, STOCK_FLOWS) per day
 
     @classmethod
     def empty(cls, plan: Plan, runs: int, keep_units: bool, *, compact: bool = False) -> Records:
@@ -69,6 +72,8 @@ class Records:
         pipelines: int,
         reservoirs: int,
         unit_types: int = 1,
+        states: int = 0,
+        transitions: int = 0,
         *,
         keep_units: bool,
         compact: bool = False,
@@ -94,6 +99,9 @@ class Records:
             "unit_position": (kept, np.int16),
             "unit_strength": (kept, np.float32),
             "deployed_type": ((r, t, unit_types), np.int16),
+            "stock": ((r, t, states), people),
+            "transition": ((r, t, transitions), people),
+            "stock_flows": ((r, t, states, len(STOCK_FLOWS)), people),
         }
 
     @staticmethod
@@ -129,4 +137,6 @@ def _dims(plan: Plan) -> tuple[int, ...]:
         len(plan.pipelines),
         len(plan.reservoirs),
         len(plan.unit_types),
+        len(plan.states),
+        len(plan.transitions),
     )

@@ -83,6 +83,11 @@ VARIABLES: dict[str, Variable] = {
     "unit_strength": Variable(("run", "day", "unit"), "float", required=False),
     "units_deployed_by_type": Variable(("run", "day", "type"), "int", required=False),
     "inputs": Variable(("run", "input"), "float", required=False),
+    # states and their stocks: only where the scenario has stocks
+    "stock_level": Variable(("run", "day", "state"), "float", required=False),
+    "transition_flows": Variable(("run", "day", "transition"), "float", required=False),
+    "stock_flows": Variable(("run", "day", "state", "stock_flow"), "float", required=False),
+    "stock_initial": Variable(("run", "state"), "float", required=False),
 }
 """The data variables of ``results.nc`` (:func:`forcegen.results.build_dataset`); besides
 these, ``choice_<name>`` variables hold text per run."""
@@ -116,6 +121,14 @@ COORDINATES: dict[str, Variable] = {
     "unit_force": Variable(("unit",), "text"),
     "unit_type": Variable(("unit",), "text"),
     "type": Variable(("type",), "text", required=False),
+    # states and their stocks: only where the scenario has stocks
+    **{
+        name: Variable((name,), "text", required=False)
+        for name in ("state", "transition", "stock_flow")
+    },
+    "state_force": Variable(("state",), "text", required=False),
+    "transition_from": Variable(("transition",), "text", required=False),
+    "transition_to": Variable(("transition",), "text", required=False),
 }
 """The coordinates of ``results.nc``: labels of each dimension and what they relate to."""
 

@@ -654,7 +654,8 @@ class Cohort(Strict):
 
 
 class Pipeline(Strict):
-    """A recruitment flow: from a reservoir, through training, into cohorts or replacements.
+    """A recruitment flow: from a reservoir, through training, into cohorts, replacements or
+    the stock of a state (``into: stock`` with ``stock: STATE``).
 
     The intake rate is the sum of the current ``intake`` step and any ``waves``. With
     ``uptake: proportional`` it shrinks in proportion to what remains of the reservoir
@@ -671,8 +672,51 @@ class Pipeline(Strict):
     waves: list[Wave] = Field(default_factory=list, max_length=MAX_ITEMS)
     uptake: Literal["capped", "proportional"] = "capped"
     training: DurationQ = Value(value=0.0)
-    into: Literal["cohorts", "replacements"]
+    into: Literal["cohorts", "replacements", "stock"]
     cohort: Cohort | None = None
+    stock: Id | None = Field(
+        None, description="the state whose stock graduates join (with 'into: stock')"
+    )
+
+
+class Transition(Strict):
+    """People leaving a state for another state of the same force, at a hazard."""
+
+    to: Id = Field(description="the state people move to")
+    hazard: HazardQ = Field(description="probability per day (or per period) of moving")
+    note: str | None = None
+
+
+class Stock(Strict):
+    """A state people of a force are in (a grade, a status) and the stock of people in it.
+
+    The stock starts at ``initial`` people; pipelines ``into: stock`` feed it; each day its
+    people leave by ``transitions`` to other states of the force and by ``wastage`` out of
+    the force, as competing hazards (the classic Markov manpower-planning model). With
+    ``step: year`` those hazards apply once a year, as the probability of each move over a
+    year (``10%/y`` moves 10% of the stock), on the last day of each 365-day year of the
+    scenario, as textbook discrete-time models do. ``feeds_replacements``: the force's units
+    below authorised strength draw replacements from this stock once the force's
+    replacement pool is spent. ``takes_discharged``: people discharged from the force's
+    units (at a terminal position, the end of a contract) join this stock.
+    """
+
+    id: Id
+    force: Id
+    name: str | None = None
+    initial: CountQ = Field(Value(value=0.0), description="people in the state at the start")
+    wastage: HazardQ | None = Field(None, description="hazard of leaving the force")
+    transitions: list[Transition] = Field(default_factory=list, max_length=MAX_ITEMS)
+    step: Literal["day", "year"] = Field(
+        "day", description="apply the hazards every day, or once a year (textbook models)"
+    )
+    feeds_replacements: bool = Field(
+        False, description="the force's units draw replacements from this stock"
+    )
+    takes_discharged: bool = Field(
+        False, description="people discharged from the force's units join this stock"
+    )
+    note: str | None = None
 
 
 def _keys_as_text(value: object) -> object:
@@ -1114,6 +1158,11 @@ class Scenario(Strict):
     changes: list[Change] = Field(default_factory=list, max_length=MAX_ITEMS)
     reservoirs: list[Reservoir] = Field(default_factory=list, max_length=MAX_ITEMS)
     pipelines: list[Pipeline] = Field(default_factory=list, max_length=MAX_ITEMS)
+    stocks: list[Stock] = Field(
+        default_factory=list,
+        max_length=MAX_ITEMS,
+        description="states of people (grades, statuses) and their stocks",
+    )
     uncertainty: Uncertainty = Field(default_factory=Uncertainty)
     rules: RotationRules | None = None
     observations: list[Observation] = Field(default_factory=list, max_length=MAX_ITEMS)

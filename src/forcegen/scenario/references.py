@@ -323,6 +323,7 @@ def check_references(scenario: Scenario) -> list[Finding]:
             )
 
     found.extend(_manpower_problems(scenario, resolved))
+    found.extend(_stock_problems(scenario))  # states and their stocks (issue 18)
 
     offered = choices_of(scenario)
     options: dict[str, tuple[str, ...]] = {n: o for n, (_, o) in offered.items()}
@@ -466,3 +467,72 @@ def _manpower_problems(
                     yield (*loc, "cohort", "every"), "expected at least 1 day"
         elif pipe.cohort is not None:
             yield (*loc, "cohort"), "a cohort applies only to a pipeline 'into: cohorts'"
+
+
+def _stock_problems(scenario: Scenario) -> Iterator[Finding]:
+    """States and their stocks: ids, forces, transitions (to another known state of the same
+    force, once each), hazards adding up to at most 1, at most one stock per force feeding
+    replacements or taking the discharged, and pipelines ``into: stock``."""
+    yield from _unique(scenario.stocks, "stocks")
+    forces = {f.id for f in scenario.forces}
+    force_of = {st.id: st.force for st in scenario.stocks}
+    first: dict[tuple[str, str], int] = {}
+    for i, stock in enumerate(scenario.stocks):
+        loc: Loc = ("stocks", i)
+        if stock.force not in forces:
+            yield (*loc, "force"), _one_of("forces", stock.force, forces)
+        seen: dict[str, int] = {}
+        for j, move in enumerate(stock.transitions):
+            at = (*loc, "transitions", j, "to")
+            if move.to == stock.id:
+                yield at, f"a transition leads to another state; {move.to!r} is this one"
+            elif move.to not in force_of:
+                yield at, _one_of("stocks", move.to, force_of)
+            elif force_of[move.to] != stock.force:
+                yield (
+                    at,
+                    f"a transition stays within a force: {move.to!r} is a state of force "
+                    f"{force_of[move.to]!r}, this one of {stock.force!r}",
+                )
+            elif move.to in seen:
+                earlier = seen[move.to]
+                yield at, f"duplicate transition to {move.to!r}: see transitions[{earlier}]"
+            seen.setdefault(move.to, j)
+        daily = [resolve(m.hazard).value for m in stock.transitions]
+        if stock.wastage is not None:
+            daily.append(resolve(stock.wastage).value)
+        per = [1.0 - (1.0 - h) ** 365 for h in daily] if stock.step == "year" else daily
+        if sum(per) > 1 + 1e-9:
+            yield (
+                loc,
+                f"the {'yearly' if stock.step == 'year' else 'daily'} probabilities of leaving "
+                f"the state (transitions and wastage) add up to {sum(per):.3g}; expected at "
+                "most 1",
+            )
+        for flag in ("feeds_replacements", "takes_discharged"):
+            if getattr(stock, flag):
+                other = first.setdefault((flag, stock.force), i)
+                if other != i:
+                    yield (
+                        (*loc, flag),
+                        f"at most one stock of a force has {flag}: stocks[{other}] of force "
+                        f"{stock.force!r} has it already",
+                    )
+    for i, pipe in enumerate(scenario.pipelines):
+        loc = ("pipelines", i)
+        if pipe.into == "stock":
+            if pipe.stock is None:
+                yield (
+                    (*loc, "stock"),
+                    "missing 'stock': pipelines into a stock name the state graduates join",
+                )
+            elif pipe.stock not in force_of:
+                yield (*loc, "stock"), _one_of("stocks", pipe.stock, force_of)
+            elif force_of[pipe.stock] != pipe.force:
+                yield (
+                    (*loc, "stock"),
+                    f"a pipeline feeds a stock of its own force: {pipe.stock!r} is a state "
+                    f"of force {force_of[pipe.stock]!r}, the pipeline's force is {pipe.force!r}",
+                )
+        elif pipe.stock is not None:
+            yield (*loc, "stock"), "a stock applies only to a pipeline 'into: stock'"
