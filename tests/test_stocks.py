@@ -475,6 +475,7 @@ def test_the_memory_check_counts_the_records_of_stocks():
         sizes.units,
         sizes.pipelines,
         sizes.reservoirs,
+        sizes.unit_types,
         sizes.states,
         sizes.transitions,
     )

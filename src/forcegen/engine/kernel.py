@@ -769,6 +769,9 @@ def _census_types(utype, deployed, active, posa, by_type) -> None:
     census's row of :attr:`KOut.deployed_type` (the same units as its counts by force)."""
     for u in range(len(posa)):
         by_type[utype[u]] += active[u] and deployed[posa[u]]
+
+
+@numba.njit(cache=True)
 def _stocks_move(
     p: KPlan,
     s: int,
