@@ -39,8 +39,9 @@ character other than a letter, digit, ``_`` or ``-`` becomes ``_`` (``units[0].s
 ``fg-seed``                 number: seed
 ``fg-deterministic``        checkbox: one run with every uncertain value at its centre
 ``fg-run``                  button: run
-``fg-headline``             column of the headline tables with bands: ``fg-headline-demand``
-                            (one row per demand) and ``fg-headline-force`` (one per force)
+``fg-headline``             table: the headline figures with bands, one row per demand then
+                            one per force (column ``row``), headed by the keys of
+                            :func:`forcegen.web.session.headline`
 ``fg-answers``              text: the bottom line (one sentence per answer)
 ``fg-observations``         table: observations against the model (hidden when none)
 ``fg-charts``               column of the fan charts; each Plotly pane ``fg-chart-<name>``
@@ -90,15 +91,6 @@ EXPORT_DEFAULT = "workbench"
 
 CLAIM_COLUMNS = ("id", "grade", "reliability", "credibility", "chain", "used_by", "paraphrase")
 """Columns of the claims table, in order (those the brief gives)."""
-
-HEADINGS = {
-    "coverage_band": "coverage band",
-    "days": "days fully covered",
-    "p_min": "lowest share of runs fully covered",
-    "dd": "deployed to dwell",
-    "end_band": "end band",
-}
-"""Headings of the headline table's columns, where the name alone says too little."""
 
 _HOOK_RE = re.compile(r"[^A-Za-z0-9_-]")
 _NUMBER_RE = re.compile(r"^\s*([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(\.[0-9]*)?((?:[eE][-+]?[0-9]+)?)")
@@ -178,19 +170,6 @@ def _frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     import pandas as pd
 
     return pd.DataFrame([{k: _cell(v) for k, v in row.items()} for row in rows]).fillna("")
-
-
-def _grouped(rows: Iterable[Mapping[str, Any]], key: str = "row") -> dict[str, pd.DataFrame]:
-    """Rows of the headline table as one table per kind of row (``demand``, ``force``), each
-    with only its own columns, headed in words."""
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        kind = str(row.get(key, ""))
-        groups.setdefault(kind, []).append({k: v for k, v in row.items() if k != key})
-    return {
-        kind: _frame(group).rename(columns=lambda c: HEADINGS.get(c, c.replace("_", " ")))
-        for kind, group in groups.items()
-    }
 
 
 def _message(exc: BaseException) -> str:
@@ -303,7 +282,7 @@ class Workbench:
         )
 
         # results
-        self.headline = pn.Column(css_classes=[hook("fg-headline")], sizing_mode="stretch_width")
+        self.headline = pn.pane.DataFrame(None, index=False, css_classes=[hook("fg-headline")])
         self.answers = pn.pane.Markdown("", css_classes=[hook("fg-answers")])
         self.observations = pn.pane.DataFrame(
             None, index=False, visible=False, css_classes=[hook("fg-observations")]
@@ -520,7 +499,7 @@ class Workbench:
         self.status.object = f"opened {name}"
 
     def _clear_results(self) -> None:
-        self.headline.objects = []
+        self.headline.object = None
         self.answers.object = ""
         self.observations.object = None
         self.observations.visible = False
@@ -683,12 +662,7 @@ class Workbench:
 
     def _show_outcome(self, outcome: Outcome) -> None:
         pn = self.pn
-        self.headline.objects = [
-            pn.pane.DataFrame(
-                table, index=False, name=kind, css_classes=[hook("fg-headline", kind)]
-            )
-            for kind, table in _grouped(outcome.headline).items()
-        ]
+        self.headline.object = _frame(outcome.headline) if outcome.headline else None
         lines = [
             f"- {a.get('sentence') or a.get('statement', '')}"
             for a in outcome.summary.get("answers", [])
