@@ -4,6 +4,7 @@ lists and runs, paired differences, exports that never overwrite. No browser, no
 from __future__ import annotations
 
 import math
+import os
 import threading
 from pathlib import Path
 
@@ -203,6 +204,20 @@ def test_open_refuses_names_outside_and_reports_located_problems(folder: Folder)
     assert "duration" in problems[0].field
     with pytest.raises(UsageError, match="open a scenario"):
         s.inputs()
+
+
+def test_open_refuses_a_base_outside_the_folder(folder: Folder) -> None:
+    outside = folder.root.parent / "outside" / "secret.yaml"
+    (folder.root / "sub" / "out.yaml").write_text(
+        f"extends: ../{os.path.relpath(outside, folder.root)}\n"
+    )
+    (folder.root / "sub" / "in.yaml").write_text("extends: other.yml\nname: inside\n")
+    s = Session(folder)
+    problems = s.open("sub/out.yaml")
+    assert problems and "outside the folder" in problems[0].message
+    assert problems[0].file == "sub/out.yaml" and problems[0].line == 1
+    assert s.open("sub/in.yaml") == [] and s.scenario is not None
+    assert s.scenario.name == "inside"
 
 
 def test_brief_has_the_question_claims_and_assumptions(session: Session) -> None:

@@ -338,6 +338,7 @@ class Session:
             self._inputs, self._loaded = {}, {}
             self._last = self._baseline = None
             try:
+                self._check_bases(path)
                 scenario = load(path)
             except ScenarioError as exc:
                 return [self._relative(p) for p in exc.problems]
@@ -345,6 +346,37 @@ class Session:
             self._loaded[()] = scenario
             self._inputs = {i.path: i for i in self._list_inputs(scenario)}
             return []
+
+    def _check_bases(self, path: Path) -> None:
+        """Refuse a scenario whose chain of ``extends`` reaches a file outside the folder:
+        the workbench reads only files under it."""
+        from forcegen.scenario.overrides import EXTENDS, MAX_CHAIN
+        from forcegen.scenario.yamlio import read_yaml
+
+        here = path
+        for _ in range(MAX_CHAIN):
+            data, positions = read_yaml(here)
+            base = data.get(EXTENDS) if isinstance(data, dict) else None
+            if not isinstance(base, str) or not base.strip():
+                return  # no base, or one that loading reports as wrong
+            nxt = Path(os.path.realpath(os.path.join(here.parent, base)))
+            if self.folder.name_of(nxt) is None:
+                line, column = positions.get((EXTENDS,), (None, None))
+                raise ScenarioError(
+                    [
+                        Problem(
+                            str(here),
+                            line,
+                            column,
+                            EXTENDS,
+                            f"the base {base!r} is outside the folder {self.folder.root}; "
+                            "the workbench reads only files under it",
+                        )
+                    ]
+                )
+            if not nxt.is_file():
+                return
+            here = nxt
 
     def _open(self) -> Scenario:
         if self.scenario is None:
