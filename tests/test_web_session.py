@@ -452,3 +452,27 @@ def test_input_is_frozen() -> None:
     i = Input(path="a", kind="value", label="a")
     with pytest.raises(AttributeError):
         i.current = "x"  # type: ignore[misc]
+
+
+def test_store_view_shows_experiments_and_the_box_found(folder: Folder) -> None:
+    pytest.importorskip("duckdb")
+    store = folder.root / "stores" / "runs.duckdb"
+    store.parent.mkdir()
+    done = CliRunner().invoke(
+        app,
+        ["explore", str(folder.root / "test.yaml"), "--store", str(store), "-n", "8"]
+        + ["--runs", "2"],
+    )
+    assert done.exit_code == 0, done.output
+    s = Session(folder)
+    assert s.stores() == ["stores/runs.duckdb"]
+    view = s.store_view("stores/runs.duckdb")
+    assert view["overview"]["store"] == "stores/runs.duckdb"
+    assert view["overview"]["factors"] == ["choice:size", "locations[front].attrition.killed"]
+    assert len(view["experiments"]) == len(view["summaries"]) == view["overview"]["experiments"]
+    assert "discovery" not in view
+    pytest.importorskip("ema_workbench")
+    found = s.store_view("stores/runs.duckdb", where="coverage:front-line < 99%")["discovery"]
+    assert found["condition"] and found["store"] == "stores/runs.duckdb"
+    with pytest.raises(UsageError):
+        s.store_view("stores/runs.duckdb", where="nonsense < 1")
