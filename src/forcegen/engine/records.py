@@ -32,6 +32,7 @@ class Records:
     active_days: NDArray[np.int32]  # (R, U) census days in the force
     unit_position: NDArray[np.int16] | None = None  # (R, T, U) when units are kept
     unit_strength: NDArray[np.float32] | None = None  # (R, T, U) when units are kept
+    mobilised_days: NDArray[np.int32] | None = None  # (R, U) census days mobilised or deployed
 
     @classmethod
     def empty(cls, plan: Plan, runs: int, keep_units: bool, *, compact: bool = False) -> Records:
@@ -91,6 +92,7 @@ class Records:
             "active_days": ((r, u), np.int32),
             "unit_position": (kept, np.int16),
             "unit_strength": (kept, np.float32),
+            "mobilised_days": ((r, u), np.int32),
         }
 
     @staticmethod

@@ -81,6 +81,7 @@ VARIABLES: dict[str, Variable] = {
     "unit_position": Variable(("run", "day", "unit"), "int", required=False),
     "unit_strength": Variable(("run", "day", "unit"), "float", required=False),
     "inputs": Variable(("run", "input"), "float", required=False),
+    "mobilised_days": Variable(("run", "unit"), "int", required=False),
 }
 """The data variables of ``results.nc`` (:func:`forcegen.results.build_dataset`); besides
 these, ``choice_<name>`` variables hold text per run."""
@@ -268,6 +269,7 @@ class SummaryStrength(Layout):
 class SummaryForce(Layout):
     force: str
     deployed_to_dwell: Amount | None
+    mobilised_to_dwell: Amount | None = None
     units_deployed_mean: Amount | None = None
     people_start: Amount | None
     people_end_mean: Amount | None
@@ -405,6 +407,7 @@ class RuleUnit(Layout):
     force: str
     deployed_to_dwell: Amount | None
     longest_deployment: Amount
+    mobilised_to_dwell: Amount | None = None
 
 
 class Breach(Layout):
