@@ -375,3 +375,67 @@ def test_lead_time_is_a_duration():
     data["demands"][0]["lead_time"] = "soon"
     (problem,) = problems(data)
     assert problem.field == "demands[0].lead_time"
+
+
+def test_the_schema_takes_per_inside_a_duration():
+    import json
+
+    import jsonschema
+
+    from forcegen.scenario.model import Scenario
+
+    schema = Scenario.model_json_schema()
+    data = json.loads(json.dumps(scenario_data()))
+    pos = data["policies"][0]["positions"][0]
+    pos["duration"] = {**LOGNORMAL, "per": "stay"}
+    jsonschema.validate(data, schema)
+    pos["duration"] = {**LOGNORMAL, "per": "visit"}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, schema)
+
+
+def test_stays_are_common_random_numbers_across_scenarios():
+    alone = away_and_back({**LOGNORMAL, "per": "stay"}, "10d", count=3, horizon=400)
+    more = away_and_back({**LOGNORMAL, "per": "stay"}, "10d", count=3, horizon=400)
+    more["units"].insert(0, {"id": "a", "force": "blue", "type": "bn", "count": 5,
+                             "strength": 10, "policy": "p", "phase": "20d"})  # fmt: skip
+    a = forcegen.simulate(build(**alone), runs=4, seed=6, keep_units=True).to_xarray()
+    b = forcegen.simulate(build(**more), runs=4, seed=6, keep_units=True).to_xarray()
+    for run in range(4):
+        for unit in a.unit.values:
+            assert trace(a, unit, run) == trace(b, unit, run)
+
+
+def test_a_template_override_draws_per_stay():
+    data = away_and_back(LOGNORMAL, "10d", count=4, horizon=600)
+    data["policies"].append({"id": "q", "template": "p", "overrides": {"away": {"per": "stay"}}})
+    data["units"][0]["policy"] = "q"
+    ds = forcegen.simulate(build(**data), runs=1, seed=3, keep_units=True).to_xarray()
+    lengths = {
+        length
+        for unit in ds.unit.values
+        for name, first, length in stretches(trace(ds, unit))
+        if name == "away" and first > 0 and first + length < 600
+    }
+    assert len(lengths) > 5
+
+
+def test_people_are_conserved_through_mobilisation_and_random_stays():
+    data = called_up(lead=10, mob=10)
+    data["policies"][0]["positions"][1]["duration"] = {
+        "triangular": ["5d", "10d", "20d"],
+        "per": "stay",
+    }
+    data["locations"] = [
+        {"id": "front", "attrition": {"killed": "1%/mo", "wounded": "2%/mo"}},
+        {"id": "home"},
+        {"id": "camp", "attrition": {"deserted": "1%/mo"}},
+    ]
+    results = forcegen.simulate(build(**data), runs=20, seed=1)
+    ds = results.to_xarray()
+    present = ds.strength.sum("location").sel(force="blue").values
+    lost = ds.losses.sel(force="blue").sum("cause").cumsum("day").values
+    returned = ds.flows.sel(force="blue", flow="returned").cumsum("day").values
+    start = ds.initial_strength.sel(force="blue").values[:, None]
+    assert np.allclose(present + lost - returned, start)
+    assert lost[:, -1].min() > 0

@@ -478,6 +478,22 @@ def _per_from_duration(raw: object) -> object:
     return out
 
 
+def _per_schema(schema: dict[str, Any]) -> None:
+    """Let the schema's mapping forms of a position's duration hold ``per`` too."""
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "properties" in node:
+                node["properties"]["per"] = {"enum": ["run", "stay"]}
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema.get("properties", {}).get("duration"))
+
+
 class Position(Strict):
     """One step of a rotation cycle.
 
@@ -512,10 +528,13 @@ class Position(Strict):
     )
 
     _per = model_validator(mode="before")(_per_from_duration)
+    model_config = ConfigDict(json_schema_extra=_per_schema)
 
 
 class PositionOverride(Strict):
     """Changes to one position of a template policy."""
+
+    model_config = ConfigDict(json_schema_extra=_per_schema)
 
     location: Id | None = None
     duration: DurationQ | None = None
