@@ -13,6 +13,7 @@ changes.
 from __future__ import annotations
 
 import calendar
+import copy
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -491,7 +492,10 @@ def _per_schema(schema: dict[str, Any]) -> None:
             for value in node:
                 walk(value)
 
-    walk(schema.get("properties", {}).get("duration"))
+    properties = schema.get("properties", {})
+    if "duration" in properties:  # a copy: the schemas of quantities are shared
+        properties["duration"] = copy.deepcopy(properties["duration"])
+        walk(properties["duration"])
 
 
 class Position(Strict):
