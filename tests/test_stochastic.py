@@ -383,8 +383,9 @@ def test_records_bytes_per_run_day_stay_small():
         return Records.nbytes(plan, 1, keep, compact=True) / plan.horizon
 
     small, large = per_run_day(9, False), per_run_day(900, False)
-    # Only the per-run totals by unit (days deployed, days in the force) grow with units.
-    assert large - small == pytest.approx((900 - 9) * 2 * 4 / 120)
+    # Only the per-run totals by unit (days deployed, days mobilised, days in the force) grow
+    # with units.
+    assert large - small == pytest.approx((900 - 9) * 3 * 4 / 120)
     assert per_run_day(900, True) > large + 900 * 6  # unit traces: 6 bytes per unit-day
 
 

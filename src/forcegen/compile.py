@@ -63,9 +63,11 @@ def compile_plan(scenario: Scenario, sample: Sample, sizes: PlanSizes | None = N
     tb = _tables(scenario, sample)
     positions = _positions(tb)
     pos_duration = positions["pos_duration"]
+    _central_stays(tb, pos_duration)
     members = _members(tb, pos_duration)
     cohorts, slots = _cohorts(tb, first=len(members.ids))
     units = _units(tb, members.then(slots))
+    demands = _demands(tb)
     return Plan(
         **_labels(tb),
         **positions,
@@ -73,12 +75,13 @@ def compile_plan(scenario: Scenario, sample: Sample, sizes: PlanSizes | None = N
         **_policies(tb),
         **units,
         **_attrition(tb),
-        **_demands(tb),
+        **demands,
         **_forces(tb),
         **_changes(tb, units["unit_group"]),
         **_manpower(tb),
         **cohorts,
         **_stocks(tb),
+        **_reach(tb, positions, demands, units["unit_t0"]),
     )
 
 
@@ -856,4 +859,95 @@ def _stocks(tb: _Tables) -> Part:
         ),
         "force_replace_stock": replace,
         "force_discharge_stock": discharge,
+    }
+
+
+# --- Stays, lead times and mobilisation (issue 18) -----------------------------------------
+
+
+def _per_stay(pos: Position) -> bool:
+    """Whether a position draws each stay's length afresh (``per: stay``, a distribution)."""
+    return pos.per == "stay" and isinstance(pos.duration, Value) and pos.duration.dist is not None
+
+
+def _central_stays(tb: _Tables, pos_duration: NDArray[np.int32]) -> None:
+    """Give positions with ``per: stay`` their central duration in every sample (in place):
+    cycles, phases and policy changes count with it, and deterministic runs hold it."""
+    for j, (_, pos) in enumerate(tb.rows):
+        if _per_stay(pos):
+            pos_duration[:, j] = max(int(np.rint(pos.duration.value)), 1)  # type: ignore[union-attr]
+
+
+def stay_cdf(dist: Any, width: int) -> NDArray[np.float64]:
+    """The probability that a stay drawn from ``dist`` lasts at most ``n + 1`` whole days,
+    for n = 0 .. ``width`` - 1 (the last entry 1: longer stays are cut to ``width`` days).
+
+    A stay is the distribution's quantile rounded to the nearest whole day (halves to even,
+    as every whole-number sample), and at least 1 day. The table holds the exact breakpoints
+    of that rounded quantile function, found by bisection on the uniform number, so the
+    engine's draw (the first entry at or above its uniform) is the rounded quantile itself.
+    """
+
+    def days(u: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.maximum(np.rint(dist.quantiles(u)), 1.0)
+
+    n = np.arange(1, width + 1, dtype=np.float64)
+    lo, hi = np.zeros(width), np.ones(width)
+    with np.errstate(all="ignore"):
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            at_most = days(mid) <= n
+            lo = np.where(at_most, mid, lo)
+            hi = np.where(at_most, hi, mid)
+    lo[-1] = 1.0
+    return np.maximum.accumulate(lo)
+
+
+def _reach(tb: _Tables, positions: Part, demands: Part, unit_t0: NDArray[np.int32]) -> Part:
+    """Per-stay durations, where pulled units are bound for, mobilised positions, prorated
+    dwell and demands' lead times."""
+    rows, n_pos = tb.rows, len(tb.rows)
+    by_id = {p.id: p for p in tb.scenario.policies}
+    location = positions["pos_location"]
+    nxt = positions["pos_next"]
+    deployed = positions["pos_deployed"]
+    mobilised = np.array([p.mobilised for _, p in rows], bool)
+    waits = np.array([p.duration is None for _, p in rows], bool)
+    # Stays: one table row per per-stay position, long enough that no stay is cut in a run.
+    width = tb.horizon + int(unit_t0.max(initial=0)) + 2
+    stay_rows = [j for j, (_, p) in enumerate(rows) if _per_stay(p)]
+    pos_stay_row = np.full(n_pos, -1, np.int32)
+    table = np.ones((len(stay_rows), width))
+    for z, j in enumerate(stay_rows):
+        pos_stay_row[j] = z
+        table[z] = stay_cdf(rows[j][1].duration.dist, width)  # type: ignore[union-attr]
+    # Where a unit entering a position is bound for.
+    bound = location.copy()
+    for j in range(n_pos):
+        target, steps = j, 0
+        while mobilised[target] and not deployed[target] and not waits[target] and steps < n_pos:
+            target, steps = nxt[target], steps + 1
+        bound[j] = location[target]
+    # Demands, in fill order (as _demands takes them).
+    scenario = tb.scenario
+    order = sorted(range(len(scenario.demands)), key=lambda i: (scenario.demands[i].priority, i))
+    n_d = len(order)
+    lead = np.zeros((tb.n_s, n_d), np.int64)
+    for d, i in enumerate(order):
+        if scenario.demands[i].lead_time is not None:
+            lead[:, d] = _days(tb.value(scenario.demands[i].lead_time))
+    pull_to = positions["pos_pull_to"]
+    away = {int(bound[t]) for t in pull_to[pull_to >= 0].tolist() if bound[t] != location[t]}
+    ahead = (lead > 0).any(axis=0) | np.isin(demands["demand_location"], list(away))
+    prorated = deployed & np.array(
+        [by_id[tb.policies[k]].release == "prorated" for k, _ in rows], bool
+    )
+    return {
+        "pos_stay_row": pos_stay_row,
+        "stay_cdf": table,
+        "pos_bound": bound.astype(np.int32),
+        "pos_mobilised": mobilised | deployed,
+        "pos_prorated": prorated,
+        "demand_pull_from": (demands["demand_start"] - lead).astype(np.int32),
+        "demand_ahead": ahead,
     }

@@ -64,6 +64,8 @@ def build_dataset(
         "demand": list(plan.demands),
         "demand_location": ("demand", [plan.locations[i] for i in plan.demand_location]),
         "demand_measure": ("demand", ["units" if u else "people" for u in plan.demand_units]),
+        "demand_first_day": ("demand", plan.demand_start[0].astype(np.int64)),
+        "demand_end_day": ("demand", plan.demand_end[0].astype(np.int64)),
         "position": list(plan.position_labels),
         "position_location": ("position", [plan.locations[i] for i in plan.pos_location]),
         "position_deployed": ("position", plan.pos_deployed.copy()),
@@ -168,6 +170,12 @@ def build_dataset(
             ("run", "day", "type"),
             rec.deployed_type,
             {"long_name": "units in deployed positions, by unit type", "units": "units"},
+        )
+    if rec.mobilised_days is not None:
+        data["mobilised_days"] = (
+            ("run", "unit"),
+            rec.mobilised_days,
+            {"long_name": "days mobilised (in mobilised or deployed positions)", "units": "days"},
         )
     if rec.unit_position is not None and rec.unit_strength is not None:
         data["unit_position"] = (
@@ -281,6 +289,32 @@ class Results:
         deployed = ds.units_deployed.sum(["run", "day"])
         dwell = ds.units_active.sum(["run", "day"]) - deployed
         return (deployed / dwell.where(dwell > 0)).rename("deployed_to_dwell")
+
+    def mobilised_to_dwell(self) -> xr.DataArray:
+        """Days mobilised (in mobilised or deployed positions) over days neither, per force:
+        unit-days summed over every run and unit of the force (the reserve's 1:5 rule is a
+        ratio of 0.2). NaN where a force's units were never out of mobilisation."""
+        ds = self._ds
+        if "mobilised_days" not in ds:  # results saved before the record existed
+            return self.deployed_to_dwell().rename("mobilised_to_dwell") * np.nan
+        by_force = ds.unit_force
+        mobilised = ds.mobilised_days.groupby(by_force).sum(...)
+        active = ds.active_days.groupby(by_force).sum(...)
+        mobilised = mobilised.rename(unit_force="force").reindex(force=ds.force, fill_value=0)
+        active = active.rename(unit_force="force").reindex(force=ds.force, fill_value=0)
+        dwell = active - mobilised
+        return (mobilised / dwell.where(dwell > 0)).rename("mobilised_to_dwell")
+
+    def demand_days_active(self) -> xr.DataArray:
+        """Days each demand's window covers in the first run (its required level aside: a
+        demand of 0 units is active over its window like any other)."""
+        ds = self._ds
+        if "demand_first_day" in ds.coords:
+            first = ds.demand_first_day.values.astype(np.int64)
+            end = ds.demand_end_day.values.astype(np.int64)
+            days = np.clip(end, 0, ds.sizes["day"]) - np.clip(first, 0, ds.sizes["day"])
+            return xr.DataArray(np.maximum(days, 0), coords={"demand": ds.demand.values})
+        return (ds.required.isel(run=0) > 0).sum("day")
 
     def end_strength(self) -> xr.DataArray:
         """People in each force at the last census, per run."""
@@ -501,9 +535,13 @@ class Results:
         coverage = self.coverage()
         p_full = self.p_fully_covered()
         demands = []
+        days_active = self.demand_days_active()
         for d in ds.demand.values:
             req = ds.required.sel(demand=d)
-            active_days = int((req.isel(run=0) > 0).sum())
+            window = _window(ds, str(d), req)
+            active_days = int(days_active.sel(demand=d))
+            # Coverage is a share of what is required: none for a demand of nothing.
+            measured = active_days if float(req.max()) > 0 else 0
             cov = coverage.sel(demand=d)
             days_full = covered.sel(demand=d).sum("day")
             demands.append(
@@ -513,19 +551,17 @@ class Results:
                     "measure": str(ds.demand_measure.sel(demand=d).item()),
                     "required": _num(req.max()),
                     "days_active": active_days,
-                    "coverage_mean": _num(cov.mean()) if active_days else None,
+                    "coverage_mean": _num(cov.mean()) if measured else None,
                     "days_fully_covered_mean": _num(covered.sel(demand=d).sum("day").mean()),
                     "share_of_days_fully_covered": (
-                        _num(covered.sel(demand=d).sum("day").mean() / active_days)
-                        if active_days
+                        _num(covered.sel(demand=d).sum("day").mean() / measured)
+                        if measured
                         else None
                     ),
-                    "coverage_q": band(cov.mean("day")) if active_days else None,
+                    "coverage_q": band(cov.mean("day")) if measured else None,
                     "days_fully_covered_q": band(days_full),
                     "p_fully_covered_min": (
-                        _num(p_full.sel(demand=d).where(req.isel(run=0) > 0).min())
-                        if active_days
-                        else None
+                        _num(p_full.sel(demand=d).where(window).min()) if measured else None
                     ),
                 }
             )
@@ -542,6 +578,7 @@ class Results:
             if float(ds.strength.sel(force=f, location=loc).max()) > 0
         ]
         ratio = self.deployed_to_dwell()
+        mobilised_ratio = self.mobilised_to_dwell()
         losses = ds.losses.sum("day").mean("run")
         flows = ds.flows.sum("day").mean("run")
         stocks = ds.stocks.isel(day=-1).mean("run")
@@ -552,6 +589,7 @@ class Results:
                 {
                     "force": str(f),
                     "deployed_to_dwell": _num(ratio.sel(force=f)),
+                    "mobilised_to_dwell": _num(mobilised_ratio.sel(force=f)),
                     "units_deployed_mean": _num(ds.units_deployed.sel(force=f).mean()),
                     "people_start": _num(ds.initial_strength.sel(force=f).mean()),
                     "people_end_mean": _num(end.sel(force=f)),
@@ -673,6 +711,16 @@ class Results:
             }
             for y in ds.type.values
         ]
+
+
+def _window(ds: xr.Dataset, demand: str, required: xr.DataArray) -> xr.DataArray:
+    """Whether a demand is on in the first run, per day: by its window where the results
+    have it, else where it requires something."""
+    if "demand_first_day" not in ds.coords:
+        return required.isel(run=0) > 0
+    first = int(ds.demand_first_day.sel(demand=demand))
+    end = int(ds.demand_end_day.sel(demand=demand))
+    return (ds.day >= first) & (ds.day < end)
 
 
 def _num(value: Any) -> float | None:

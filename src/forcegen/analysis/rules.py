@@ -22,6 +22,7 @@ from forcegen.scenario.quantities import resolve
 
 RULE_FIGURES = {
     "deployed_to_dwell": "max_deployed_to_dwell",
+    "mobilised_to_dwell": "max_mobilised_to_dwell",
     "longest_deployment": "max_deployment",
     "most_deployed_in_<n>d": "windows",
 }
@@ -73,6 +74,12 @@ def _most_in_window(flags: np.ndarray, window: int) -> np.ndarray:
     return (padded[:, width:] - padded[:, :-width]).max(axis=1)
 
 
+def _ratio(numerator: np.ndarray, dwell: np.ndarray) -> np.ndarray:
+    """Days over days of dwell per run and unit: 0 with no days to count, inf with no dwell."""
+    out = np.divide(numerator, dwell, out=np.full(numerator.shape, np.inf), where=dwell > 0)
+    return np.where(numerator == 0, 0.0, out)
+
+
 def rotation_rules(results: Results, rules: RotationRules | None = None) -> RuleCheck:
     """Rotation figures of every unit, and the units that break ``rules``."""
     ds = results.to_xarray()
@@ -92,6 +99,10 @@ def rotation_rules(results: Results, rules: RotationRules | None = None) -> Rule
     ratio = np.where(deployed_days == 0, 0.0, ratio)
     longest = _longest_run(flags)
     figures = {"deployed_to_dwell": ratio, "longest_deployment": longest}
+    # Mobilised days: the engine's count (mobilised or deployed positions), or, in results
+    # saved before it kept one, the days deployed.
+    mobilised_days = ds.mobilised_days.values if "mobilised_days" in ds else deployed_days
+    figures["mobilised_to_dwell"] = _ratio(mobilised_days, active.sum(axis=1) - mobilised_days)
     windows = [] if rules is None else rules.windows
     for w in windows:
         days = int(resolve(w.days).value)
@@ -108,6 +119,8 @@ def rotation_rules(results: Results, rules: RotationRules | None = None) -> Rule
             limits.append(("longest_deployment", resolve(rules.max_deployment).value))
         if rules.max_deployed_to_dwell is not None:
             limits.append(("deployed_to_dwell", resolve(rules.max_deployed_to_dwell).value))
+        if rules.max_mobilised_to_dwell is not None:
+            limits.append(("mobilised_to_dwell", resolve(rules.max_mobilised_to_dwell).value))
         for w in windows:
             days = int(resolve(w.days).value)
             limits.append((f"most_deployed_in_{days}d", resolve(w.max_deployed).value))
@@ -127,7 +140,7 @@ def rotation_rules(results: Results, rules: RotationRules | None = None) -> Rule
                         "limit": limit,
                         "worst": float(figures[name][:, u].max()),
                         "share_of_runs": float(share[u]),
-                        "measure": "ratio" if name == "deployed_to_dwell" else "days",
+                        "measure": "ratio" if name.endswith("_to_dwell") else "days",
                     }
                 )
     return RuleCheck(

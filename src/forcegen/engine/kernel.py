@@ -52,6 +52,16 @@ Order of a simulated day ``d`` (DESIGN.md; tests hold the engine to it):
    from units today join the state that ``takes_discharged``, if any, and the states'
    stocks are recorded.
 
+Stays, lead times and mobilisation (issue 18), in step 5: a position with a stay table
+(``pos_stay_row``) holds a unit for a stay drawn from the keyed uniform of the day it entered
+(``day - t``), so the stay needs no state; a demand pulls from ``demand_pull_from`` (its start
+less its lead time) and releases its units only outside that window and its own; a pull may
+enter a mobilised position bound for the demand's location elsewhere (``pos_bound``), and
+units pulled for a demand and still on their way count toward it (``demand_ahead``); a unit
+released into a dwell from a prorated position (``pos_prorated``) is credited the days of
+that dwell its unserved deployment did not earn. Each census counts days in mobilised or
+deployed positions per unit (``mobilised_days``).
+
 The state before day 0 is the census of the eve of day 0: a unit placed ``o`` days into its
 cycle is seen ``o + 1`` days into it at the census of day 0, and each position is held for
 exactly its duration in census days and in days of exposure to attrition. A unit formed on
@@ -133,6 +143,7 @@ STREAMS = (
     Purpose.DESERTED,
     Purpose.RETURNS,
     Purpose.RECRUITS,
+    Purpose.STAYS,
 )
 """Random streams the kernel reads, in the order of its (runs, streams) key table."""
 K_KILLED = STREAMS.index(Purpose.KILLED)
@@ -141,6 +152,7 @@ K_MISSING = STREAMS.index(Purpose.MISSING)
 K_DESERTED = STREAMS.index(Purpose.DESERTED)
 K_RETURNS = STREAMS.index(Purpose.RETURNS)
 K_RECRUITS = STREAMS.index(Purpose.RECRUITS)
+K_STAYS = STREAMS.index(Purpose.STAYS)
 
 # Causes of loss: the plan's hazard axis (CAUSE_HAZARDS) and the records' (CAUSES).
 C_KILLED = CAUSES.index("killed")
@@ -220,6 +232,7 @@ class KOut(NamedTuple):
     stock: NDArray  # (R, T, N) people in each state
     transition: NDArray  # (R, T, E) people moved by each transition
     stock_flows: NDArray  # (R, T, N, 3)
+    mobilised_days: NDArray[np.int32]  # (R, U)
 
 
 class _State(NamedTuple):
@@ -405,13 +418,15 @@ def _pull(p: KPlan, s: int, st: _State, day: int, people: NDArray, units: NDArra
     n_u = len(st.pos)
     n_f = p.demand_force_rank.shape[1]
     for d in range(n_d):
-        if not _demand_on(p, s, d, day):
+        if not p.demand_pull_from[s, d] <= day < p.demand_end[s, d]:  # (its lead time too)
             continue
         loc = p.demand_location[d]
         need = p.demand_required[s, d]
         cap_left = st.cap_left
         _copy(cap_left, p.demand_cap[s, d])
         short = need - _fill_one(p, d, people, units, need, cap_left)
+        if p.demand_ahead[d]:  # units pulled for it and still on their way count toward it
+            short -= _en_route(p, st, d, loc)
         if short <= EPS:
             continue
         # Candidates, then their order: type rank, force rank, longest dwell, unit number.
@@ -426,7 +441,7 @@ def _pull(p: KPlan, s: int, st: _State, day: int, people: NDArray, units: NDArra
             fr = p.demand_force_rank[d, p.unit_force[u]]
             if (
                 target < 0
-                or p.pos_location[target] != loc
+                or p.pos_bound[target] != loc
                 or tr < 0
                 or fr < 0
                 or st.since[u] < p.policy_min_dwell[s, st.policy[u]]
@@ -479,6 +494,42 @@ def _pull(p: KPlan, s: int, st: _State, day: int, people: NDArray, units: NDArra
                 if _demand_on(p, s, e, day):
                     _copy(cap_left, p.demand_cap[s, e])
                     _fill_one(p, e, people, units, p.demand_required[s, e], cap_left)
+
+
+@numba.njit(cache=True)
+def _en_route(p: KPlan, st: _State, d: int, loc: int) -> float:
+    """People (or units) pulled for demand ``d`` that are not yet at its location."""
+    total = 0.0
+    for u in range(len(st.pos)):
+        if st.active[u] and st.assigned[u] == d and p.pos_location[st.pos[u]] != loc:
+            total += 1.0 if p.demand_units[d] else st.strength[u]
+    return total
+
+
+@numba.njit(cache=True)
+def _stay(cdf: NDArray[np.float64], v: float) -> np.int64:
+    """Days of a stay drawn with the uniform ``v``: the first n whose entry ``cdf[n - 1]``
+    reaches ``v`` (a binary search; the table's last entry is 1)."""
+    lo = 0
+    hi = len(cdf) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if cdf[mid] >= v:
+            hi = mid
+        else:
+            lo = mid + 1
+    return np.int64(lo + 1)
+
+
+@numba.njit(cache=True)
+def _prorated_days(served: int, deployment: int, dwell: int) -> np.int64:
+    """Days already counted in a dwell of ``dwell`` days for a unit released after
+    ``served`` of ``deployment`` days: it then serves ``ceil(dwell * served / deployment)``
+    days (at least 1), the share of the dwell its service earned, rounded up."""
+    if deployment <= 0 or dwell <= 0 or served >= deployment:
+        return ZERO
+    owed = max((dwell * served + deployment - 1) // deployment, 1)
+    return np.int64(dwell - owed)
 
 
 @numba.njit(cache=True, inline="always")
@@ -708,6 +759,7 @@ def _census_units(
     o_active = out.active[r, day]
     o_deployed = out.deployed[r, day]
     o_deployed_days = out.deployed_days[r]
+    o_mobilised_days, mobilised = out.mobilised_days[r], p.pos_mobilised
     active, posa, strength, since = st.active, st.pos, st.strength, st.since
     force, location, deployed, overlap = p.unit_force, p.pos_location, p.pos_deployed, p.pos_overlap
     utype = p.unit_type
@@ -747,6 +799,7 @@ def _census_units(
         on = deployed[pos]  # without branches: units alternate unpredictably
         a_deployed += on
         o_deployed_days[u] += on
+        o_mobilised_days[u] += mobilised[pos]
         since[u] = 0 if on else since[u] + 1  # read by tomorrow's pulls
         if keep_units:
             out.unit_position[r, day, u] = pos
@@ -1180,6 +1233,8 @@ def _run(
         for d in range(n_d):
             st.demand_on[d] = p.demand_start[s, d] <= day < p.demand_end[s, d]
             any_on = any_on or st.demand_on[d]
+            # (a demand pulling ahead of its start needs what is present counted too)
+            any_on = any_on or p.demand_pull_from[s, d] <= day < p.demand_end[s, d]
         # 4. attrition and 5. rotation, unit by unit (a unit's attrition and rotation touch
         # no other unit), and the units' part of 6. in the same pass when no unit is pulled
         # (else what is present for the pulls).
@@ -1202,12 +1257,14 @@ def _run(
         day_slot = day % slots
         k_killed, k_wounded = keys[K_KILLED], keys[K_WOUNDED]
         k_missing, k_deserted, k_returns = keys[K_MISSING], keys[K_DESERTED], keys[K_RETURNS]
+        k_stays, stay_row, pull_from = keys[K_STAYS], p.pos_stay_row, p.demand_pull_from[s]
+        o_mobilised_days, mobilised = out.mobilised_days[r], p.pos_mobilised
         # Rotation.
         policy, authorised, assigned, pending = st.policy, st.authorised, st.assigned, st.pending
         duration, nxt, deployed = p.pos_duration[s], p.pos_next, p.pos_deployed
         below_of, recon_of = p.policy_reconstitute_below[s], p.policy_reconstitute_pos
         release_to, terminal = p.pos_release, p.pos_terminal
-        start, end = p.demand_start[s], p.demand_end[s]
+        end = p.demand_end[s]  # (a release waits for the window and its lead time)
         # Census.
         o_strength = out.strength[r, day]
         # Units by position are kept only where asked (one scratch row per run otherwise).
@@ -1361,7 +1418,12 @@ def _run(
             # 5. rotation.
             t[u] += 1
             pos = posa[u]
-            move = duration[pos] != OPEN and t[u] >= duration[pos]
+            dur = duration[pos]
+            if stay_row[pos] >= 0 and not deterministic:
+                # A stay drawn afresh at each entry: keyed by the day the unit entered.
+                v = uniform(k_stays, day - t[u], ukey[u])
+                dur = _stay(p.stay_cdf[stay_row[pos]], v)
+            move = dur != OPEN and t[u] >= dur
             new_pos = nxt[pos] if move else pos
             below = below_of[policy[u]]
             weak = False
@@ -1376,8 +1438,9 @@ def _run(
                 and not move
                 and not weak
                 and deployed[new_pos]
-                and not (start[d] <= day < end[d])
+                and not (pull_from[d] <= day < end[d])
             )
+            served = t[u]
             if release:
                 new_pos = release_to[pos]
             if (
@@ -1387,6 +1450,9 @@ def _run(
             ):  # a deferred policy change falls due as the unit leaves deployment
                 _switch(p, s, st, u, np.int64(pending[u]))
                 pending[u] = -1
+            if release and p.pos_prorated[pos] and duration[posa[u]] != OPEN:
+                # A prorated dwell: the days the unit did not serve are counted as spent.
+                t[u] = _prorated_days(served, duration[pos], duration[posa[u]])
             pos = posa[u]
             if terminal[pos]:
                 a_discharged += strength[u]
@@ -1418,6 +1484,7 @@ def _run(
                     dep_on = deployed[pos]  # without branches: units alternate unpredictably
                     a_deployed += dep_on
                     o_deployed_days[u] += dep_on
+                    o_mobilised_days[u] += mobilised[pos]
                     if keep_units:
                         out.unit_position[r, day, u] = pos
                         out.unit_strength[r, day, u] = strength[u]

@@ -194,6 +194,25 @@ class Plan:
     """(F,) state whose stock a force's units draw replacements from; -1: none."""
     force_discharge_stock: NDArray[np.int32]
     """(F,) state the people discharged from a force's units join; -1: none."""
+    # stays, lead times and mobilisation (issue 18); every default leaves the engine as before
+    pos_stay_row: NDArray[np.int32]
+    """(P,) row of ``stay_cdf`` a position draws each stay's length from; -1: the run's
+    duration (``per: run``, or no uncertain duration)."""
+    stay_cdf: NDArray[np.float64]
+    """(Z, W) probability that a stay lasts at most ``n + 1`` days, for n = 0 .. W - 1; the
+    last entry is 1 (longer stays are cut to W days, more than any run can see)."""
+    pos_bound: NDArray[np.int32]
+    """(P,) location a unit entering the position is bound for: its own, or for a mobilised
+    position that is not deployed, that of the first deployed position along ``next``."""
+    pos_mobilised: NDArray[np.bool_]
+    """(P,) time here counts as mobilised: ``mobilised`` or deployed positions."""
+    pos_prorated: NDArray[np.bool_]
+    """(P,) a unit released early from this deployed position serves a prorated dwell."""
+    demand_pull_from: NDArray[np.int32]
+    """(S, D) first day a demand pulls ready units: its start less its lead time."""
+    demand_ahead: NDArray[np.bool_]
+    """(D,) units pulled for the demand may be on their way (a lead time, or a pull into a
+    mobilised position elsewhere): its pulls count them toward it."""
 
     @property
     def n_units(self) -> int:
@@ -271,6 +290,13 @@ KERNEL_FIELDS = (
     "pipe_stock",
     "force_replace_stock",
     "force_discharge_stock",
+    "pos_stay_row",
+    "stay_cdf",
+    "pos_bound",
+    "pos_mobilised",
+    "pos_prorated",
+    "demand_pull_from",
+    "demand_ahead",
 )
 """The arrays of :class:`Plan` the kernel reads, in the order of its
 :class:`forcegen.engine.kernel.KPlan`. The others (labels, ``pos_policy``, ``unit_group``,

@@ -36,6 +36,7 @@ class Records:
     stock: NDArray[np.float64] | None = None  # (R, T, N) people in each state
     transition: NDArray[np.float64] | None = None  # (R, T, E) people moved per day
     stock_flows: NDArray[np.float64] | None = None  # (R, T, N, STOCK_FLOWS) per day
+    mobilised_days: NDArray[np.int32] | None = None  # (R, U) census days mobilised or deployed
 
     @classmethod
     def empty(cls, plan: Plan, runs: int, keep_units: bool, *, compact: bool = False) -> Records:
@@ -102,6 +103,7 @@ class Records:
             "stock": ((r, t, states), people),
             "transition": ((r, t, transitions), people),
             "stock_flows": ((r, t, states, len(STOCK_FLOWS)), people),
+            "mobilised_days": ((r, u), np.int32),
         }
 
     @staticmethod

@@ -28,6 +28,8 @@ class Purpose(IntEnum):
     RETURNS = 5
     RECRUITS = 6
     SAMPLING = 7
+    STAYS = 8
+    """Lengths of stays drawn at each entry into a position with ``per: stay``."""
 
 
 def run_keys(seed: int, runs: NDArray[np.int64], purpose: Purpose) -> NDArray[np.uint64]:

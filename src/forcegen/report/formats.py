@@ -176,8 +176,9 @@ def difference(name: str, x: float | None) -> str:
 
 def rule_unit(rule: str) -> str:
     """The canonical unit of a rotation rule's figure: ``ratio`` for the deployed-to-dwell
-    ratio, ``days`` for the longest deployment and the days deployed in a window."""
-    return "ratio" if rule == "deployed_to_dwell" else "days"
+    and mobilisation-to-dwell ratios, ``days`` for the longest deployment and the days
+    deployed in a window."""
+    return "ratio" if rule.endswith("_to_dwell") else "days"
 
 
 def rule_value(rule: str, x: float | None, unit: str | None = None) -> str:

@@ -88,6 +88,7 @@ VARIABLES: dict[str, Variable] = {
     "transition_flows": Variable(("run", "day", "transition"), "float", required=False),
     "stock_flows": Variable(("run", "day", "state", "stock_flow"), "float", required=False),
     "stock_initial": Variable(("run", "state"), "float", required=False),
+    "mobilised_days": Variable(("run", "unit"), "int", required=False),
 }
 """The data variables of ``results.nc`` (:func:`forcegen.results.build_dataset`); besides
 these, ``choice_<name>`` variables hold text per run."""
@@ -284,6 +285,7 @@ class SummaryStrength(Layout):
 class SummaryForce(Layout):
     force: str
     deployed_to_dwell: Amount | None
+    mobilised_to_dwell: Amount | None = None
     units_deployed_mean: Amount | None = None
     people_start: Amount | None
     people_end_mean: Amount | None
@@ -479,6 +481,7 @@ class RuleUnit(Layout):
     force: str
     deployed_to_dwell: Amount | None
     longest_deployment: Amount
+    mobilised_to_dwell: Amount | None = None
 
 
 class Breach(Layout):

@@ -13,6 +13,7 @@ changes.
 from __future__ import annotations
 
 import calendar
+import copy
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -460,12 +461,52 @@ class Location(Strict):
     )
 
 
+def _per_from_duration(raw: object) -> object:
+    """Take ``per`` out of a duration written as a mapping (``{lognormal: ..., per: stay}``)
+    into the position's own ``per``."""
+    if not isinstance(raw, Mapping):
+        return raw
+    duration = raw.get("duration")
+    if not isinstance(duration, Mapping) or "per" not in duration:
+        return raw
+    if "per" in raw:
+        raise PydanticCustomError(
+            "per", "'per' is given twice: inside the duration and beside it; keep one"
+        )
+    out = dict(raw)
+    out["duration"] = {k: v for k, v in duration.items() if k != "per"}
+    out["per"] = duration["per"]
+    return out
+
+
+def _per_schema(schema: dict[str, Any]) -> None:
+    """Let the schema's mapping forms of a position's duration hold ``per`` too."""
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "properties" in node:
+                node["properties"]["per"] = {"enum": ["run", "stay"]}
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    properties = schema.get("properties", {})
+    if "duration" in properties:  # a copy: the schemas of quantities are shared
+        properties["duration"] = copy.deepcopy(properties["duration"])
+        walk(properties["duration"])
+
+
 class Position(Strict):
     """One step of a rotation cycle.
 
     ``duration`` is how long a unit stays before moving on to ``next`` (the following
     position in the list by default, wrapping to the first). A ready position without a
-    duration holds units until a demand pulls them into ``pull_to``.
+    duration holds units until a demand pulls them into ``pull_to``. An uncertain duration
+    is drawn once per run (``per: run``, the default) or afresh at each entry of a unit
+    (``per: stay``). Time in a ``mobilised`` position (or a deployed one) counts as
+    mobilised.
     """
 
     name: Id
@@ -481,10 +522,23 @@ class Position(Strict):
     terminal: bool = Field(False, description="discharge: the unit leaves the force here")
     next: Id | None = None
     pull_to: Id | None = Field(None, description="position a pulled ready unit moves to")
+    per: Literal["run", "stay"] = Field(
+        "run",
+        description="an uncertain duration drawn once per run (run) or at each entry (stay); "
+        "may be written inside the duration",
+    )
+    mobilised: bool = Field(
+        False, description="time here counts as mobilised (the mobilisation-to-dwell ratio)"
+    )
+
+    _per = model_validator(mode="before")(_per_from_duration)
+    model_config = ConfigDict(json_schema_extra=_per_schema)
 
 
 class PositionOverride(Strict):
     """Changes to one position of a template policy."""
+
+    model_config = ConfigDict(json_schema_extra=_per_schema)
 
     location: Id | None = None
     duration: DurationQ | None = None
@@ -494,6 +548,10 @@ class PositionOverride(Strict):
     terminal: bool | None = None
     next: Id | None = None
     pull_to: Id | None = None
+    per: Literal["run", "stay"] | None = None
+    mobilised: bool | None = None
+
+    _per = model_validator(mode="before")(_per_from_duration)
 
 
 class Reconstitute(Strict):
@@ -517,6 +575,11 @@ class Policy(Strict):
     min_dwell: DurationQ | None = None
     reconstitute: Reconstitute | None = None
     description: str | None = None
+    release: Literal["full_dwell", "prorated"] = Field(
+        "full_dwell",
+        description="a unit released early when its demand ends serves its full dwell, or a "
+        "dwell prorated by the share of its deployment served",
+    )
 
 
 def _phase(raw: object, info: ValidationInfo) -> object:
@@ -598,6 +661,11 @@ class Demand(Strict):
     priority: int = Field(1, ge=1, le=MAX_PRIORITY, description="lower numbers are filled first")
     fill: FillRule
     description: str | None = None
+    lead_time: DurationQ | None = Field(
+        None,
+        description="days before its start that the demand pulls ready units, so that they "
+        "arrive by its first day",
+    )
 
 
 class Change(Strict):
@@ -864,6 +932,10 @@ class RotationRules(Strict):
     windows: list[Window] = Field(default_factory=list, max_length=MAX_ITEMS)
     max_deployed_to_dwell: FractionQ | None = Field(
         None, description="days deployed over days not deployed, over the whole run (<= 1)"
+    )
+    max_mobilised_to_dwell: FractionQ | None = Field(
+        None,
+        description="days mobilised (or deployed) over days neither, over the whole run (<= 1)",
     )
 
 

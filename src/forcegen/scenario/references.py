@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from forcegen.scenario.claims import Loc, choices_of, quantities
 from forcegen.scenario.model import Attrition, Policy, Position, Scenario
-from forcegen.scenario.quantities import Choice, resolve
+from forcegen.scenario.quantities import Choice, Value, resolve
 
 Finding = tuple[Loc, str]
 
@@ -159,6 +159,13 @@ def _position_problems(
             yield j, "duration", "expected at least 1 day; a unit spends whole days in a position"
         if pos.overlap and not pos.deployed:
             yield j, "overlap", "an overlap position must also be deployed"
+        if pos.per == "stay" and not (isinstance(pos.duration, Value) and pos.duration.dist):
+            yield (
+                j,
+                "per",
+                "per: stay draws the duration afresh at each entry: expected an uncertain "
+                "duration (one distribution, such as {lognormal: {median: 30d, p90: 60d}})",
+            )
     if not any(p.terminal for p in positions) and all(p.duration is not None for p in positions):
         total = sum(resolve(p.duration).value for p in positions if p.duration is not None)
         if total < 1:
