@@ -9,7 +9,7 @@ import pytest
 from conftest import build, flow, merge
 
 from forcegen.errors import ScenarioError
-from forcegen.scenario.distributions import Lognormal
+from forcegen.scenario.distributions import Exponential, Lognormal
 
 
 @pytest.mark.parametrize(
@@ -48,3 +48,27 @@ def test_widening_within_range_is_the_plain_rule() -> None:
     # log(p90 / median) times the factor, untouched where the mean stays in range.
     dist = Lognormal(median=0.001, p90=0.002, upper=1.0)
     assert dist.widened(2.0).p90 == pytest.approx(0.004)
+
+
+@pytest.mark.parametrize("written", ["{exponential: 30d}", "{exponential: {mean: 1mo}}"])
+def test_an_exponential_is_given_by_its_mean(written: str) -> None:
+    sc = build(policies=merge([{"positions": merge([{"duration": flow(written)}])}]))
+    q = sc.policies[0].positions[0].duration
+    assert isinstance(q.dist, Exponential) and q.value == 30.0 and q.dist.mean() == 30.0
+    u = np.array([0.0, 0.5, 1 - math.exp(-1)])
+    assert q.dist.quantiles(u).tolist() == [0.0, round(30 * math.log(2)), 30.0]
+    assert q.dist.widened(3.0) == q.dist  # its spread is set by its mean
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("{exponential: 0d}", "expected a mean > 0 for an exponential; found 0"),
+        ("{exponential: [1d, 2d]}", "expected exponential: a mean, or {mean: ...}"),
+    ],
+)
+def test_a_bad_exponential_is_refused_where_written(written: str, message: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        build("e.yaml", policies=merge([{"positions": merge([{"duration": flow(written)}])}]))
+    (problem,) = info.value.problems
+    assert problem.file == "e.yaml" and problem.message.startswith(message)

@@ -88,6 +88,7 @@ FRAGMENT_FIELDS = {
     "size": ("Reservoir", "size"),
     "recruits": ("IntakeStep", "rate"),
     "people": ("Demand", "people"),
+    "duration": ("Position", "duration"),
 }
 
 

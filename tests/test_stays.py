@@ -105,11 +105,17 @@ def test_sample_mean_of_stays_is_the_distributions_mean():
 
 
 @pytest.mark.parametrize(
-    "back", ["15d", {"uniform": ["5d", "25d"], "per": "stay"}], ids=["fixed", "random"]
+    ("away", "back"),
+    [
+        (LOGNORMAL, "15d"),
+        (LOGNORMAL, {"uniform": ["5d", "25d"], "per": "stay"}),
+        ({"exponential": "20d"}, {"exponential": {"mean": "15d"}, "per": "stay"}),
+    ],
+    ids=["fixed", "random", "exponential"],
 )
-def test_units_away_on_a_day_are_binomial(back):
+def test_units_away_on_a_day_are_binomial(away, back):
     n, runs, horizon = 8, 300, 2200
-    sc = build(**away_and_back({**LOGNORMAL, "per": "stay"}, back, count=n, horizon=horizon))
+    sc = build(**away_and_back({**away, "per": "stay"}, back, count=n, horizon=horizon))
     away_dist = sc.policies[0].positions[0].duration.dist
     back_q = sc.policies[0].positions[1].duration
     mean_back = discrete_mean(back_q.dist) if back_q.dist is not None else back_q.value

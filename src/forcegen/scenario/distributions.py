@@ -315,6 +315,64 @@ class Lognormal(Dist):
         return f"lognormal, median {format_number(self.median)}, p90 {format_number(self.p90)}"
 
 
+@register
+class Exponential(Dist):
+    """Exponential given by its mean: the time to an event that is as likely on any day,
+    such as a repair or a stay away in an availability model (``exponential: 30d``, or
+    ``exponential: {mean: 30d}``).
+
+    Its spread is set by its mean, so claims of weak grade do not widen it.
+    """
+
+    shape: Literal["exponential"] = "exponential"
+    scale: float
+    """The mean (the scale of the distribution)."""
+
+    @classmethod
+    def parse(cls, spec: object, kind: Reader, bounds: Mapping[str, Any]) -> Self:
+        point = spec["mean"] if isinstance(spec, Mapping) and set(spec) == {"mean"} else spec
+        if isinstance(point, Mapping | list | tuple):
+            raise dist_error(
+                kind,
+                "expected exponential: a mean, or {form}, {expected}; found {found}",
+                form="{mean: ...}",
+                found=quoted(spec),
+            )
+        mean = kind.parse(point)
+        if not mean > 0:
+            raise dist_error(
+                kind, "expected a mean > 0 for an exponential; found {mean}", mean=f"{mean:g}"
+            )
+        return cls(shape="exponential", scale=mean, **bounds)
+
+    @classmethod
+    def json_form(cls, point: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "anyOf": [
+                point,
+                {
+                    "type": "object",
+                    "required": ["mean"],
+                    "additionalProperties": False,
+                    "properties": {"mean": point},
+                },
+            ]
+        }
+
+    def mean(self) -> float:
+        return self.scale
+
+    def _ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        with np.errstate(divide="ignore"):  # u = 1: an unbounded tail, cut by the kind's limit
+            return -self.scale * np.log1p(-np.asarray(u, dtype=np.float64))
+
+    def _widened(self, factor: float) -> Self:
+        return self
+
+    def describe(self) -> str:
+        return f"exponential, mean {format_number(self.scale)}"
+
+
 AnyDist = Annotated[Union[tuple(SHAPES.values())], Field(discriminator="shape")]  # type: ignore[valid-type]  # noqa: UP007
 """The type of ``Value.dist``: any registered shape, told apart by ``shape``."""
 
