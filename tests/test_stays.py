@@ -445,3 +445,18 @@ def test_people_are_conserved_through_mobilisation_and_random_stays():
     start = ds.initial_strength.sel(force="blue").values[:, None]
     assert np.allclose(present + lost - returned, start)
     assert lost[:, -1].min() > 0
+
+
+def test_the_tables_show_mobilisation_to_dwell_only_where_it_says_more():
+    from forcegen.report import formats
+    from forcegen.report.page import _headline
+
+    mobilised = forcegen.simulate(build(**mobilisation_cycle(540)), deterministic=True)
+    summary = mobilised.summary()
+    assert formats.mobilising(summary["forces"])
+    assert _headline(summary)["mobilising"]
+    assert _headline(summary)["forces"][0]["md"] == formats.dwell(1 / 3)
+    plain = build(
+        **away_and_back({"lognormal": LOGNORMAL["lognormal"]}, "10d", count=2, horizon=60)
+    )
+    assert not formats.mobilising(forcegen.simulate(plain, runs=2).summary()["forces"])

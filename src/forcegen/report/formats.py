@@ -21,7 +21,7 @@ Nothing here imports more than the standard library, so the terminal starts fast
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 MISSING = "–"
@@ -132,6 +132,17 @@ def quantity(x: float | None, unit: str) -> str:
         return days(x, 0 if x == int(x) else 1)
     text = significant(x)
     return f"{text} {unit}" if unit else text
+
+
+def mobilising(forces: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether any force of a summary has mobilised positions besides its deployed ones, so
+    that its mobilisation-to-dwell ratio says more than its deployed-to-dwell (the tables
+    show the ratio only then)."""
+    return any(
+        f.get("mobilised_to_dwell") is not None
+        and f.get("mobilised_to_dwell") != f.get("deployed_to_dwell")
+        for f in forces
+    )
 
 
 # --- per-run figures (compare rows, sensitivity outputs) and rotation rules ----------------

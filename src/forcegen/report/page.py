@@ -206,6 +206,7 @@ def _headline(summary: Mapping[str, Any]) -> dict[str, Any]:
         return fmt.band(show(q[0]), show(q[-1]))
 
     return {
+        "mobilising": fmt.mobilising(summary.get("forces", [])),
         "demands": [
             {
                 "id": d["id"],
@@ -222,6 +223,7 @@ def _headline(summary: Mapping[str, Any]) -> dict[str, Any]:
             {
                 "force": f["force"],
                 "dd": fmt.dwell(f["deployed_to_dwell"]),
+                "md": fmt.dwell(f.get("mobilised_to_dwell")),
                 "start": _number(f["people_start"]),
                 "end": _number(f["people_end_mean"]),
                 "end_band": band(f.get("people_end_q"), _number),

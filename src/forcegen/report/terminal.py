@@ -141,10 +141,13 @@ def summary(out: Console, data: Mapping[str, Any]) -> None:
             cells.append(fmt.band(number(s["q"][0]), number(s["q"][-1])))
         row(made, *cells)
     out.print(made)
+    mobilising = fmt.mobilising(data["forces"])
     made = table(
-        "Forces (D:D: days deployed to days at rest, 1:x; units deployed; people at start and "
-        "end; people lost)",
-        ("force", "D:D", "deployed", "start", "end", "killed", "wounded", "discharged"),
+        "Forces (D:D: days deployed to days at rest, 1:x; "
+        + ("M:D: days mobilised to days at rest; " if mobilising else "")
+        + "units deployed; people at start and end; people lost)",
+        ("force", "D:D", *(("M:D",) if mobilising else ()), "deployed", "start", "end")
+        + ("killed", "wounded", "discharged"),
         left=("force",),
     )
     for f in data["forces"]:
@@ -152,6 +155,7 @@ def summary(out: Console, data: Mapping[str, Any]) -> None:
             made,
             f["force"],
             fmt.dwell(f["deployed_to_dwell"]),
+            *((fmt.dwell(f.get("mobilised_to_dwell")),) if mobilising else ()),
             number(f["units_deployed_mean"], 1),
             number(f["people_start"]),
             number(f["people_end_mean"]),
