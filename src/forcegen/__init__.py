@@ -7,6 +7,7 @@ The names below load their modules when first used, so that ``forcegen --version
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 from forcegen.errors import Problem, ScenarioError, UsageError
@@ -34,7 +35,19 @@ __all__ = [
     "__version__",
     "load",
     "simulate",
+    "workbench",
 ]
+
+
+def workbench(scenario: str | os.PathLike[str]) -> Any:
+    """The interactive workbench on a scenario, for a notebook: the scenario's folder as a
+    Panel page that opens the scenario first (``pip install 'forcegen[web]'``).
+
+    Display the returned page in a notebook cell; ``forcegen serve`` serves the same page.
+    """
+    from forcegen.web.app import workbench as page
+
+    return page(scenario)
 
 
 def __getattr__(name: str) -> Any:
