@@ -33,6 +33,7 @@ import re
 import secrets
 import signal
 import socket
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable
@@ -131,19 +132,28 @@ def serve(
     root = root.resolve()
     if say is not None:
         say("loading the engine (compiling on first use)...")
-    warm_engine()
+    warm_up()
     serve_app(
         lambda: build(root), host=host, port=port, token=token, show=show, ready=ready, warm=True
     )
 
 
-def warm_engine() -> None:
-    """Simulate a tiny scenario once, so that the engine is compiled (or its compiled code
-    loaded) before the first page asks for a run."""
-    from forcegen.api import simulate
-    from forcegen.scenario.loader import loads
+def warm_up() -> None:
+    """Open and run a tiny scenario in a session, and draw its charts, so that the engine
+    is compiled (or its compiled code loaded) and what a run imports is imported before the
+    first page asks for a run."""
+    from forcegen.report.interactive import figures
+    from forcegen.web.files import Folder
+    from forcegen.web.session import Session, Settings
 
-    simulate(loads(_TINY, "<warm-up>"), runs=2, seed=0).summary()
+    with tempfile.TemporaryDirectory(prefix="forcegen-warm-up-") as tmp:
+        Path(tmp, "warm-up.yaml").write_text(_TINY, encoding="utf-8")
+        session = Session(Folder(tmp))
+        problems = session.open("warm-up.yaml")
+        if problems:  # pragma: no cover - the text above is a valid scenario
+            raise RuntimeError(f"the warm-up scenario does not load: {problems[0]}")
+        for chart in session.run(Settings(runs=2, seed=0)).charts:
+            figures(chart)
 
 
 _TINY = """\
@@ -206,6 +216,10 @@ def serve_app(
     server_id = uuid.uuid4().hex
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGINT) if in_main else None
+    import panel as pn
+
+    handler = pn.config.exception_handler
+    pn.config.exception_handler = _log_error
     try:
         with set_resource_mode("server"):
             try:
@@ -249,6 +263,7 @@ def serve_app(
             server.stop(wait=False)
             server.unlisten()
     finally:
+        pn.config.exception_handler = handler
         state._servers.pop(server_id, None)
         if in_main:
             signal.signal(signal.SIGINT, previous)
@@ -256,26 +271,29 @@ def serve_app(
         asyncio.set_event_loop(None)
 
 
+def _said(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _log_error(exc: BaseException) -> None:
+    """Panel's handler of an error a session's callback left unhandled: one line in the
+    log, not a traceback."""
+    logging.getLogger("forcegen.web").error("error in the workbench: %s", _said(exc))
+
+
 def _without_tracebacks(make: Callable[[], Any]) -> Callable[[], Any]:
     """``make``, so that a page that cannot be built shows one line saying why (Panel
-    would show the traceback), and an error left unhandled in a session's callback is
-    logged in one line rather than as a traceback."""
+    would show the traceback in the page)."""
     import panel as pn
-
-    def said(exc: BaseException) -> str:
-        return f"{type(exc).__name__}: {exc}"
-
-    def handle(exc: BaseException) -> None:
-        logging.getLogger("forcegen.web").error("error in the workbench: %s", said(exc))
-
-    pn.config.exception_handler = handle
 
     def page() -> Any:
         try:
             return make()
         except Exception as exc:
-            handle(exc)
-            return pn.pane.Alert(f"The workbench could not start: {said(exc)}", alert_type="danger")
+            _log_error(exc)
+            return pn.pane.Alert(
+                f"The workbench could not start: {_said(exc)}", alert_type="danger"
+            )
 
     return page
 
