@@ -39,7 +39,9 @@ character other than a letter, digit, ``_`` or ``-`` becomes ``_`` (``units[0].s
 ``fg-seed``                 number: seed
 ``fg-deterministic``        checkbox: one run with every uncertain value at its centre
 ``fg-run``                  button: run
-``fg-headline``             table: the headline figures with bands
+``fg-headline``             table: the headline figures with bands, one row per demand then
+                            one per force (column ``row``), headed by the keys of
+                            :func:`forcegen.web.session.headline`
 ``fg-answers``              text: the bottom line (one sentence per answer)
 ``fg-observations``         table: observations against the model (hidden when none)
 ``fg-charts``               column of the fan charts; each Plotly pane ``fg-chart-<name>``
@@ -61,7 +63,8 @@ character other than a letter, digit, ``_`` or ``-`` becomes ``_`` (``units[0].s
 ``fg-scatter``              Plotly pane: the outcome against the factor, one dot per
                             experiment
 ``fg-parcoords``            Plotly pane: parallel coordinates of factors and the outcome
-``fg-box``                  text: the discovered box
+``fg-box``                  text: the discovered box, each limit with its claims
+``fg-box-charts``           column: the peeling trade-off and the box's charts
 ==========================  ================================================================
 """
 
@@ -79,11 +82,15 @@ from forcegen.errors import ScenarioError, UsageError
 if TYPE_CHECKING:
     import pandas as pd
     import panel as pn
+
     from forcegen.web.files import Folder
     from forcegen.web.session import Input, Outcome, Session
 
 EXPORT_DEFAULT = "workbench"
 """Stem of the names offered in the export box before the user types one."""
+
+CLAIM_COLUMNS = ("id", "grade", "reliability", "credibility", "chain", "used_by", "paraphrase")
+"""Columns of the claims table, in order (those the brief gives)."""
 
 _HOOK_RE = re.compile(r"[^A-Za-z0-9_-]")
 _NUMBER_RE = re.compile(r"^\s*([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(\.[0-9]*)?((?:[eE][-+]?[0-9]+)?)")
@@ -108,6 +115,18 @@ def _panel() -> Any:
 
 
 # --- small helpers -------------------------------------------------------------------------
+
+
+def _primary(pn: Any) -> dict[str, str]:
+    """The keyword that makes a button the primary one (``color`` from Panel 1.8)."""
+    return {"color" if "color" in pn.widgets.Button.param else "button_type": "primary"}
+
+
+def _widget(cls: Any, *, label: str, **kwargs: Any) -> Any:
+    """A Panel widget with its label: ``label`` where the installed Panel has it (1.8 and
+    later deprecate ``name`` for it), else ``name``."""
+    key = "label" if "label" in cls.param else "name"
+    return cls(**{key: label}, **kwargs)
 
 
 def number_in(text: str) -> float | None:
@@ -150,7 +169,7 @@ def _cell(value: Any) -> Any:
 def _frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     import pandas as pd
 
-    return pd.DataFrame([{k: _cell(v) for k, v in row.items()} for row in rows])
+    return pd.DataFrame([{k: _cell(v) for k, v in row.items()} for row in rows]).fillna("")
 
 
 def _message(exc: BaseException) -> str:
@@ -209,15 +228,19 @@ class Workbench:
 
         # header
         names = self.folder.scenarios()
-        self.picker = pn.widgets.Select(
-            name="Scenario", options=names, css_classes=[hook("fg-scenario")], width=320
+        self.picker = _widget(
+            pn.widgets.Select,
+            label="Scenario",
+            options=names,
+            css_classes=[hook("fg-scenario")],
+            width=320,
         )
         self.errors = pn.pane.Alert(
             "", alert_type="danger", visible=False, css_classes=[hook("fg-errors")]
         )
         self.status = pn.pane.Markdown("", css_classes=[hook("fg-status")], name="status")
         self.busy = pn.indicators.LoadingSpinner(
-            value=False, size=24, name="busy", css_classes=[hook("fg-busy")]
+            value=False, size=24, css_classes=[hook("fg-busy")]
         )
 
         # the scenario
@@ -228,20 +251,34 @@ class Workbench:
         )
 
         # inputs
-        self.inputs_box = pn.Column(name="inputs", sizing_mode="stretch_width")
-        self.runs = pn.widgets.IntInput(
-            name="Runs", value=200, start=1, step=50, width=110, css_classes=[hook("fg-runs")]
+        self.inputs_box = pn.Column(
+            name="inputs", sizing_mode="stretch_width", height=620, scroll=True
         )
-        self.seed = pn.widgets.IntInput(
-            name="Seed", value=0, start=0, width=110, css_classes=[hook("fg-seed")]
+        self.runs = _widget(
+            pn.widgets.IntInput,
+            label="Runs",
+            value=200,
+            start=1,
+            step=50,
+            width=110,
+            css_classes=[hook("fg-runs")],
         )
-        self.deterministic = pn.widgets.Checkbox(
-            name="Deterministic (one run at the centre)",
+        self.seed = _widget(
+            pn.widgets.IntInput,
+            label="Seed",
+            value=0,
+            start=0,
+            width=110,
+            css_classes=[hook("fg-seed")],
+        )
+        self.deterministic = _widget(
+            pn.widgets.Checkbox,
+            label="Deterministic (one run at the centre)",
             value=False,
             css_classes=[hook("fg-deterministic")],
         )
-        self.run_button = pn.widgets.Button(
-            name="Run", button_type="primary", css_classes=[hook("fg-run")]
+        self.run_button = _widget(
+            pn.widgets.Button, label="Run", **_primary(pn), css_classes=[hook("fg-run")]
         )
 
         # results
@@ -253,27 +290,35 @@ class Workbench:
         self.charts = pn.Column(css_classes=[hook("fg-charts")], sizing_mode="stretch_width")
 
         # baseline
-        self.pin_button = pn.widgets.Button(
-            name="Pin as baseline", css_classes=[hook("fg-pin")], disabled=True
+        self.pin_button = _widget(
+            pn.widgets.Button, label="Pin as baseline", css_classes=[hook("fg-pin")], disabled=True
         )
         self.difference = pn.Column(
             css_classes=[hook("fg-difference")], sizing_mode="stretch_width"
         )
 
         # sensitivity
-        self.output = pn.widgets.Select(name="Output", options=[], css_classes=[hook("fg-output")])
-        self.sensitivity_button = pn.widgets.Button(
-            name="Sensitivity", css_classes=[hook("fg-sensitivity")]
+        self.output = _widget(
+            pn.widgets.Select, label="Output", options=[], css_classes=[hook("fg-output")]
+        )
+        self.sensitivity_button = _widget(
+            pn.widgets.Button, label="Sensitivity", css_classes=[hook("fg-sensitivity")]
         )
         self.tornado = pn.Column(css_classes=[hook("fg-tornado")], sizing_mode="stretch_width")
 
         # export
-        self.export_name = pn.widgets.TextInput(
-            name="Name", value=EXPORT_DEFAULT, css_classes=[hook("fg-export-name")]
+        self.export_name = _widget(
+            pn.widgets.TextInput,
+            label="Name",
+            value=EXPORT_DEFAULT,
+            css_classes=[hook("fg-export-name")],
         )
         self.export_buttons = {
-            kind: pn.widgets.Button(
-                name=label, css_classes=[hook(f"fg-export-{kind}")], disabled=True
+            kind: _widget(
+                pn.widgets.Button,
+                label=label,
+                css_classes=[hook(f"fg-export-{kind}")],
+                disabled=True,
             )
             for kind, label in (
                 ("report", "HTML report"),
@@ -284,20 +329,30 @@ class Workbench:
         self.export_message = pn.pane.Markdown("", css_classes=[hook("fg-export-message")])
 
         # store
-        self.store = pn.widgets.Select(name="Store", options=[], css_classes=[hook("fg-store")])
-        self.factor = pn.widgets.Select(name="Factor", options=[], css_classes=[hook("fg-factor")])
-        self.store_outcome = pn.widgets.Select(
-            name="Outcome", options=[], css_classes=[hook("fg-outcome")]
+        self.store = _widget(
+            pn.widgets.Select, label="Store", options=[], css_classes=[hook("fg-store")]
         )
-        self.where = pn.widgets.TextInput(
-            name="Where (a box to discover)",
+        self.factor = _widget(
+            pn.widgets.Select, label="Factor", options=[], css_classes=[hook("fg-factor")]
+        )
+        self.store_outcome = _widget(
+            pn.widgets.Select, label="Outcome", options=[], css_classes=[hook("fg-outcome")]
+        )
+        self.where = _widget(
+            pn.widgets.TextInput,
+            label="Where (a box to discover)",
             placeholder="coverage:front:mean < 0.9",
             css_classes=[hook("fg-where")],
         )
-        self.store_button = pn.widgets.Button(name="Show", css_classes=[hook("fg-store-show")])
+        self.store_button = _widget(
+            pn.widgets.Button, label="Show", css_classes=[hook("fg-store-show")]
+        )
         self.scatter = pn.pane.Plotly(None, css_classes=[hook("fg-scatter")], visible=False)
         self.parcoords = pn.pane.Plotly(None, css_classes=[hook("fg-parcoords")], visible=False)
         self.box = pn.pane.Markdown("", css_classes=[hook("fg-box")])
+        self.box_charts = pn.Column(
+            css_classes=[hook("fg-box-charts")], sizing_mode="stretch_width"
+        )
         self._store_view: dict[str, Any] | None = None
 
         self.picker.param.watch(lambda e: self.open(e.new), "value")
@@ -374,6 +429,7 @@ class Workbench:
             pn.Row(self.store, self.factor, self.store_outcome),
             pn.Row(self.where, self.store_button),
             self.box,
+            self.box_charts,
             self.scatter,
             self.parcoords,
             name="Store",
@@ -458,7 +514,9 @@ class Workbench:
         brief = self.session.brief()
         question = brief.get("question") or ""
         self.question.object = f"**Question.** {question}" if question else ""
-        claims = brief.get("claims") or []
+        claims = [
+            {k: c.get(k, "") for k in CLAIM_COLUMNS if k in c} for c in brief.get("claims") or []
+        ]
         self.claims.object = _frame(claims) if claims else None
         assumptions = brief.get("assumptions") or []
         rows = [a if isinstance(a, Mapping) else {"assumption": a} for a in assumptions]
@@ -471,8 +529,9 @@ class Workbench:
         for i in inputs:
             if i.kind == "choice":
                 name = i.path.removeprefix("choice:")
-                widget = pn.widgets.Select(
-                    name=i.label,
+                widget = _widget(
+                    pn.widgets.Select,
+                    label=i.label,
                     options=list(i.options),
                     value=i.current or (i.options[0] if i.options else None),
                     css_classes=[hook("fg-choice", name)],
@@ -481,8 +540,9 @@ class Workbench:
                 self.controls[i.path] = widget
                 rows.append(widget)
                 continue
-            text = pn.widgets.TextInput(
-                name=f"{i.label}" + (f" ({i.unit})" if i.unit else ""),
+            text = _widget(
+                pn.widgets.TextInput,
+                label=f"{i.label}" + (f" ({i.unit})" if i.unit else ""),
                 value=i.current,
                 css_classes=[hook("fg-value", i.path)],
                 width=150,
@@ -492,8 +552,9 @@ class Workbench:
             if i.low is not None and i.high is not None and i.high > i.low:
                 start = number_in(i.current)
                 value = start if start is not None and i.low <= start <= i.high else i.low
-                slider = pn.widgets.FloatSlider(
-                    name="",
+                slider = _widget(
+                    pn.widgets.FloatSlider,
+                    label="",
                     start=i.low,
                     end=i.high,
                     step=i.step or (i.high - i.low) / 100,
@@ -549,10 +610,7 @@ class Workbench:
         text.param.watch(from_text, "value")
 
     def _show_outputs(self) -> None:
-        from forcegen.analysis.sensitivity import outputs
-
-        scenario = self.session.scenario
-        options = list(outputs(scenario)) if scenario is not None else []
+        options = list(self.session.outputs())
         self.output.options = options
         if options:
             self.output.value = options[0]
@@ -654,14 +712,21 @@ class Workbench:
             self.difference.objects = [pn.pane.Markdown("No baseline pinned.")]
             return
         parts: list[Any] = []
-        for key, value in diff.items():
-            if key == "charts":
-                continue
-            if isinstance(value, list) and value and all(isinstance(r, Mapping) for r in value):
-                parts.append(pn.pane.Markdown(f"#### {key.replace('_', ' ')}"))
-                parts.append(pn.pane.DataFrame(_frame(value), index=False))
-            elif isinstance(value, str | int | float) and not isinstance(value, bool):
-                parts.append(pn.pane.Markdown(f"**{key.replace('_', ' ')}**: {value}"))
+        rows = diff.get("rows") or []
+        if rows:
+            parts.append(pn.pane.Markdown("#### Current minus baseline, run by run"))
+            parts.append(pn.pane.DataFrame(_frame(rows), index=False))
+        inputs = diff.get("inputs") or []
+        if inputs:
+            parts.append(pn.pane.Markdown("#### What the current configuration states differently"))
+            parts.append(
+                pn.pane.DataFrame(
+                    _frame([{k: v for k, v in r.items() if k != "variant"} for r in inputs]),
+                    index=False,
+                )
+            )
+        elif not rows:
+            parts.append(pn.pane.Markdown("The current configuration is the baseline's."))
         parts += self._chart_panes(diff.get("charts", []), pn)
         self.difference.objects = parts
 
@@ -677,7 +742,7 @@ class Workbench:
             raise UsageError("pick an output for the sensitivity screen")
         self.clear()
         self.status.object = f"screening {output}"
-        summary, charts = self.session.sensitivity(output)
+        summary, charts = self.session.sensitivity(output, progress=self.progress)
         pn = self.pn
         parts: list[Any] = []
         sentence = summary.get("sentence") or summary.get("headline")
@@ -771,7 +836,9 @@ class Workbench:
         if self.factor.value is None or self.store_outcome.value is None:
             self.load_store()
         self._draw_store(view)
-        self.box.object = _box_text(view.get("box")) if where else ""
+        found = view.get("discovery") if where else None
+        self.box.object = _box_text(found) if where else ""
+        self.box_charts.objects = self._chart_panes(_box_charts(found), self.pn) if found else []
         self.status.object = f"done: store {name}"
 
     def _draw_store(self, view: Mapping[str, Any]) -> None:
@@ -838,31 +905,24 @@ class Workbench:
         self.parcoords.visible = True
 
 
-def _box_text(box: Any) -> str:
-    """The discovered box in a few lines of Markdown."""
-    if box is None:
-        return "No box found."
-    if not isinstance(box, Mapping):
-        return str(box)
-    head = (
-        f"**Box** for `{box.get('condition', '')}`: coverage {box.get('coverage', 0):.0%}, "
-        f"density {box.get('density', 0):.0%}, mass {box.get('mass', 0):.0%}"
-        if "coverage" in box
-        else "**Box**"
-    )
-    lines = [head, ""]
-    for f in box.get("factors", []):
-        if not f.get("restricted", True):
-            continue
-        limits = f.get("limits") or f.get("options") or ""
-        if f.get("low") is not None or f.get("high") is not None:
-            limits = f"{f.get('low')} to {f.get('high')}"
-        claims = ", ".join(f.get("claims", []) or [])
-        lines.append(
-            f"- **{f.get('name', '')}**: {_cell(limits)}"
-            + (f" (claims {claims})" if claims else "")
-        )
+def _box_text(data: Mapping[str, Any] | None) -> str:
+    """The discovered box (``discover.json``) in words, with each limit and its claims."""
+    from forcegen.report import discovery
+
+    if data is None:
+        return "No box was discovered."
+    lines = [discovery.finding(data), ""]
+    for f in discovery.restricted(data):
+        lines.append(f"- {discovery.limit(f)}")
     return "\n".join(lines)
+
+
+def _box_charts(data: Mapping[str, Any]) -> list[Any]:
+    """The discovery's charts: the peeling trade-off and the chosen box."""
+    from forcegen.report import discovery
+    from forcegen.results_folder import DiscoverFile
+
+    return discovery.charts(DiscoverFile.model_validate(data))
 
 
 def build(folder: Folder | str | Path, *, scenario: str | None = None) -> pn.viewable.Viewable:

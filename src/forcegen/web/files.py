@@ -213,15 +213,18 @@ class Folder:
                 stream.flush()
                 os.fsync(stream.fileno())
             try:
-                os.link(temp, target)
+                try:
+                    os.link(temp, target)
+                except FileExistsError:
+                    raise
+                except OSError:  # a file system without hard links: create it exclusively
+                    with open(target, "xb") as stream:
+                        stream.write(data)
             except FileExistsError:
                 raise UsageError(
                     f"{name!r} exists already and is never overwritten; "
                     f"write it as {self.free_name(name)!r} instead"
                 ) from None
-            except OSError:  # a file system without hard links: create it exclusively
-                with open(target, "xb") as stream:
-                    stream.write(data)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)

@@ -33,6 +33,7 @@ them from several threads gets them one at a time.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import os
@@ -304,6 +305,7 @@ class Session:
         self._lock = threading.RLock()
         self._inputs: dict[str, Input] = {}
         self._loaded: dict[tuple[str, ...], Scenario] = {}
+        self._source: tuple[Any, Any, str] | None = None
         self._last: _Configured | None = None
         self._baseline: _Configured | None = None
 
@@ -329,22 +331,56 @@ class Session:
             file.
         """
         from forcegen.scenario.loader import load
+        from forcegen.scenario.yamlio import read_yaml
 
         path = self.folder.path(name, SCENARIOS)
         if not path.is_file():
             raise UsageError(f"{name!r}: no such scenario file in the folder")
         with self._lock:
             self.scenario, self.name = None, name
-            self._inputs, self._loaded = {}, {}
+            self._inputs, self._loaded, self._source = {}, {}, None
             self._last = self._baseline = None
             try:
+                self._check_bases(path)
                 scenario = load(path)
+                self._source = (*read_yaml(path), os.fspath(path))
             except ScenarioError as exc:
                 return [self._relative(p) for p in exc.problems]
             self.scenario = scenario
             self._loaded[()] = scenario
             self._inputs = {i.path: i for i in self._list_inputs(scenario)}
             return []
+
+    def _check_bases(self, path: Path) -> None:
+        """Refuse a scenario whose chain of ``extends`` reaches a file outside the folder:
+        the workbench reads only files under it."""
+        from forcegen.scenario.overrides import EXTENDS, MAX_CHAIN
+        from forcegen.scenario.yamlio import read_yaml
+
+        here = path
+        for _ in range(MAX_CHAIN):
+            data, positions = read_yaml(here)
+            base = data.get(EXTENDS) if isinstance(data, dict) else None
+            if not isinstance(base, str) or not base.strip():
+                return  # no base, or one that loading reports as wrong
+            nxt = Path(os.path.realpath(os.path.join(here.parent, base)))
+            if self.folder.name_of(nxt) is None:
+                line, column = positions.get((EXTENDS,), (None, None))
+                raise ScenarioError(
+                    [
+                        Problem(
+                            str(here),
+                            line,
+                            column,
+                            EXTENDS,
+                            f"the base {base!r} is outside the folder {self.folder.root}; "
+                            "the workbench reads only files under it",
+                        )
+                    ]
+                )
+            if not nxt.is_file():
+                return
+            here = nxt
 
     def _open(self) -> Scenario:
         if self.scenario is None:
@@ -480,14 +516,19 @@ class Session:
         return tuple(out)
 
     def _scenario_with(self, overrides: tuple[str, ...]) -> Scenario:
-        from forcegen.scenario.loader import load
+        """The open scenario with ``overrides`` applied, as :func:`forcegen.load` gives it
+        (the same merge and validation), from the file's text as read when it was opened:
+        reading the YAML is most of the time a load takes."""
+        from forcegen.scenario.loader import validate
+        from forcegen.scenario.overrides import merge
 
         hit = self._loaded.get(overrides)
         if hit is None:
-            assert self.name is not None
-            path = self.folder.path(self.name, SCENARIOS)
+            assert self._source is not None
+            data, positions, filename = self._source
             try:
-                hit = load(path, overrides=list(overrides))
+                source = merge(copy.deepcopy(data), positions, filename, list(overrides))
+                hit = validate(source.data, positions, filename, where=source.locate)
             except ScenarioError as exc:
                 raise ScenarioError([self._relative(p) for p in exc.problems]) from None
             if len(self._loaded) > 16:  # keep the scenario as opened, and a few edits
