@@ -61,9 +61,6 @@ TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~-]{16,256}")
 
 TITLE = "forcegen workbench"
 
-SESSION_THREADS = 4
-"""Threads that run the callbacks of the pages (several tabs at once)."""
-
 
 @dataclass(frozen=True)
 class Running:
@@ -221,12 +218,12 @@ def serve_app(
     previous = signal.getsignal(signal.SIGINT) if in_main else None
     import panel as pn
 
-    handler, threads = pn.config.exception_handler, pn.config.nthreads
+    # The pages' callbacks run on the server's loop, one at a time and in the order their
+    # events came (Panel's pool of threads, config.nthreads, would let a click on Run
+    # overtake the edit typed just before it). Two tabs' runs therefore take turns; each
+    # tab has a session of its own, so neither sees the other's figures.
+    handler = pn.config.exception_handler
     pn.config.exception_handler = _log_error
-    if threads is None:
-        # Each tab's callbacks (a run, a screen) go to a pool of threads, so that one tab's
-        # run neither waits for another's nor holds up the server's loop.
-        pn.config.nthreads = SESSION_THREADS
     try:
         with set_resource_mode("server"):
             try:
@@ -271,8 +268,6 @@ def serve_app(
             server.unlisten()
     finally:
         pn.config.exception_handler = handler
-        if threads is None:
-            pn.config.nthreads = None
         state._servers.pop(server_id, None)
         if in_main:
             signal.signal(signal.SIGINT, previous)
