@@ -204,3 +204,12 @@ def test_serve_prints_the_url_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> Non
     assert process.returncode == 0, errors
     assert "loading the engine (compiling on first use)..." in errors
     assert "Traceback" not in errors and errors.rstrip().endswith("stopped")
+
+
+def test_the_workbench_has_its_section_in_the_docs_and_a_line_in_the_readme() -> None:
+    root = Path(__file__).parents[1]
+    analyses = (root / "docs" / "analyses.md").read_text(encoding="utf-8")
+    assert "## Workbench (`forcegen serve`)" in analyses
+    for said in ("--host", "--port", "--token", "FORCEGEN_TOKEN", "--open/--no-open", "403"):
+        assert said in analyses, said
+    assert "forcegen serve" in (root / "README.md").read_text(encoding="utf-8")
