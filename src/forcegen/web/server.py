@@ -200,6 +200,7 @@ def serve_app(
     ``warm`` builds the app once before the first request, to load what it imports.
     """
     _need_panel()
+    import panel as pn
     from panel.io.resources import set_resource_mode
     from panel.io.server import get_server
     from panel.io.state import state
@@ -216,8 +217,6 @@ def serve_app(
     server_id = uuid.uuid4().hex
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGINT) if in_main else None
-    import panel as pn
-
     # The pages' callbacks run on the server's loop, one at a time and in the order their
     # events came (Panel's pool of threads, config.nthreads, would let a click on Run
     # overtake the edit typed just before it). Two tabs' runs therefore take turns; each
