@@ -1327,6 +1327,67 @@ def capacity_cmd(
     )
 
 
+# --- serve: the workbench in the browser ---------------------------------------------------
+
+
+@command("serve")
+def serve_cmd(
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder of scenarios to work on (the page reads and writes nothing outside it)."
+        ),
+    ] = Path("."),
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host",
+            help="Address to listen on. Any address but 127.0.0.1, localhost or ::1 needs a "
+            "token: one is generated unless --token gives it, and the URL printed carries it.",
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port to listen on; 0 picks a free one.")
+    ] = 5006,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="FORCEGEN_TOKEN",
+            help="Token every request must carry (16 or more of A-Z a-z 0-9 . _ ~ -); "
+            "optional on localhost.",
+        ),
+    ] = None,
+    open_page: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the page in the default browser.")
+    ] = False,
+) -> None:
+    """Serve the workbench: pick a scenario, set its choices and values, run, compare.
+
+    Prints the page's URL on stdout and serves until Ctrl-C (docs/analyses.md).
+    """
+    from contextlib import suppress
+
+    from forcegen.web.server import serve
+
+    def ready(running: Any) -> None:
+        sys.stdout.write(running.url + "\n")
+        sys.stdout.flush()
+        err.print(Text(f"serving the scenarios of {folder.resolve()}; Ctrl-C stops"))
+
+    with suppress(KeyboardInterrupt):  # Ctrl-C before the server is up; after, it stops it
+        serve(
+            folder,
+            host=host,
+            port=port,
+            token=token,
+            show=open_page,
+            ready=ready,
+            say=lambda message: err.print(Text(message)),
+        )
+    err.print(Text("stopped"))
+
+
 def main() -> None:
     """Entry point: never lets a traceback reach the user unless FORCEGEN_DEBUG is set."""
     try:
