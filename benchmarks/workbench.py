@@ -4,9 +4,11 @@ Starts ``forcegen serve`` on ``scenarios/`` (in a thread of this process, on a f
 opens the page in headless Chromium (Playwright with the system Chromium), picks
 ``belarus-2023.yaml`` with 200 runs and runs it once to warm up. Then, ``--repeat`` times, it
 changes a value (the count of one unit, a new value each time), clicks Run, and times in
-the page from the click until the status says the new run is done and every fan chart of
-the results has been drawn again (Plotly's ``plotly_afterplot`` on the charts that stay,
-a drawn plot on the ones that are new). Prints the best, median and worst.
+the page from the click until the status says the new run is done and every chart the
+results show has been drawn again (Plotly's ``plotly_afterplot`` on the charts that stay,
+a drawn plot on the ones that are new). The results show the coverage and strength fans;
+losses, manpower and reservoirs sit in tabs drawn when opened, so a run with those tabs
+closed redraws only the fans. Prints the best, median and worst.
 
 The target is at most 1 s with the server warm, on the 2-core machine. To say where the
 time goes, it then times the server's steps of the same run without the browser: the

@@ -148,6 +148,54 @@ def test_a_run_with_a_choice_and_a_value_updates_the_headline_and_the_status(
     assert bench.outcome is not None and bench.outcome.headline != first
 
 
+def plots(view: Any) -> list[Any]:
+    """The page's chart panes (hook ``fg-chart-<name>``), in order."""
+    return [
+        o
+        for o in view.select()
+        if any(c.startswith("fg-chart-") for c in (getattr(o, "css_classes", None) or []))
+    ]
+
+
+def test_a_second_run_updates_the_chart_panes_it_has(folder: Path) -> None:
+    textbook = app.build(folder, scenario="belarus-2023.yaml")  # losses, manpower...
+    bench = textbook.workbench
+    one(textbook, "fg-runs").value = 4
+    click(one(textbook, "fg-run"))
+    first = plots(textbook)
+    figures = [p.object for p in first]
+    column = one(textbook, "fg-charts")
+    shown = list(column.objects)
+    more = one(textbook, "fg-more-charts")
+    assert more.dynamic  # the other charts are drawn when their tab is opened
+    later = [c.title for c in bench.outcome.charts if c.name not in app.ANSWERING]
+    assert later and [t.name for t in more.objects] == [app.MORE, *later]
+    value = next(i for i in bench.session.inputs() if i.kind == "value")
+    slider = one(textbook, app.hook("fg-slider", value.path))
+    slider.value = slider.end
+    click(one(textbook, "fg-run"))
+    assert one(textbook, "fg-status").object == "done: run 2 (4 runs)"
+    again = plots(textbook)
+    assert len(again) == len(first) > 0
+    assert all(a is b for a, b in zip(again, first, strict=True))  # the same panes
+    assert all(a is b for a, b in zip(column.objects, shown, strict=True))
+    assert any(p.object is not f for p, f in zip(again, figures, strict=True))  # new figures
+
+
+def test_the_page_draws_long_series_weekly_as_numbers_in_arrays() -> None:
+    import numpy as np
+
+    days = [f"d{i}" for i in range(800)]
+    trace = {"x": days, "y": [None, *range(799)], "customdata": [0.5] * 800, "name": "a"}
+    lean = app._lean(trace)
+    assert list(lean["x"][:3]) == ["d0", "d7", "d14"] and lean["x"][-1] == "d799"
+    assert lean["y"].dtype == np.float32 and np.isnan(lean["y"][0]) and lean["y"][1] == 6
+    assert len(lean["y"]) == len(lean["x"]) == len(lean["customdata"]) == 116
+    assert lean["name"] == "a" and trace["x"] is days  # the trace given is left alone
+    short = app._lean({"x": days[:300], "y": list(range(300))})
+    assert len(short["y"]) == 300
+
+
 def test_a_bad_value_is_a_message_in_the_page(textbook: Any) -> None:
     bench = textbook.workbench
     value = next(i for i in bench.session.inputs() if i.kind == "value")

@@ -287,7 +287,13 @@ def test_a_run_shows_what_simulate_gives_with_the_same_settings(tab: Page, folde
     tab.run(runs=12, seed=5, done=1)
     tab.shot("2-run")
     assert shown(tab.headline()) == expected(folder, 12, 5, choice=True, value=True)
-    assert page.locator(".fg-charts .js-plotly-plot").count() >= 4  # the fans drawn
+    plots = page.locator(".fg-charts .js-plotly-plot")
+    assert plots.count() >= 3  # the coverage and strength fans drawn
+    drawn = plots.count()
+    page.locator(".fg-more-charts .bk-tab", has_text="Losses").first.click()
+    # the losses are drawn when their tab is opened
+    page.locator(".fg-more-charts .js-plotly-plot").first.wait_for(timeout=30_000)
+    assert plots.count() > drawn
     # and the run is not that of the scenario as written
     assert shown(tab.headline()) != expected(folder, 12, 5, choice=False, value=False)
 

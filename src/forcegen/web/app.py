@@ -166,6 +166,13 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _same_frame(a: Any, b: Any) -> bool:
+    """Whether two tables (or ``None``) show the same thing, so that a pane keeps its own."""
+    if a is None or b is None:
+        return a is b
+    return bool(a.shape == b.shape and list(a.columns) == list(b.columns) and a.equals(b))
+
+
 def _frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     import pandas as pd
 
@@ -197,6 +204,172 @@ def _guarded(method: Callable[..., None]) -> Callable[..., None]:
             self.busy.value = False
 
     return run
+
+
+# --- charts in the page ----------------------------------------------------------------------
+
+DAILY_POINTS = 366
+"""Up to this many dates a chart over time is drawn day by day; beyond it, week by week
+(and beyond 366 weeks, on as many dates as it takes to stay under this many). Only the
+page thins its charts: the report and the results keep every day."""
+ANSWERING = ("coverage", "strength")
+"""The charts the results tab shows at once (by :attr:`Chart.name`); the others are drawn in
+tabs of their own when the user opens them."""
+MORE = "More charts"
+"""The first tab of the other charts: a line saying what the tabs hold, so that none of
+them is drawn before it is asked for."""
+
+
+def _thinned_step(n: int) -> int:
+    if n <= DAILY_POINTS:
+        return 1
+    if n <= 7 * DAILY_POINTS:
+        return 7
+    return math.ceil(n / DAILY_POINTS)
+
+
+def _numbers(values: list[Any]) -> bool:
+    return all(
+        v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values
+    )
+
+
+def _lean(trace: Mapping[str, Any]) -> dict[str, Any]:
+    """A trace for the page: its numbers as float32 arrays (sent in binary, and only when
+    they change), its dates as arrays too, and a long time series thinned to one point a
+    week, always keeping the first and the last."""
+    import numpy as np
+
+    out = dict(trace)
+    x = out.get("x")
+    columns = [k for k in ("x", "y", "customdata") if isinstance(out.get(k), list)]
+    n = len(x) if isinstance(x, list) else 0
+    step = _thinned_step(n)
+    keep = None
+    if step > 1 and all(len(out[k]) == n for k in columns):
+        keep = list(range(0, n, step))
+        if keep[-1] != n - 1:
+            keep.append(n - 1)
+    for k in columns:
+        values = out[k]
+        if keep is not None:
+            values = [values[i] for i in keep]
+        if values and _numbers(values):
+            out[k] = np.array([np.nan if v is None else v for v in values], dtype=np.float32)
+        elif values and all(isinstance(v, str) for v in values):
+            out[k] = np.array(values, dtype=object)
+        else:
+            out[k] = values
+    return out
+
+
+def page_figures(chart: Any) -> list[dict[str, Any]]:
+    """The chart's Plotly figures as the page draws them (:func:`_lean` traces)."""
+    from forcegen.report.interactive import figures
+
+    return [
+        {
+            "data": [_lean(t) for t in figure["data"]],
+            "layout": figure["layout"],
+            "config": figure.get("config", {}),
+        }
+        for figure in figures(chart)
+    ]
+
+
+def _plotly(figure: Mapping[str, Any], name: str, chart: str, pn: Any) -> Any:
+    return pn.pane.Plotly(
+        {"data": figure["data"], "layout": figure["layout"]},
+        config=figure.get("config", {}),
+        name=name,
+        css_classes=[hook("fg-chart", chart)],
+        sizing_mode="stretch_width",
+    )
+
+
+def _panes_of(chart: Any, drawn: list[dict[str, Any]], pn: Any) -> list[Any]:
+    """A chart's panes: its title, one Plotly pane per figure, an alert per warning."""
+    panes: list[Any] = [pn.pane.Markdown(f"#### {chart.title}")]
+    panes += [_plotly(f, f"{chart.name}-{n}", chart.name, pn) for n, f in enumerate(drawn)]
+    panes += [pn.pane.Alert(w, alert_type="warning") for w in chart.warnings]
+    return panes
+
+
+class ChartPanes:
+    """A column of charts that a new run updates in place.
+
+    The first :meth:`show` builds a pane per figure; a later one whose charts have the same
+    shape (names, titles, panels and warnings) sets each Plotly pane's figure, so that the
+    browser redraws the plots it has (``Plotly.react``) instead of building new ones. With
+    ``lazy``, only the :data:`ANSWERING` charts are in the column itself; the others sit in
+    tabs (``pn.Tabs(dynamic=True)``) that the browser draws when one is opened.
+
+    Parameters
+    ----------
+    column
+        The column the charts go in (the page's hook is on it).
+    lazy
+        Whether the charts other than coverage and strength go into tabs drawn on demand.
+    """
+
+    def __init__(self, column: Any, pn: Any, *, lazy: bool = False) -> None:
+        self.column = column
+        self.pn = pn
+        self.lazy = lazy
+        self.shape: tuple[Any, ...] | None = None
+        self.plots: list[Any] = []
+        self.more: Any = None
+
+    def clear(self) -> None:
+        """Take every chart out."""
+        self.column.objects = []
+        self.shape, self.plots, self.more = None, [], None
+
+    def show(self, charts: Iterable[Any]) -> None:
+        """Draw ``charts``: in the panes there are if their shape is the same, in new ones
+        otherwise."""
+        charts = list(charts)
+        drawn = [page_figures(c) for c in charts]
+        shape = tuple(
+            (c.name, c.title, len(d), tuple(c.warnings)) for c, d in zip(charts, drawn, strict=True)
+        )
+        if shape == self.shape:
+            figures = [f for d in drawn for f in d]
+            for pane, figure in zip(self.plots, figures, strict=True):
+                pane.object = {"data": figure["data"], "layout": figure["layout"]}
+            return
+        pn = self.pn
+        first: list[Any] = []
+        tabs: list[Any] = []
+        for chart, figures in zip(charts, drawn, strict=True):
+            panes = _panes_of(chart, figures, pn)
+            if self.lazy and chart.name not in ANSWERING:
+                tabs.append(pn.Column(*panes[1:], name=chart.title, sizing_mode="stretch_width"))
+            else:
+                first += panes
+        self.plots = [
+            p
+            for part in (*first, *tabs)
+            for p in (part.objects if isinstance(part, pn.Column) else [part])
+            if isinstance(p, pn.pane.Plotly)
+        ]
+        self.more = None
+        if tabs:
+            hint = pn.pane.Markdown(
+                "The tabs beside this one hold the other charts ("
+                + ", ".join(t.name.lower() for t in tabs)
+                + "); each is drawn when opened."
+            )
+            self.more = pn.Tabs(
+                pn.Column(hint, name=MORE),
+                *tabs,
+                dynamic=True,
+                sizing_mode="stretch_width",
+                css_classes=[hook("fg-more-charts")],
+            )
+            first.append(self.more)
+        self.column.objects = first
+        self.shape = shape
 
 
 # --- the page ------------------------------------------------------------------------------
@@ -288,6 +461,7 @@ class Workbench:
             None, index=False, visible=False, css_classes=[hook("fg-observations")]
         )
         self.charts = pn.Column(css_classes=[hook("fg-charts")], sizing_mode="stretch_width")
+        self.results_charts = ChartPanes(self.charts, pn, lazy=True)
 
         # baseline
         self.pin_button = _widget(
@@ -296,6 +470,7 @@ class Workbench:
         self.difference = pn.Column(
             css_classes=[hook("fg-difference")], sizing_mode="stretch_width"
         )
+        self.difference_charts = ChartPanes(pn.Column(sizing_mode="stretch_width"), pn)
 
         # sensitivity
         self.output = _widget(
@@ -503,8 +678,9 @@ class Workbench:
         self.answers.object = ""
         self.observations.object = None
         self.observations.visible = False
-        self.charts.objects = []
+        self.results_charts.clear()
         self.difference.objects = []
+        self.difference_charts.clear()
         self.tornado.objects = []
         self.pin_button.disabled = True
         for button in self.export_buttons.values():
@@ -661,39 +837,31 @@ class Workbench:
         self.status.object = f"done: run {self.finished} ({runs} run{'s' if runs != 1 else ''})"
 
     def _show_outcome(self, outcome: Outcome) -> None:
-        pn = self.pn
-        self.headline.object = _frame(outcome.headline) if outcome.headline else None
+        headline = _frame(outcome.headline) if outcome.headline else None
+        if not _same_frame(self.headline.object, headline):
+            self.headline.object = headline
         lines = [
             f"- {a.get('sentence') or a.get('statement', '')}"
             for a in outcome.summary.get("answers", [])
         ]
-        self.answers.object = "#### Bottom line\n\n" + "\n".join(lines) if lines else ""
+        answers = "#### Bottom line\n\n" + "\n".join(lines) if lines else ""
+        if self.answers.object != answers:
+            self.answers.object = answers
         if outcome.observations:
-            self.observations.object = _frame(outcome.observations)
+            observed = _frame(outcome.observations)
+            if not _same_frame(self.observations.object, observed):
+                self.observations.object = observed
             self.observations.visible = True
         else:
             self.observations.object = None
             self.observations.visible = False
-        self.charts.objects = self._chart_panes(outcome.charts, pn)
+        self.results_charts.show(outcome.charts)
 
     def _chart_panes(self, charts: Iterable[Any], pn: Any) -> list[Any]:
-        from forcegen.report.interactive import figures
-
+        """New panes for ``charts``: each chart's title, its figures and its warnings."""
         panes: list[Any] = []
         for chart in charts:
-            panes.append(pn.pane.Markdown(f"#### {chart.title}"))
-            for n, figure in enumerate(figures(chart)):
-                panes.append(
-                    pn.pane.Plotly(
-                        {"data": figure["data"], "layout": figure["layout"]},
-                        config=figure.get("config", {}),
-                        name=f"{chart.name}-{n}",
-                        css_classes=[hook("fg-chart", chart.name)],
-                        sizing_mode="stretch_width",
-                    )
-                )
-            for warning in chart.warnings:
-                panes.append(pn.pane.Alert(warning, alert_type="warning"))
+            panes += _panes_of(chart, page_figures(chart), pn)
         return panes
 
     # --- baseline -------------------------------------------------------------------------
@@ -709,7 +877,10 @@ class Workbench:
         pn = self.pn
         diff = self.session.difference()
         if diff is None:
-            self.difference.objects = [pn.pane.Markdown("No baseline pinned.")]
+            unpinned = "No baseline pinned."
+            shown = self.difference.objects
+            if not (len(shown) == 1 and getattr(shown[0], "object", None) == unpinned):
+                self.difference.objects = [pn.pane.Markdown(unpinned)]
             return
         parts: list[Any] = []
         rows = diff.get("rows") or []
@@ -727,8 +898,9 @@ class Workbench:
             )
         elif not rows:
             parts.append(pn.pane.Markdown("The current configuration is the baseline's."))
-        parts += self._chart_panes(diff.get("charts", []), pn)
-        self.difference.objects = parts
+        self.difference_charts.show(diff.get("charts", []))
+        # the chart panes go in as they are (the same objects run after run)
+        self.difference.objects = [*parts, *self.difference_charts.column.objects]
 
     # --- sensitivity ----------------------------------------------------------------------
 
