@@ -11,7 +11,14 @@ from scipy import stats
 import forcegen
 from forcegen.errors import ScenarioError
 from forcegen.sampling import sample_scenario
-from forcegen.scenario.distributions import SHAPES, Lognormal, Pert, Triangular, Uniform
+from forcegen.scenario.distributions import (
+    SHAPES,
+    Exponential,
+    Lognormal,
+    Pert,
+    Triangular,
+    Uniform,
+)
 from forcegen.scenario.loader import loads
 
 CLAIMS = [
@@ -267,14 +274,14 @@ def test_required_follows_an_uncertain_demand_and_is_shared_otherwise():
         ),
         (
             "{pert: [1, 2, 3], uniform: [1, 2]}",
-            "expected exactly one distribution shape (pert, triangular, uniform or "
-            "lognormal); found pert, uniform",
+            "expected exactly one distribution shape (pert, triangular, uniform, "
+            "lognormal or exponential); found pert, uniform",
         ),
         (
             "{cites: []}",
             "expected a whole number >= 0, or a mapping with 'value' and 'cites' (or a "
-            "distribution: pert, triangular, uniform, lognormal; or a hedge: at_least, "
-            "at_most, about, between); found a mapping without 'value'",
+            "distribution: pert, triangular, uniform, lognormal, exponential; or a hedge: "
+            "at_least, at_most, about, between); found a mapping without 'value'",
         ),
     ],
 )
@@ -286,11 +293,12 @@ def test_distribution_error_messages_are_unchanged(written, message):
 
 
 def test_every_shape_is_registered_and_describes_itself():
-    assert list(SHAPES) == ["pert", "triangular", "uniform", "lognormal"]
+    assert list(SHAPES) == ["pert", "triangular", "uniform", "lognormal", "exponential"]
     assert Pert(low=400, mode=500, high=650).describe() == "pert 400 / 500 / 650"
     assert Triangular(low=1, mode=2, high=3).describe() == "triangular 1 / 2 / 3"
     assert Uniform(low=400, high=650).describe() == "uniform 400 to 650"
     assert Lognormal(median=0.001, p90=0.002).describe() == "lognormal, median 0.001, p90 0.002"
+    assert Exponential(scale=30).describe() == "exponential, mean 30"
     sc = scenario(strength="{triangular: [400, 500, 650]}")
     assert isinstance(sc.units[0].strength.dist, Triangular)
     # A scenario dumped and read back keeps each shape (as requirements searches do).
