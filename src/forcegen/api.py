@@ -17,33 +17,12 @@ from forcegen.errors import UsageError
 from forcegen.limits import MAX_RUNS
 from forcegen.results import Results, build_dataset
 from forcegen.sampling import Sample, sample_scenario
-from forcegen.scenario.claims import choices_of, sourcing
+from forcegen.scenario.claims import check_choices, sourcing
 from forcegen.scenario.loader import load
 from forcegen.scenario.model import Scenario
 from forcegen.scenario.paths import readable
 
 __all__ = ["check_choices", "load", "simulate"]
-
-
-def check_choices(scenario: Scenario, choices: Mapping[str, str] | None) -> dict[str, str]:
-    """The selection of choices as a dict, each named choice and option checked to exist.
-
-    Raises
-    ------
-    UsageError
-        If the scenario offers no choice of a given name, or the choice no such option.
-    """
-    offered = choices_of(scenario)
-    for name, option in (choices or {}).items():
-        if name not in offered:
-            known = ", ".join(sorted(offered)) or "none"
-            raise UsageError(f"unknown choice {name!r}: this scenario offers {known}")
-        if option not in offered[name][1]:
-            raise UsageError(
-                f"choice {name!r} has no option {option!r}: expected one of "
-                f"{', '.join(offered[name][1])}"
-            )
-    return dict(choices or {})
 
 
 def _available_memory() -> int | None:

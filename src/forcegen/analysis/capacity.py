@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from forcegen.errors import UsageError
-from forcegen.scenario.claims import choices_of
+from forcegen.scenario.claims import check_choices
 from forcegen.scenario.model import Demand, Position, Scenario
 from forcegen.scenario.quantities import Choice, Quantity, Value, resolve
 from forcegen.scenario.references import resolve_policies
@@ -275,7 +275,7 @@ def capacity(
     UsageError
         If ``period`` is not a period :func:`periods_of` knows.
     """
-    choices = _checked(scenario, choices)
+    choices = check_choices(scenario, choices)
     horizon = max(int(np.rint(_value(scenario.horizon, choices))), 1)
     spans = periods_of(period, scenario.start, horizon)
     resolved = resolve_policies(scenario)
@@ -371,21 +371,6 @@ def capacity(
         unattributed=unattributed,
         choices=choices,
     )
-
-
-def _checked(scenario: Scenario, choices: Mapping[str, str] | None) -> dict[str, str]:
-    """The choices given, each checked to be one the scenario offers."""
-    offered = choices_of(scenario)
-    for name, option in (choices or {}).items():
-        if name not in offered:
-            known = ", ".join(sorted(offered)) or "none"
-            raise UsageError(f"unknown choice {name!r}: this scenario offers {known}")
-        if option not in offered[name][1]:
-            raise UsageError(
-                f"choice {name!r} has no option {option!r}: expected one of "
-                f"{', '.join(offered[name][1])}"
-            )
-    return dict(choices or {})
 
 
 def _units_needed(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from forcegen.errors import UsageError
 from forcegen.scenario.paths import Loc, format_loc
 from forcegen.scenario.quantities import Choice, Quantity, Value, resolve
 
@@ -70,6 +71,27 @@ def choices_of(scenario: BaseModel) -> dict[str, tuple[str, tuple[str, ...]]]:
         if isinstance(q, Choice) and q.choose not in out:
             out[q.choose] = (q.default, tuple(q.options))
     return out
+
+
+def check_choices(scenario: BaseModel, choices: Mapping[str, str] | None) -> dict[str, str]:
+    """The selection of choices as a dict, each named choice and option checked to exist.
+
+    Raises
+    ------
+    UsageError
+        If the scenario offers no choice of a given name, or the choice no such option.
+    """
+    offered = choices_of(scenario)
+    for name, option in (choices or {}).items():
+        if name not in offered:
+            known = ", ".join(sorted(offered)) or "none"
+            raise UsageError(f"unknown choice {name!r}: this scenario offers {known}")
+        if option not in offered[name][1]:
+            raise UsageError(
+                f"choice {name!r} has no option {option!r}: expected one of "
+                f"{', '.join(offered[name][1])}"
+            )
+    return dict(choices or {})
 
 
 def sourcing(scenario: BaseModel, choices: Mapping[str, str] | None = None) -> Sourcing:

@@ -183,6 +183,13 @@ class Folder:
             if not self.exists(candidate):
                 return candidate
 
+    def taken(self, name: str) -> UsageError:
+        """The refusal to write over ``name``, proposing a free name instead."""
+        return UsageError(
+            f"{name!r} exists already and is never overwritten; "
+            f"write it as {self.free_name(name)!r} instead"
+        )
+
     def write_new(self, name: str, data: bytes, suffixes: Iterable[str] | None = None) -> Path:
         """Write ``data`` as a new file ``name`` under the folder, atomically; never replace.
 
@@ -198,10 +205,7 @@ class Folder:
         """
         target = self.path(name, suffixes)
         if os.path.lexists(target):
-            raise UsageError(
-                f"{name!r} exists already and is never overwritten; "
-                f"write it as {self.free_name(name)!r} instead"
-            )
+            raise self.taken(name)
         parent = target.parent
         parent.mkdir(parents=True, exist_ok=True)
         if not self._inside(os.path.realpath(parent)):  # a folder swapped for a link meanwhile
@@ -221,10 +225,7 @@ class Folder:
                     with open(target, "xb") as stream:
                         stream.write(data)
             except FileExistsError:
-                raise UsageError(
-                    f"{name!r} exists already and is never overwritten; "
-                    f"write it as {self.free_name(name)!r} instead"
-                ) from None
+                raise self.taken(name) from None
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)

@@ -760,10 +760,7 @@ class Session:
             self._current()
             self.folder.path(name, HTML)
             if self.folder.exists(name):
-                raise UsageError(
-                    f"{name!r} exists already and is never overwritten; "
-                    f"write it as {self.folder.free_name(name)!r} instead"
-                )
+                raise self.folder.taken(name)
             with tempfile.TemporaryDirectory(prefix="forcegen-web-") as scratch:
                 out = self._results_files(Path(scratch))
                 page = write_report(out, Path(scratch) / "report.html")
@@ -777,10 +774,7 @@ class Session:
             self._current()
             target = self.folder.path(name)
             if self.folder.exists(name):
-                raise UsageError(
-                    f"{name!r} exists already and is never overwritten; "
-                    f"write it as {self.folder.free_name(name)!r} instead"
-                )
+                raise self.folder.taken(name)
             with tempfile.TemporaryDirectory(prefix="forcegen-web-") as scratch:
                 out = self._results_files(Path(scratch))
                 for file in sorted(out.rglob("*")):
