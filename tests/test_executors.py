@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from test_explore import exploration
 
 from forcegen.analysis.executors import map_experiments
 from forcegen.analysis.explore import design, run_experiments
 from forcegen.errors import UsageError
-from tests.test_explore import exploration
 
 
 def gathered(parts) -> tuple[pd.DataFrame, pd.DataFrame]:

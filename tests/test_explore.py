@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import build, merge
 
 from forcegen.analysis.explore import (
     Exploration,
@@ -19,7 +20,6 @@ from forcegen.analysis.explore import (
 from forcegen.api import load, simulate
 from forcegen.errors import UsageError
 from forcegen.scenario.units import hazard_per_day
-from tests.conftest import build, merge
 
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
 
