@@ -295,7 +295,9 @@ def _version(value: bool) -> None:
 
 # --- progress ------------------------------------------------------------------------------
 
-COMPILING = "forcegen: compiling the simulation engine (first run after install; about 30 s) ..."
+COMPILING = (
+    "forcegen: compiling the simulation engine (first run after install; about a minute) ..."
+)
 """Said once on stderr when numba compiles the engine (never when its cache is warm)."""
 
 Report = Callable[[int, int | None], None]
