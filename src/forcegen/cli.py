@@ -220,8 +220,9 @@ def _unexpected(exc: Exception) -> NoReturn:
 F = TypeVar("F", bound=Callable[..., None])
 
 
-def command(name: str | None = None) -> Callable[[F], F]:
-    """Register a command of the app, its errors handled by :func:`handled`."""
+def command(name: str | None = None, group: typer.Typer | None = None) -> Callable[[F], F]:
+    """Register a command of the app (or of a ``group`` of commands such as ``forcegen
+    claims``), its errors handled by :func:`handled`."""
 
     def register(fn: F) -> F:
         @functools.wraps(fn)
@@ -229,7 +230,7 @@ def command(name: str | None = None) -> Callable[[F], F]:
             with handled():
                 fn(*args, **kwargs)
 
-        app.command(name)(wrapper)
+        (group or app).command(name)(wrapper)
         return fn
 
     return register
@@ -812,17 +813,7 @@ app.add_typer(claims_app, name="claims")
 
 def claims_command(name: str) -> Callable[[F], F]:
     """Register a command of ``forcegen claims``, its errors handled by :func:`handled`."""
-
-    def register(fn: F) -> F:
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> None:
-            with handled():
-                fn(*args, **kwargs)
-
-        claims_app.command(name)(wrapper)
-        return fn
-
-    return register
+    return command(name, claims_app)
 
 
 class SheetFormat(StrEnum):
