@@ -129,3 +129,50 @@ def test_stable_keys_do_not_change() -> None:
     assert int(stable_key("brigades#0")) == 14643789229424007973
     assert int(stable_key("pipeline:draft")) == 13320995272519050302
     assert stable_key("x").dtype == np.uint64
+
+
+def _records(path: Path, monkeypatch: pytest.MonkeyPatch | None) -> tuple[object, ...]:
+    from forcegen.engine import simulate as simulating
+
+    if monkeypatch is not None:  # every optional step compiled in, whatever the plan has
+        monkeypatch.setattr(
+            simulating,
+            "kernel_features",
+            lambda kp: (kp.pos_ready, kp.change_policy, kp.stock_period),
+        )
+    scenario = forcegen.load(path)
+    p = compile_plan(scenario, sample_scenario(scenario, runs=3, seed=4, deterministic=False))
+    rec = simulating.simulate_plan(p, runs=3, seed=4, keep_units=True)
+    return tuple(getattr(rec, f.name) for f in dataclasses.fields(rec))
+
+
+def test_kernel_features_name_the_optional_steps_a_plan_has() -> None:
+    seen = set()
+    for path in EXAMPLES:
+        scenario = forcegen.load(path)
+        p = compile_plan(scenario, sample_scenario(scenario, runs=1, seed=0, deterministic=True))
+        kp = kernel.kernel_plan(p)
+        pulls, changes, stocks = kernel.kernel_features(kp)
+        assert (pulls is not None) == bool(p.pos_ready.any()), path.name
+        assert (changes is not None) == (p.change_policy.shape[0] > 0), path.name
+        assert (stocks is not None) == (p.stock_size0.shape[1] > 0), path.name
+        seen.add((pulls is None, changes is None))
+    # the examples have plans with and without pulls and changes
+    assert {pulls for pulls, _ in seen} == {True, False}
+    assert {changes for _, changes in seen} == {True, False}
+
+
+@pytest.mark.parametrize("name", ["belarus-2023.yaml", "surge-policy-change.yaml"])
+def test_a_kernel_compiled_without_a_step_simulates_as_the_whole_kernel(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The plan's own features leave steps out of the compiled kernel; every step compiled
+    # in (and finding nothing to do) gives the same records, bit for bit.
+    path = EXAMPLES[0].with_name(name)
+    pruned = _records(path, None)
+    whole = _records(path, monkeypatch)
+    for a, b in zip(pruned, whole, strict=True):
+        if a is None:
+            assert b is None
+        else:
+            np.testing.assert_array_equal(a, b)

@@ -211,6 +211,22 @@ def kernel_plan(plan: Plan) -> KPlan:
     return KPlan(**arrays)
 
 
+def kernel_features(kp: KPlan) -> tuple[NDArray | None, NDArray | None, NDArray | None]:
+    """The kernel's arguments that say which optional steps a plan has: ``(pulls, changes,
+    stocks)``, each one of the plan's arrays where the plan has the step (units pulled to
+    demands, scheduled policy changes, states with stocks) and ``None`` where it has not.
+
+    numba compiles a function once for each combination of ``None`` and array it is called
+    with, and leaves out the code of a step whose argument is ``None`` (branches on ``x is
+    None`` of an argument are pruned before typing): a plan without pulls, the largest of
+    these steps, so compiles in about two thirds of the time.
+    """
+    pulls = kp.pos_ready if kp.pos_ready.any() else None
+    changes = kp.change_policy if kp.change_policy.shape[0] else None
+    stocks = kp.stock_period if kp.stock_size0.shape[1] else None
+    return pulls, changes, stocks
+
+
 class KOut(NamedTuple):
     """The records the kernel fills, one row per run (see :class:`forcegen.engine.Records`)."""
 
@@ -278,24 +294,52 @@ class _State(NamedTuple):
     stopped: NDArray[np.bool_]  # (F,) pulls: the force has reached its cap or limit
 
 
+# The functions compiled apart from :func:`_run` take the arrays they read, not the plan's
+# or the state's tuples: a tuple of some eighty arrays as an argument costs each function
+# seconds of compiling (its lowering unpacks every array), and a call its reference counts.
+
+
 @numba.njit(cache=True)
-def _switch(p: KPlan, s: int, st: _State, u: int, k: int) -> None:
-    new_policy = p.change_policy[k]
-    n_new = p.policy_cycle_n[new_policy]
-    offset = p.pos_cycle_start[s, st.pos[u]]
+def _switch(
+    p_change_policy: NDArray,
+    p_policy_cycle_n: NDArray,
+    cycle_start: NDArray,
+    cycle_starts: NDArray,
+    p_policy_cycle_pos: NDArray,
+    p_change_position_map: NDArray,
+    pos: NDArray,
+    t: NDArray,
+    policy: NDArray,
+    u: int,
+    k: int,
+) -> None:
+    """Switch unit ``u`` to the policy of change ``k`` (``cycle_start`` and ``cycle_starts``:
+    the sample's rows of ``pos_cycle_start`` and ``policy_cycle_starts``)."""
+    new_policy = p_change_policy[k]
+    n_new = p_policy_cycle_n[new_policy]
+    offset = cycle_start[pos[u]]
     if offset >= 0 and n_new > 0:
-        old_policy = st.policy[u]
-        old_len = p.policy_cycle_starts[s, old_policy, p.policy_cycle_n[old_policy]]
-        new_len = p.policy_cycle_starts[s, new_policy, n_new]
-        c = (offset + max(st.t[u], 0)) * new_len // max(old_len, 1)
+        old_policy = policy[u]
+        old_len = cycle_starts[old_policy, p_policy_cycle_n[old_policy]]
+        new_len = cycle_starts[new_policy, n_new]
+        c = (offset + max(t[u], 0)) * new_len // max(old_len, 1)
         i = 0
-        while i + 1 < n_new and p.policy_cycle_starts[s, new_policy, i + 1] <= c:
+        while i + 1 < n_new and cycle_starts[new_policy, i + 1] <= c:
             i += 1
-        st.pos[u] = p.policy_cycle_pos[new_policy, i]
-        st.t[u] = c - p.policy_cycle_starts[s, new_policy, i]
+        pos[u] = p_policy_cycle_pos[new_policy, i]
+        t[u] = c - cycle_starts[new_policy, i]
     else:
-        st.pos[u] = p.change_position_map[k, st.pos[u]]
-    st.policy[u] = new_policy
+        pos[u] = p_change_position_map[k, pos[u]]
+    policy[u] = new_policy
+
+
+@numba.njit(cache=True, inline="always")
+def _switch_unit(p: KPlan, s: int, st: _State, u: int, k: int) -> None:
+    """:func:`_switch`, handed the plan's and the state's arrays it reads."""
+    _switch(
+        p.change_policy, p.policy_cycle_n, p.pos_cycle_start[s], p.policy_cycle_starts[s],
+        p.policy_cycle_pos, p.change_position_map, st.pos, st.t, st.policy, u, k,
+    )  # fmt: skip
 
 
 @numba.njit(cache=True, inline="always")
@@ -426,7 +470,10 @@ def _pull(p: KPlan, s: int, st: _State, day: int, people: NDArray, units: NDArra
         _copy(cap_left, p.demand_cap[s, d])
         short = need - _fill_one(p, d, people, units, need, cap_left)
         if p.demand_ahead[d]:  # units pulled for it and still on their way count toward it
-            short -= _en_route(p, st, d, loc)
+            short -= _en_route(
+                st.pos, st.active, st.assigned, st.strength, p.pos_location,
+                p.demand_units[d], d, loc,
+            )  # fmt: skip
         if short <= EPS:
             continue
         # Candidates, then their order: type rank, force rank, longest dwell, unit number.
@@ -480,7 +527,7 @@ def _pull(p: KPlan, s: int, st: _State, day: int, people: NDArray, units: NDArra
                 _move(p.pos_deployed, st.pos, st.t, st.assigned, u, p.pos_pull_to[st.pos[u]])
                 and st.pending[u] >= 0
             ):
-                _switch(p, s, st, u, np.int64(st.pending[u]))
+                _switch_unit(p, s, st, u, np.int64(st.pending[u]))
                 st.pending[u] = -1
             st.assigned[u] = d
             taken_w[f] += w
@@ -497,12 +544,21 @@ def _pull(p: KPlan, s: int, st: _State, day: int, people: NDArray, units: NDArra
 
 
 @numba.njit(cache=True)
-def _en_route(p: KPlan, st: _State, d: int, loc: int) -> float:
-    """People (or units) pulled for demand ``d`` that are not yet at its location."""
+def _en_route(
+    pos: NDArray,
+    active: NDArray,
+    assigned: NDArray,
+    strength: NDArray,
+    pos_location: NDArray,
+    by_units: bool,
+    d: int,
+    loc: int,
+) -> float:
+    """People (units if ``by_units``) pulled for demand ``d`` not yet at its location."""
     total = 0.0
-    for u in range(len(st.pos)):
-        if st.active[u] and st.assigned[u] == d and p.pos_location[st.pos[u]] != loc:
-            total += 1.0 if p.demand_units[d] else st.strength[u]
+    for u in range(len(pos)):
+        if active[u] and assigned[u] == d and pos_location[pos[u]] != loc:
+            total += 1.0 if by_units else strength[u]
     return total
 
 
@@ -707,16 +763,19 @@ def _store_sums(
 
 @numba.njit(cache=True)
 def _store_census(
-    people_at, units_at, people_free, units_free, location, f: int, y: int, pos: int,
-    a_people_at, a_units_at, a_people_free, a_units_free,
+    people_at, units_at, people_free, units_free, by_type, location, deployed,
+    f: int, y: int, pos: int, a_people_at, a_units_at, a_people_free, a_units_free, a_run,
 ) -> None:  # fmt: skip
     """Write back the census's sums of a run of units of force ``f`` and type ``y`` in
-    position ``pos``."""
+    position ``pos``; the run's ``a_run`` units counted by type if the position is
+    deployed (``by_type``, the census's row of :attr:`KOut.deployed_type`)."""
     loc = location[pos]
     people_at[f, loc] = a_people_at
     units_at[pos] = a_units_at
     people_free[f, y, loc] = a_people_free
     units_free[f, y, loc] = a_units_free
+    if deployed[pos]:
+        by_type[y] += a_run
 
 
 @numba.njit(cache=True, inline="always")
@@ -760,6 +819,7 @@ def _census_units(
     o_deployed = out.deployed[r, day]
     o_deployed_days = out.deployed_days[r]
     o_mobilised_days, mobilised = out.mobilised_days[r], p.pos_mobilised
+    o_type = out.deployed_type[r, day]
     active, posa, strength, since = st.active, st.pos, st.strength, st.since
     force, location, deployed, overlap = p.unit_force, p.pos_location, p.pos_deployed, p.pos_overlap
     utype = p.unit_type
@@ -770,7 +830,7 @@ def _census_units(
     # main pass (the counts of active and deployed units too: a new force starts a new run).
     c_pos = c_f = c_y = NONE
     a_people_at = a_people_free = a_units_free = 0.0
-    a_units_at = a_active = a_deployed = ZERO
+    a_units_at = a_active = a_deployed = a_run = ZERO
     for u in range(len(posa)):
         if not active[u]:
             if keep_units:
@@ -783,8 +843,8 @@ def _census_units(
         if pos != c_pos or f != c_f or y != c_y:
             if c_pos >= 0:
                 _store_census(
-                    o_strength, o_positions, people, units, location, c_f, c_y, c_pos,
-                    a_people_at, a_units_at, a_people_free, a_units_free,
+                    o_strength, o_positions, people, units, o_type, location, deployed,
+                    c_f, c_y, c_pos, a_people_at, a_units_at, a_people_free, a_units_free, a_run,
                 )  # fmt: skip
                 o_active[c_f] = a_active
                 o_deployed[c_f] = a_deployed
@@ -793,8 +853,10 @@ def _census_units(
                 o_strength, o_positions, people, units, location, f, y, pos
             )
             a_active, a_deployed = o_active[f], o_deployed[f]
+            a_run = ZERO
         a_people_at += strength[u]
         a_units_at += 1
+        a_run += 1
         a_active += 1
         on = deployed[pos]  # without branches: units alternate unpredictably
         a_deployed += on
@@ -809,25 +871,21 @@ def _census_units(
             a_units_free += 1.0
     if c_pos >= 0:
         _store_census(
-            o_strength, o_positions, people, units, location, c_f, c_y, c_pos,
-            a_people_at, a_units_at, a_people_free, a_units_free,
+            o_strength, o_positions, people, units, o_type, location, deployed,
+            c_f, c_y, c_pos, a_people_at, a_units_at, a_people_free, a_units_free, a_run,
         )  # fmt: skip
         o_active[c_f] = a_active
         o_deployed[c_f] = a_deployed
 
 
 @numba.njit(cache=True)
-def _census_types(utype, deployed, active, posa, by_type) -> None:
-    """Count the active units in deployed positions by unit type into ``by_type`` (Y,), the
-    census's row of :attr:`KOut.deployed_type` (the same units as its counts by force)."""
-    for u in range(len(posa)):
-        by_type[utype[u]] += active[u] and deployed[posa[u]]
-
-
-@numba.njit(cache=True)
 def _stocks_move(
-    p: KPlan,
-    s: int,
+    period: NDArray,
+    edge_first: NDArray,
+    prob: NDArray[np.float64],
+    trans_key: NDArray,
+    trans_from: NDArray,
+    trans_to: NDArray,
     stock: NDArray[np.float64],
     key: np.uint64,
     deterministic: bool,
@@ -843,31 +901,33 @@ def _stocks_move(
     runs split the stock multinomially, by binomials conditional on the people not yet
     moved, each drawn from the pipelines' stream (``key``) with the transition's own stable
     key. Everyone moves from the day's stock: the draws of all states come first, then the
-    moves. ``moved`` is scratch space (E,); ``record`` the day's row of the records.
+    moves. ``moved`` is scratch space (E,); ``record`` the day's row of the records. The
+    plan's arrays: ``stock_period``, ``stock_edge_first``, the sample's row of ``trans_prob``,
+    ``trans_key``, ``trans_from`` and ``trans_to``.
     """
     for e in range(len(moved)):
         moved[e] = 0.0
     for i in range(len(stock)):
-        if (day + 1) % p.stock_period[i] != 0:
+        if (day + 1) % period[i] != 0:
             continue
         n0 = stock[i]
         left = n0
         mass = 1.0
-        for e in range(p.stock_edge_first[i], p.stock_edge_first[i + 1]):
-            prob = p.trans_prob[s, e]
+        for e in range(edge_first[i], edge_first[i + 1]):
+            h = prob[e]
             if deterministic:
-                k = n0 * prob
+                k = n0 * h
             else:
-                cond = 1.0 if mass <= prob else prob / mass
-                k = binomial_inverse(left, cond, uniform(key, day, p.trans_key[e]))
+                cond = 1.0 if mass <= h else h / mass
+                k = binomial_inverse(left, cond, uniform(key, day, trans_key[e]))
                 left -= k
-                mass -= prob
+                mass -= h
             moved[e] = k
     for e in range(len(moved)):
         k = moved[e]
         if k != 0.0:
-            stock[p.trans_from[e]] -= k
-            to = p.trans_to[e]
+            stock[trans_from[e]] -= k
+            to = trans_to[e]
             if to >= 0:
                 stock[to] += k
             record[e] = k
@@ -875,11 +935,15 @@ def _stocks_move(
 
 @numba.njit(cache=True)
 def _stocks_lend(
-    p: KPlan, stock: NDArray[np.float64], pool: NDArray[np.float64], lent: NDArray[np.float64]
+    replace_stock: NDArray,
+    stock: NDArray[np.float64],
+    pool: NDArray[np.float64],
+    lent: NDArray[np.float64],
 ) -> None:
-    """Before 3.: the stock that feeds a force's replacements joins its pool for the day."""
+    """Before 3.: the stock that feeds a force's replacements (``replace_stock``, the plan's
+    ``force_replace_stock``) joins its pool for the day."""
     for f in range(len(pool)):
-        i = p.force_replace_stock[f]
+        i = replace_stock[f]
         lent[f] = 0.0
         if i >= 0:
             lent[f] = stock[i]
@@ -889,7 +953,7 @@ def _stocks_lend(
 
 @numba.njit(cache=True)
 def _stocks_settle(
-    p: KPlan,
+    replace_stock: NDArray,
     stock: NDArray[np.float64],
     pool: NDArray[np.float64],
     lent: NDArray[np.float64],
@@ -899,7 +963,7 @@ def _stocks_settle(
     (graduates, wounded whose unit is gone) are used first: the stock gets back up to what
     it lent. ``drawn`` (N,) records the people drawn from each state."""
     for f in range(len(pool)):
-        i = p.force_replace_stock[f]
+        i = replace_stock[f]
         if i >= 0:
             back = min(pool[f], lent[f])
             stock[i] = back
@@ -909,12 +973,17 @@ def _stocks_settle(
 
 @numba.njit(cache=True)
 def _stocks_census(
-    p: KPlan, stock: NDArray[np.float64], discharged: NDArray, taken: NDArray, level: NDArray
+    discharge_stock: NDArray,
+    stock: NDArray[np.float64],
+    discharged: NDArray,
+    taken: NDArray,
+    level: NDArray,
 ) -> None:
     """End of 6.: people discharged from a force's units today (``discharged``, (F,)) join
-    the stock that takes them (``taken``, (N,)); then each state's stock is recorded."""
+    the stock that takes them (``discharge_stock``, the plan's ``force_discharge_stock``;
+    ``taken``, (N,)); then each state's stock is recorded."""
     for f in range(len(discharged)):
-        i = p.force_discharge_stock[f]
+        i = discharge_stock[f]
         if i >= 0:
             stock[i] += discharged[f]
             taken[i] = discharged[f]
@@ -961,7 +1030,15 @@ def _run(
     keep_units: bool,
     out: KOut,
     r: int,
+    pulls: NDArray | None,
+    changes: NDArray | None,
+    stocks: NDArray | None,
 ) -> None:
+    """Simulate run ``r`` of sample ``s`` into ``out``'s row ``r``.
+
+    ``pulls``, ``changes`` and ``stocks`` (:func:`kernel_features`) are ``None`` where the
+    plan has no such step: numba then compiles this function without the step's code.
+    """
     n_u = p.unit_force.shape[0]
     n_f = p.force_replacement_rule.shape[0]
     n_q = p.pipe_force.shape[0]
@@ -1044,26 +1121,26 @@ def _run(
     )
     people = np.zeros((n_f, n_y, n_l))
     units = np.zeros((n_f, n_y, n_l))
-    has_ready = p.pos_ready.any()
     n_h = p.change_policy.shape[0]
     # States and their stocks (issue 18): none unless the scenario has stocks.
-    n_n = p.stock_size0.shape[1]
     stock = p.stock_size0[s].copy()
     stock_moved = np.zeros(p.trans_from.shape[0])
     stock_lent = np.zeros(n_f)
     for day in range(p.pipe_rate.shape[1]):
-        for k in range(n_h):  # 1. changes
-            if p.change_day[s, k] == day:
-                for u in range(n_u):
-                    if p.change_units[k, u] and st.active[u]:
-                        if p.pos_deployed[st.pos[u]]:
-                            st.pending[u] = k
-                        else:
-                            _switch(p, s, st, u, k)
-                            st.pending[u] = -1
-        if n_n:  # 1b. stocks: transitions among states and wastage
+        if changes is not None:
+            for k in range(n_h):  # 1. changes
+                if p.change_day[s, k] == day:
+                    for u in range(n_u):
+                        if p.change_units[k, u] and st.active[u]:
+                            if p.pos_deployed[st.pos[u]]:
+                                st.pending[u] = k
+                            else:
+                                _switch_unit(p, s, st, u, k)
+                                st.pending[u] = -1
+        if stocks is not None:  # 1b. stocks: transitions among states and wastage
             _stocks_move(
-                p, s, stock, keys[K_RECRUITS], deterministic, day, stock_moved,
+                p.stock_period, p.stock_edge_first, p.trans_prob[s], p.trans_key, p.trans_from,
+                p.trans_to, stock, keys[K_RECRUITS], deterministic, day, stock_moved,
                 out.transition[r, day],
             )  # fmt: skip
         # (Steps written out here, not called: handing the plan's and the state's tuples to an
@@ -1114,8 +1191,8 @@ def _run(
                     st.pool[f] += graduates
             for v in range(len(st.reservoir)):
                 out.reservoir[r, day, v] = st.reservoir[v]
-        if n_n:  # a stock feeding replacements lends its people to the pool for 3.
-            _stocks_lend(p, stock, st.pool, stock_lent)
+        if stocks is not None:  # a stock feeding replacements lends its people to the pool for 3.
+            _stocks_lend(p.force_replace_stock, stock, st.pool, stock_lent)
         # 3. returns and replacements
         force, active, strength, authorised = (
             p.unit_force,
@@ -1227,8 +1304,11 @@ def _run(
                             gap = authorised[u] - strength[u]
                             if gap > 0.0:
                                 unmet[f] += gap
-        if n_n:  # and takes back what 3. did not use
-            _stocks_settle(p, stock, st.pool, stock_lent, out.stock_flows[r, day, :, SF_TO_UNITS])
+        if stocks is not None:  # and takes back what 3. did not use
+            _stocks_settle(
+                p.force_replace_stock, stock, st.pool, stock_lent,
+                out.stock_flows[r, day, :, SF_TO_UNITS],
+            )  # fmt: skip
         any_on = False
         for d in range(n_d):
             st.demand_on[d] = p.demand_start[s, d] <= day < p.demand_end[s, d]
@@ -1238,7 +1318,7 @@ def _run(
         # 4. attrition and 5. rotation, unit by unit (a unit's attrition and rotation touch
         # no other unit), and the units' part of 6. in the same pass when no unit is pulled
         # (else what is present for the pulls).
-        census = not has_ready
+        census = pulls is None
         # Local views of this sample's and this run-day's arrays: indexing through the tuples
         # inside the loop costs several times the work itself.
         hazard = p.hazard[s]
@@ -1273,6 +1353,7 @@ def _run(
         o_deployed = out.deployed[r, day]
         o_active_days = out.active_days[r]
         o_deployed_days = out.deployed_days[r]
+        o_type = out.deployed_type[r, day]
         overlap = p.pos_overlap
         if any_on:
             people[:] = 0.0
@@ -1287,10 +1368,11 @@ def _run(
         a_active = a_deployed = ZERO
         # Likewise the census's sums for the current run of units of one force, type and
         # position (a group's units pass through its positions in runs): people and units
-        # there, and people and units available to demands.
+        # there, people and units available to demands, and the run's units (counted by
+        # type where the position is deployed).
         c_pos = c_f = c_y = NONE
         a_people_at = a_people_free = a_units_free = 0.0
-        a_units_at = ZERO
+        a_units_at = a_run = ZERO
         for u in range(len(posa)):
             if not active[u]:
                 if census and keep_units:
@@ -1446,9 +1528,10 @@ def _run(
             if (
                 (move or weak or release)
                 and _move(deployed, posa, t, assigned, u, new_pos)
+                and changes is not None
                 and pending[u] >= 0
             ):  # a deferred policy change falls due as the unit leaves deployment
-                _switch(p, s, st, u, np.int64(pending[u]))
+                _switch_unit(p, s, st, u, np.int64(pending[u]))
                 pending[u] = -1
             if release and p.pos_prorated[pos] and duration[posa[u]] != OPEN:
                 # A prorated dwell: the days the unit did not serve are counted as spent.
@@ -1470,16 +1553,19 @@ def _run(
                 if pos != c_pos or f != c_f or y != c_y:
                     if c_pos >= 0:
                         _store_census(
-                            o_strength, o_positions, people, units, location, c_f, c_y, c_pos,
-                            a_people_at, a_units_at, a_people_free, a_units_free,
+                            o_strength, o_positions, people, units, o_type, location, deployed,
+                            c_f, c_y, c_pos, a_people_at, a_units_at, a_people_free,
+                            a_units_free, a_run,
                         )  # fmt: skip
                     c_pos, c_f, c_y = pos, f, y
                     a_people_at, a_units_at, a_people_free, a_units_free = _load_census(
                         o_strength, o_positions, people, units, location, f, y, pos
                     )
+                    a_run = ZERO
                 if census:
                     a_people_at += strength[u]
                     a_units_at += 1
+                    a_run += 1
                     a_active += 1
                     dep_on = deployed[pos]  # without branches: units alternate unpredictably
                     a_deployed += dep_on
@@ -1493,8 +1579,8 @@ def _run(
                     a_units_free += 1.0
         if c_pos >= 0:
             _store_census(
-                o_strength, o_positions, people, units, location, c_f, c_y, c_pos,
-                a_people_at, a_units_at, a_people_free, a_units_free,
+                o_strength, o_positions, people, units, o_type, location, deployed,
+                c_f, c_y, c_pos, a_people_at, a_units_at, a_people_free, a_units_free, a_run,
             )  # fmt: skip
         if cur >= 0:
             _store_sums(
@@ -1502,12 +1588,9 @@ def _run(
                 a_killed, a_wounded, a_missing, a_deserted, a_discharged,
                 a_in_recovery, a_into_recovery, a_active, a_deployed,
             )  # fmt: skip
-        if has_ready:  # pulls, then the units' part of 6.
+        if pulls is not None:  # pulls, then the units' part of 6.
             _pull(p, s, st, day, people, units)
             _census_units(p, st, day, out, r, keep_units, any_on, people, units)
-        # 6. census, continued: units in deployed positions by unit type (a pass of its own,
-        # after the pulls, over the census's positions).
-        _census_types(p.unit_type, p.pos_deployed, st.active, st.pos, out.deployed_type[r, day])
         if any_on:
             # The rest of the census: people present allocated to demands.
             on = st.demand_on
@@ -1527,9 +1610,9 @@ def _run(
         for f in range(n_f):  # and the stocks
             out.stocks[r, day, f, S_IN_RECOVERY] = st.in_recovery[f]
             out.stocks[r, day, f, S_REPLACEMENT_POOL] = st.pool[f]
-        if n_n:  # and the states' stocks, the discharged joining theirs
+        if stocks is not None:  # and the states' stocks, the discharged joining theirs
             _stocks_census(
-                p, stock, out.losses[r, day, :, C_DISCHARGED],
+                p.force_discharge_stock, stock, out.losses[r, day, :, C_DISCHARGED],
                 out.stock_flows[r, day, :, SF_FROM_UNITS], out.stock[r, day],
             )  # fmt: skip
     # Days active are counted by events, not every day: minus the day a unit is formed (0 for
@@ -1548,11 +1631,15 @@ def simulate_runs(
     deterministic: bool,
     keep_units: bool,
     out: KOut,
+    pulls: NDArray | None,
+    changes: NDArray | None,
+    stocks: NDArray | None,
 ) -> None:
-    """Simulate every run; run ``r`` takes sample ``samples[r]`` and keys ``keys[r]``.
+    """Simulate every run; run ``r`` takes sample ``samples[r]`` and keys ``keys[r]``;
+    ``pulls``, ``changes`` and ``stocks`` as :func:`kernel_features` gives them.
 
     One thread, without the GIL: threads share runs by calling this on slices of them. (A
     ``numba.prange`` loop here cost about 17 s of the first run's compiling, for no speed.)
     """
     for r in range(len(samples)):
-        _run(p, samples[r], keys[r], deterministic, keep_units, out, r)
+        _run(p, samples[r], keys[r], deterministic, keep_units, out, r, pulls, changes, stocks)

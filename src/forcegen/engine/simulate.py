@@ -15,7 +15,7 @@ import numpy as np
 from numba.core import event
 from numpy.typing import NDArray
 
-from forcegen.engine.kernel import STREAMS, KOut, kernel_plan, simulate_runs
+from forcegen.engine.kernel import STREAMS, KOut, kernel_features, kernel_plan, simulate_runs
 from forcegen.engine.plan import Plan
 from forcegen.engine.records import Records
 from forcegen.engine.streams import run_keys
@@ -85,6 +85,7 @@ def simulate_plan(
     keys = np.stack([run_keys(seed, ids, purpose)[back] for purpose in STREAMS], axis=1)
     rec = Records.empty(plan, runs, keep_units, compact=not deterministic)
     kplan = kernel_plan(plan)
+    features = kernel_features(kplan)
     if chunk_size is None:
         chunk_size = max(16 * n_jobs, 64)
     threads = max(1, min(n_jobs, numba.config.NUMBA_NUM_THREADS, runs))
@@ -92,7 +93,9 @@ def simulate_plan(
     def simulate(start: int, stop: int) -> None:
         part = rec.rows(start, stop)
         out = KOut(**{name: getattr(part, name) for name in KOut._fields})
-        simulate_runs(kplan, samples[start:stop], keys[start:stop], deterministic, keep_units, out)
+        simulate_runs(
+            kplan, samples[start:stop], keys[start:stop], deterministic, keep_units, out, *features
+        )
 
     if threads == 1:
         for start in range(0, runs, chunk_size):
