@@ -8,6 +8,7 @@ workers or chunking, and a unit's draws must not depend on which other units exi
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import fields, replace
 
 import numpy as np
@@ -415,6 +416,9 @@ def test_an_interrupted_simulation_starts_no_more_slices(monkeypatch: pytest.Mon
     def counted(*args: object) -> None:
         started.append(1)
         kernel(*args)
+        # Slices as long as a real run's: the main thread sees the interrupt while the
+        # running ones are still busy (the tiny scenario's take microseconds).
+        time.sleep(0.2)
 
     def interrupt(_: int) -> None:
         raise KeyboardInterrupt
