@@ -297,7 +297,8 @@ def _version(value: bool) -> None:
 # --- progress ------------------------------------------------------------------------------
 
 COMPILING = (
-    "forcegen: compiling the simulation engine (first run after install; about a minute) ..."
+    "forcegen: compiling the simulation engine (first run after install, or of a scenario "
+    "with steps not run before; about half a minute) ..."
 )
 """Said once on stderr when numba compiles the engine (never when its cache is warm)."""
 
