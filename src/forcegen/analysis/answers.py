@@ -291,7 +291,7 @@ class _Observed:
         the figure is."""
         obs = _observation(self.scenario, obs_id)
         values = self.figures.sel(observation=obs_id).drop_vars("observation")
-        holds = xr.DataArray(target(self.scenario, obs).holds(values.values), coords=values.coords)
+        holds = values.copy(data=target(self.scenario, obs).holds(values.values))
         return values, holds, _observed_figure(obs)
 
     def assessment(self, obs_id: str) -> Assessment:
