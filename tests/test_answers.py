@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import build, line_of, merge, scenario_text
 from typer.testing import CliRunner
@@ -23,6 +24,7 @@ from forcegen.cli import app
 from forcegen.errors import ScenarioError
 from forcegen.results import FULL
 from forcegen.scenario.loader import loads
+from forcegen.scenario.model import Scenario
 
 # --- the likelihood scale -------------------------------------------------------------------
 
@@ -324,3 +326,185 @@ def test_run_opens_with_the_bottom_line_and_json_keeps_fractions(
     assert section < page.index('id="headline"') and section < page.index("<nav>")
     assert page.index("Does blue hold the front?") > section
     assert "that blue holds." in page[section:]
+
+
+# --- an observation's verdict as an answer --------------------------------------------------
+
+OBS_CLAIMS = [
+    {
+        "id": f"c{grade}",
+        "source": {"publication": "A paper"},
+        "attribution": "anonymous",
+        "paraphrase": "a figure",
+        "grade": grade,
+    }
+    for grade in ("B2", "F3")
+]
+
+OBSERVATIONS = [
+    {"id": "k", "measure": "killed", "force": "blue", "by": "2023-02-15", "between": [5, 25]},
+    {"id": "p", "measure": "people", "force": "blue", "location": "front", "at": "2023-02-05"},
+    {
+        "id": "cov",
+        "measure": "coverage",
+        "demand": "d",
+        "from": "2023-01-10",
+        "to": "2023-02-20",
+        "at_least": "90%",
+    },
+]
+OBSERVATIONS[0]["cites"] = ["cB2"]
+OBSERVATIONS[1]["value"] = 1000
+
+
+def _observing(**sections: object) -> Scenario:
+    """A scenario whose answers ask about its observations, with numbers that vary."""
+    base: dict[str, object] = {
+        "horizon": "90d",
+        "claims": OBS_CLAIMS,
+        "units": merge(
+            [{"count": {"triangular": [2, 3, 5]}, "strength": {"pert": [300, 400, 600]}}]
+        ),
+        "locations": merge([{"attrition": {"killed": "2%/mo", "wounded": "5%/mo"}}]),
+        "observations": OBSERVATIONS,
+        "answers": [{"observation": o["id"]} for o in OBSERVATIONS],
+    }
+    return build(**{**base, **sections})
+
+
+@pytest.mark.parametrize("deterministic", [True, False], ids=["deterministic", "stochastic"])
+def test_an_observation_answer_holds_where_the_observations_claim_holds(
+    deterministic: bool,
+) -> None:
+    from forcegen.analysis.observations import assess, observed_figures, targets
+
+    scenario = _observing()
+    results = simulate(scenario, runs=40, seed=3, deterministic=deterministic)
+    outcomes = evaluate(results, scenario)
+    figures = observed_figures(results, scenario)
+    verdicts = {a.id: a.verdict for a in assess(results, scenario)}
+    runs = 1 if deterministic else 40
+    for outcome, tgt in zip(outcomes, targets(scenario), strict=True):
+        values = figures.sel(observation=tgt.id).values
+        assert outcome.form == "observation" and outcome.observation == tgt.id
+        assert outcome.runs == runs
+        assert outcome.holds == int(tgt.holds(values).sum())
+        assert outcome.figure_mean == pytest.approx(float(np.nanmean(values)), rel=1e-6)
+        assert outcome.verdict == verdicts[tgt.id]
+        assert outcome.plain()["verdict"] == verdicts[tgt.id]
+        assert outcome.plain()["observation"] == tgt.id
+    assert outcomes[0].cites == ["cB2"] and outcomes[0].grades == ["B2"]
+    assert outcomes[1].cites == [] and outcomes[2].cites == []
+    if not deterministic:
+        # Built so that some claim holds in some runs and not in others.
+        assert any(0 < o.holds < runs for o in outcomes)
+
+
+def test_an_observation_answer_hangs_on_what_drives_the_observations_figure() -> None:
+    scenario = build(
+        claims=OBS_CLAIMS,
+        units=merge([{"count": {"triangular": [2, 4, 6], "cites": ["cF3"]}}]),
+        observations=[
+            {
+                "id": "home",
+                "measure": "people",
+                "force": "blue",
+                "location": "home",
+                "at": "2023-01-05",
+                "at_least": 1500,
+                "cites": ["cB2"],
+            }
+        ],
+        answers=[{"observation": "home", "cites": ["cF3"]}],
+    )
+    (outcome,) = evaluate(simulate(scenario, runs=60, seed=1), scenario)
+    (driver,) = outcome.drivers
+    assert driver.input == "units[0].count" and driver.rho >= RHO_FLOOR
+    # Its own cites first, then the observation's, each once, with their grades.
+    assert outcome.cites == ["cF3", "cB2"] and outcome.grades == ["F3", "B2"]
+
+
+def test_an_observation_answer_is_stated_from_the_observation() -> None:
+    from forcegen.analysis.answers import statement
+
+    scenario = _observing()
+    k, p, cov = scenario.answers or []
+    assert statement(k, scenario) == (
+        "the claim k holds: between 5 and 25 people of blue killed by 2023-02-15 "
+        "(with the tolerance of its grades: 4.5 to 27.5)"
+    )
+    assert statement(p, scenario) == (
+        "the claim p holds: 1,000 people of blue at front on 2023-02-05 "
+        "(with the tolerance of an uncited claim: 750 to 1,250)"
+    )
+    assert statement(cov, scenario) == (
+        "the claim cov holds: the coverage of d is at least 90% on average from 2023-01-10 "
+        "to 2023-02-20 (with the tolerance of an uncited claim: at least 67.5%)"
+    )
+    exact = _observing(
+        observations=[OBSERVATIONS[0], {**OBSERVATIONS[1], "tolerance": 0}, OBSERVATIONS[2]],
+        answers=[{"observation": "p"}, {"observation": "k", "text": "few are killed"}],
+    )
+    first, second = evaluate(simulate(exact, deterministic=True), exact)
+    assert first.statement == "the claim p holds: 1,000 people of blue at front on 2023-02-05"
+    assert second.statement == "few are killed"
+
+
+def test_mistakes_in_an_observation_answer_are_located() -> None:
+    text, problems = _problems(
+        claims=OBS_CLAIMS,
+        observations=OBSERVATIONS,
+        answers=[
+            {"observation": "nope"},
+            {"observation": "k", "at": "2023-01-20"},
+            {"observation": "k", "force": "blue", "location": "front", "people": {"at_least": 1}},
+            {"observation": "p", "demand": "d", "from": 3},
+        ],
+    )
+    found = _one(problems, "answers[0].observation")
+    assert "observations (cov, k, p)" in found and "'nope'" in found
+    assert f"test.yaml:{line_of(text, 'observation: nope')}:" in found
+    assert "observation's own day or window" in _one(problems, "answers[1].at")
+    assert "found 'people' and 'observation'" in _one(problems, "answers[2]: expected exactly")
+    assert "takes the observation's id alone, not 'demand'" in _one(problems, "answers[3].demand")
+    assert "leave out 'from'" in _one(problems, "answers[3].from")
+
+
+def test_the_schema_takes_an_observation_answer() -> None:
+    import jsonschema
+
+    printed = CliRunner().invoke(app, ["schema"])
+    assert printed.exit_code == 0
+    schema = json.loads(printed.stdout)
+    answer = {"$defs": schema["$defs"], "$ref": "#/$defs/Answer"}
+    validator = jsonschema.Draft202012Validator(answer)
+    assert validator.is_valid({"id": "a", "observation": "ru-in-belarus-hur"})
+    assert not validator.is_valid({"observation": 5})
+    assert not validator.is_valid({"observation": "x", "verdict": "consistent"})
+
+
+def test_run_and_report_show_an_observations_verdict_after_its_sentence(
+    write_scenario: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_scenario(
+        claims=OBS_CLAIMS,
+        observations=OBSERVATIONS[:1],
+        answers=[{"observation": "k"}],
+    )
+    runner = CliRunner()
+    out = tmp_path / "out"
+    shown = runner.invoke(app, ["run", str(path), "--runs", "12", "--out", str(out)])
+    assert shown.exit_code == 0, shown.output
+    flat = " ".join(shown.stdout.split())  # the terminal wraps long sentences
+    (entry,) = json.loads((out / "summary.json").read_text())["answers"]
+    (observed,) = json.loads((out / "summary.json").read_text())["observations"]
+    assert entry["verdict"] == observed["verdict"]
+    assert entry["cites"] == ["cB2"] and entry["grades"] == ["B2"]
+    verdict_line = f"Verdict: {entry['verdict']} (observation k, citing cB2 (B2))"
+    assert "of 12 runs) that the claim k holds: " in flat
+    assert f"(with the tolerance of its grades: 4.5 to 27.5). {verdict_line}" in flat
+    assert runner.invoke(app, ["report", str(out)]).exit_code == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    section = page[page.index('id="bottom-line"') :]
+    assert f"Verdict: {entry['verdict']} (observation <code>k</code>" in section
+    assert section.index("that the claim k holds") < section.index("Verdict: ")

@@ -240,6 +240,8 @@ def test_the_shipped_baseline_extends_belarus_2023() -> None:
     full = load(SCENARIOS / "belarus-2023.yaml")
     assert baseline.claims == full.claims and baseline.demands == full.demands
     assert not baseline.observations
+    # Its own answers are the base's, less those that ask about an (absent) observation.
+    assert baseline.answers == [a for a in full.answers or [] if a.observation is None]
     assert {p.id for p in baseline.policies} == {"ru-front-rear-home", "by-garrison", "wg-contract"}
 
 

@@ -8,7 +8,14 @@ statement whose truth is decided in every run from a continuous *figure* of that
 - ``coverage``: the demand's coverage (filled over required) on its worst active day of the
   window: the lowest for ``at_least``, the highest for ``at_most``;
 - ``people``: the people of the force at the location on the worst day of the window,
-  likewise.
+  likewise;
+- ``observation``: the observation's own figure (:func:`forcegen.analysis.observations.
+  figure_of`), on its day or over its window; the statement holds when the observation's
+  claim holds (:meth:`~forcegen.analysis.observations.Target.holds`: the figure lies in the
+  claimed interval after the tolerance its claims' grades give). The outcome also carries
+  the observation's verdict over all the runs (consistent, in tension, inconsistent), as
+  :func:`~forcegen.analysis.observations.assess` gives it, and cites the observation's
+  claims.
 
 A run in which the figure cannot be computed (the demand requires nothing in the window in
 that run) does not hold. The probability of an answer is the share of runs in which it
@@ -41,8 +48,24 @@ import xarray as xr
 
 from forcegen.analysis.drivers import Driver, input_claims, sampled, top_drivers
 from forcegen.analysis.likelihood import lead, share_text, verdict, word
+from forcegen.analysis.observations import (
+    Assessment,
+    assess,
+    describe_claim,
+    observed_figures,
+    target,
+)
+from forcegen.report import formats
 from forcegen.results import Results
-from forcegen.scenario.model import Answer, PeopleBound, Scenario, ShareBound
+from forcegen.scenario.model import (
+    Answer,
+    MeasureRef,
+    Observation,
+    PeopleBound,
+    Scenario,
+    ShareBound,
+    is_cumulative,
+)
 
 DEFAULT_DAYS = 0.95
 """Share of its days on which a demand must be fully covered in a default answer."""
@@ -70,9 +93,17 @@ class Outcome:
     figure_mean: float | None
     figure_q: list[float | None]
     cites: list[str]
+    """The claims the answer cites, and for an ``observation`` answer the observation's."""
     drivers: list[Driver] = field(default_factory=list)
     drivers_note: str = ""
     """Why no driver is named, where none is."""
+    grades: list[str] = field(default_factory=list)
+    """The grade of each claim in ``cites``, in the same order."""
+    observation: str | None = None
+    """The observation an ``observation`` answer asks about."""
+    verdict: str | None = None
+    """That observation's verdict over all the runs: ``consistent``, ``in tension`` or
+    ``inconsistent`` (:func:`forcegen.analysis.observations.assess`)."""
 
     @property
     def probability(self) -> float:
@@ -114,6 +145,9 @@ class Outcome:
             "figure_mean": self.figure_mean,
             "figure_q": self.figure_q,
             "cites": self.cites,
+            "grades": self.grades,
+            "observation": self.observation,
+            "verdict": self.verdict,
             "hangs_on": [
                 {
                     "input": d.input,
@@ -173,9 +207,16 @@ def evaluate(
     cites = input_claims(scenario, taken)
     grades = {c.id: c.grade for c in scenario.claims}
     runs = int(ds.sizes["run"])
+    observed = _Observed(results, scenario)
     out = []
     for i, answer in enumerate(chosen):
-        figure, holds, what = _figure(results, scenario, answer)
+        if answer.observation is not None:
+            figure, holds, what = observed.figure(answer.observation)
+            judged: Assessment | None = observed.assessment(answer.observation)
+        else:
+            figure, holds, what = _figure(results, scenario, answer)
+            judged = None
+        cited = list(dict.fromkeys([*answer.cites, *(judged.claims if judged else ())]))
         values = figure.values.astype(np.float64)
         drivers, note = (
             ([], "one expected-value run: no input varies")
@@ -200,9 +241,12 @@ def evaluate(
                 figure=what,
                 figure_mean=_num(finite.mean()) if finite.size else None,
                 figure_q=q,
-                cites=list(answer.cites),
+                cites=cited,
                 drivers=drivers,
                 drivers_note=note,
+                grades=[grades.get(c, "?") for c in cited],
+                observation=answer.observation,
+                verdict=None if judged is None else judged.verdict,
             )
         )
     return out
@@ -224,6 +268,52 @@ def with_answers(
 
 
 # --- per-run figures ----------------------------------------------------------------------
+
+
+class _Observed:
+    """The observations' figures and assessments of one set of results, computed once and
+    only if an answer asks about an observation."""
+
+    def __init__(self, results: Results, scenario: Scenario) -> None:
+        self.results = results
+        self.scenario = scenario
+        self._figures: xr.DataArray | None = None
+        self._assessed: dict[str, Assessment] | None = None
+
+    @property
+    def figures(self) -> xr.DataArray:
+        if self._figures is None:
+            self._figures = observed_figures(self.results, self.scenario)
+        return self._figures
+
+    def figure(self, obs_id: str) -> tuple[xr.DataArray, xr.DataArray, str]:
+        """The observation's figure per run, whether its claim holds per run, and what
+        the figure is."""
+        obs = _observation(self.scenario, obs_id)
+        values = self.figures.sel(observation=obs_id).drop_vars("observation")
+        holds = values.copy(data=target(self.scenario, obs).holds(values.values))
+        return values, holds, _observed_figure(obs)
+
+    def assessment(self, obs_id: str) -> Assessment:
+        """The observation against all the runs, contradictions included, as ``forcegen
+        run`` reports it among the observations."""
+        if self._assessed is None:
+            found = assess(self.results, self.scenario, self.figures)
+            self._assessed = {a.id: a for a in found}
+        return self._assessed[obs_id]
+
+
+def _observation(scenario: Scenario, obs_id: str) -> Observation:
+    (obs,) = [o for o in scenario.observations if o.id == obs_id]
+    return obs
+
+
+def _observed_figure(obs: Observation) -> str:
+    """What an observation's figure measures, with its unit."""
+    what = _counted(obs)
+    if obs.share_of is not None:
+        return f"{what} as a share of {_counted(obs.share_of)} {_when(obs)}"
+    return f"{what} {_when(obs)}" + (" (a share)" if obs.is_share else "")
 
 
 def _window(answer: Answer, scenario: Scenario, days: int) -> tuple[int, int]:
@@ -308,6 +398,8 @@ def _span(answer: Answer, scenario: Scenario, whole: str) -> str:
 def statement(answer: Answer, scenario: Scenario) -> str:
     """Words made from an answer's form, such as ``front-line is fully covered on at least
     95% of its days``."""
+    if answer.observation is not None:
+        return observation_statement(_observation(scenario, answer.observation), scenario)
     if answer.fully_covered is not None:
         window = _span(answer, scenario, "").replace("on every day ", "")
         return (
@@ -326,6 +418,80 @@ def statement(answer: Answer, scenario: Scenario) -> str:
         f"{limit} people of {answer.force} are at {answer.location} "
         f"{_span(answer, scenario, 'on every day')}"
     )
+
+
+def _counted(ref: MeasureRef) -> str:
+    """What a measure counts, in words: ``people of RU at belarus``, ``people of WG killed``,
+    ``recruits of pipeline wg-prisons``."""
+    of = f" of {ref.force}" if ref.force is not None else ""
+    if ref.measure == "people":
+        kind = f" in units of type {ref.unit_type}" if ref.unit_type is not None else ""
+        at = f" at {ref.location}" if ref.location is not None else ""
+        return f"people{of}{kind}{at}"
+    if ref.measure in ("recruits", "graduates"):
+        return f"{ref.measure} of pipeline {ref.pipeline}"
+    if ref.measure == "reservoir":
+        return f"people in reservoir {ref.reservoir}"
+    if ref.measure == "units_deployed":
+        return f"units{of} deployed"
+    if ref.measure == "coverage":
+        return f"the coverage of {ref.demand}"
+    return f"people{of} {ref.measure}"
+
+
+def _when(obs: Observation) -> str:
+    """The day or window of an observation, in words: ``on 2023-01-25`` (a level that day),
+    ``by 2023-02-17`` (a total through that day), ``from ... to ...`` (a total over the
+    window), ``on average from ... to ...`` (the mean level over it)."""
+    first, last = obs.window
+    cumulative = is_cumulative(obs.measure)
+    if obs.at is not None or obs.by is not None:
+        return f"{'by' if cumulative else 'on'} {first.isoformat()}"
+    span = f"from {first.isoformat()} to {last.isoformat()}"
+    return span if cumulative else f"on average {span}"
+
+
+def _bound(x: float, share: bool) -> str:
+    """One end of an observation's interval as people read it: ``5,220``, ``16%``."""
+    if share:
+        return formats.quantity(x, "share")
+    return formats.number(x) if abs(x) >= 100 else formats.significant(x)
+
+
+def _tolerated(obs: Observation, scenario: Scenario) -> str:
+    """The interval after tolerance, in words, or nothing where there is no tolerance."""
+    tgt = target(scenario, obs)
+    if tgt.tolerance == 0:
+        return ""
+    if tgt.low > -np.inf and tgt.high < np.inf:
+        interval = f"{_bound(tgt.low, tgt.share)} to {_bound(tgt.high, tgt.share)}"
+    elif tgt.low > -np.inf:
+        interval = f"at least {_bound(tgt.low, tgt.share)}"
+    else:
+        interval = f"at most {_bound(tgt.high, tgt.share)}"
+    whose = (
+        "its own tolerance"
+        if obs.tolerance is not None
+        else "the tolerance of its grades"
+        if obs.cites
+        else "the tolerance of an uncited claim"
+    )
+    return f" (with {whose}: {interval})"
+
+
+def observation_statement(obs: Observation, scenario: Scenario) -> str:
+    """The statement of an ``observation`` answer, made from the observation: ``the claim
+    hur holds: 5,800 people of RU at belarus on 2023-01-25 (with the tolerance of its
+    grades: 5,220 to 6,380)``."""
+    claimed = describe_claim(obs)
+    counted = _counted(obs)
+    if obs.share_of is not None:
+        figure = f"{counted} are {claimed} of {_counted(obs.share_of)}"
+    elif obs.measure == "coverage":
+        figure = f"{counted} is {claimed}"
+    else:
+        figure = f"{claimed} {counted}"
+    return f"the claim {obs.id} holds: {figure} {_when(obs)}{_tolerated(obs, scenario)}"
 
 
 def _num(value: Any) -> float | None:

@@ -238,3 +238,20 @@ def requirement(data: Mapping[str, Any]) -> str:
         f"{word} {data['field']} that gets {target}: {requirement_answer(data)} "
         f"({len(data['evaluations'])} evaluations)"
     )
+
+
+# --- an answer that asks about an observation -----------------------------------------------
+
+
+def answer_verdict(data: Mapping[str, Any]) -> str:
+    """The verdict of the observation an answer asks about (an entry of the summary's
+    ``answers``), with the claims it cites: ``Verdict: in tension (observation hur, citing
+    hur-5800 (B2))``; empty for an answer of another form."""
+    if not data.get("verdict"):
+        return ""
+    grades = [*data.get("grades", []), *[""] * len(data.get("cites", []))]
+    cited = ", ".join(
+        f"{c} ({g})" if g else c for c, g in zip(data.get("cites", []), grades, strict=False)
+    )
+    about = f"observation {data['observation']}" + (f", citing {cited}" if cited else "")
+    return f"Verdict: {data['verdict']} ({about})"

@@ -240,7 +240,8 @@ def _headline(summary: Mapping[str, Any]) -> dict[str, Any]:
 
 def _bottom_line(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The answers of ``summary.json`` (added by ``forcegen run``), for the page's first
-    section: each sentence with the claims it hangs on most."""
+    section: each sentence with the claims it hangs on most, and for an answer that asks
+    about an observation, the observation's verdict and the claims it cites."""
     rows = []
     for a in summary.get("answers") or []:
         hangs = [
@@ -261,6 +262,12 @@ def _bottom_line(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "default": bool(a.get("default")),
                 "hangs_on": hangs,
                 "note": "" if a.get("deterministic") else a.get("hangs_on_note") or "",
+                "verdict": a.get("verdict") or "",
+                "observation": a.get("observation") or "",
+                "cites": [
+                    {"id": c, "grade": g}
+                    for c, g in zip(a.get("cites", []), a.get("grades", []), strict=False)
+                ],
             }
         )
     return rows

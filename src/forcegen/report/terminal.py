@@ -54,7 +54,8 @@ def row(made: Table, *cells: object) -> None:
 
 def bottom_line(out: Console, data: Mapping[str, Any]) -> None:
     """The answers of a run's summary in words (``answers``, added by ``forcegen run``),
-    each with the claims it hangs on most; the scenario's question first, if it has one."""
+    each with the claims it hangs on most (and an observation's verdict, for an answer that
+    asks about one); the scenario's question first, if it has one."""
     answers = data.get("answers") or []
     if not answers:
         return
@@ -66,6 +67,8 @@ def bottom_line(out: Console, data: Mapping[str, Any]) -> None:
     out.print(Text(title + ":", style="bold"))
     for a in answers:
         out.print(Text("  " + a["sentence"]))
+        if a.get("verdict"):
+            out.print(Text("    " + fmt.answer_verdict(a)))
         if a.get("hangs_on"):
             names = "; ".join(
                 ", ".join(f"{c} ({g})" for c, g in zip(d["claims"], d["grades"], strict=False))

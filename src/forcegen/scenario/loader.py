@@ -434,13 +434,15 @@ def _one_of(kind: str, name: str, known: Iterable[str]) -> str:
 
 def _answer_findings(scenario: Scenario) -> list[tuple[Loc, str]]:
     """What the schema cannot say about ``answers``: one form with the ids it needs, ids
-    that exist, one bound, days within the horizon and within the demand's window, claims
+    that exist (an observation's among the scenario's), one bound, days within the horizon
+    and within the demand's window (none for an observation, which has its own), claims
     that exist, ids used once."""
     found: list[tuple[Loc, str]] = []
     demands = {d.id: d for d in scenario.demands}
     forces = {f.id for f in scenario.forces}
     locations = {loc.id for loc in scenario.locations}
     claims = {c.id for c in scenario.claims}
+    observations = {o.id for o in scenario.observations}
     horizon = int(resolve(scenario.horizon).value)
     seen: dict[str, int] = {}
     for i, answer in enumerate(scenario.answers or []):
@@ -462,23 +464,34 @@ def _answer_findings(scenario: Scenario) -> list[tuple[Loc, str]]:
                 (
                     loc,
                     "expected exactly one of 'fully_covered' (with 'demand'), 'coverage' "
-                    f"(with 'demand') or 'people' (with 'force' and 'location'); found {what}",
+                    f"(with 'demand'), 'people' (with 'force' and 'location') or 'observation'; "
+                    f"found {what}",
                 )
             )
         form = answer.form
-        need = {"people": ("force", "location")}.get(form or "", ("demand",))
+        need = {"people": ("force", "location"), "observation": ()}.get(form or "", ("demand",))
         if form is not None:
             for name in ("demand", "force", "location"):
                 given = getattr(answer, name) is not None
                 if name in need and not given:
                     found.append((loc, f"a {form!r} answer needs {name!r}"))
                 elif name not in need and given:
+                    takes = " and ".join(need) or "the observation's id alone"
+                    found.append(((*loc, name), f"a {form!r} answer takes {takes}, not {name!r}"))
+        if form == "observation":
+            for name in ("at", "from", "to"):
+                if getattr(answer, "from_" if name == "from" else name) is not None:
                     found.append(
                         (
                             (*loc, name),
-                            f"a {form!r} answer takes {' and '.join(need)}, not {name!r}",
+                            f"an 'observation' answer is about the observation's own day or "
+                            f"window: leave out {name!r}",
                         )
                     )
+        if answer.observation is not None and answer.observation not in observations:
+            found.append(
+                ((*loc, "observation"), _one_of("observations", answer.observation, observations))
+            )
         if answer.demand is not None and answer.demand not in demands:
             found.append(((*loc, "demand"), _one_of("demands", answer.demand, demands)))
         if answer.force is not None and answer.force not in forces:

@@ -1178,7 +1178,10 @@ class Answer(Strict):
       within ``from``/``to`` (its whole window if neither is given);
     - ``people: {at_least: N}`` (or ``at_most``) with ``force`` and ``location``: the
       people of the force present at the location meet the bound on day ``at``, or on
-      every day from ``from`` to ``to`` (the whole horizon if neither is given).
+      every day from ``from`` to ``to`` (the whole horizon if neither is given);
+    - ``observation: ID``: the claim of one of the scenario's ``observations`` holds: its
+      figure lies in the claimed interval after the tolerance its claims' grades give. The
+      observation has its own day or window, so ``at``/``from``/``to`` are not given.
 
     ``from`` and ``to`` are inclusive; either may be left out (the first or the last day).
     The thresholds are settings of the question, not statements about the world: they
@@ -1187,7 +1190,7 @@ class Answer(Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    FORMS: ClassVar[tuple[str, ...]] = ("fully_covered", "coverage", "people")
+    FORMS: ClassVar[tuple[str, ...]] = ("fully_covered", "coverage", "people", "observation")
     """The fields that name an answer's form; exactly one is given."""
 
     id: Id | None = None
@@ -1198,6 +1201,9 @@ class Answer(Strict):
     fully_covered: DaysShare | None = None
     coverage: ShareBound | None = None
     people: PeopleBound | None = None
+    observation: Id | None = Field(
+        None, description="the id of an observation whose claim the answer asks about"
+    )
     at: AnswerEnd | None = None
     from_: AnswerDay | None = Field(None, alias="from")
     to: AnswerEnd | None = None
@@ -1206,7 +1212,8 @@ class Answer(Strict):
 
     @property
     def form(self) -> str | None:
-        """The form given (``fully_covered``, ``coverage`` or ``people``), if exactly one."""
+        """The form given (``fully_covered``, ``coverage``, ``people`` or ``observation``), if
+        exactly one."""
         given = [name for name in self.FORMS if getattr(self, name) is not None]
         return given[0] if len(given) == 1 else None
 
