@@ -215,3 +215,43 @@ def test_the_workbench_has_its_section_in_the_docs_and_a_line_in_the_readme() ->
     for said in ("--host", "--port", "--token", "FORCEGEN_TOKEN", "--open/--no-open", "403"):
         assert said in analyses, said
     assert "forcegen serve" in (root / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_folders_scenarios_are_run_once_each_to_compile_what_they_need(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import forcegen.api
+
+    (tmp_path / "b.yaml").write_text(server_module._TINY, encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.yaml").write_text(server_module._TINY, encoding="utf-8")
+    (tmp_path / "broken.yaml").write_text("forcegen: 1\nname: [\n", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("not a scenario", encoding="utf-8")
+    runs: list[tuple[str, bool]] = []
+    simulate = forcegen.api.simulate
+
+    def counted(scenario: object, **kwargs: object) -> object:
+        runs.append((scenario.name, bool(kwargs.get("deterministic"))))  # type: ignore[attr-defined]
+        return simulate(scenario, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(forcegen.api, "simulate", counted)
+    said: list[str] = []
+    ran = server_module.warm_scenarios(tmp_path, said.append)
+    assert ran == ["b.yaml", "sub/a.yaml"]  # the broken file passed over, quietly
+    assert runs == [("warm-up", True), ("warm-up", True)]  # one expected-value run each
+    assert all("in the background" in line for line in said)
+
+
+def test_a_scenario_that_fails_to_run_is_passed_over_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import forcegen.api
+
+    (tmp_path / "a.yaml").write_text(server_module._TINY, encoding="utf-8")
+
+    def failing(scenario: object, **kwargs: object) -> object:
+        raise RuntimeError("out of luck")
+
+    monkeypatch.setattr(forcegen.api, "simulate", failing)
+    assert server_module.warm_scenarios(tmp_path) == []
+    assert "out of luck" in caplog.text and "Traceback" not in caplog.text

@@ -133,6 +133,9 @@ def serve(
     if say is not None:
         say("loading the engine (compiling on first use)...")
     warm_up()
+    threading.Thread(
+        target=warm_scenarios, args=(root, say), name="forcegen-warm-scenarios", daemon=True
+    ).start()
     serve_app(
         lambda: build(root), host=host, port=port, token=token, show=show, ready=ready, warm=True
     )
@@ -154,6 +157,44 @@ def warm_up() -> None:
             raise RuntimeError(f"the warm-up scenario does not load: {problems[0]}")
         for chart in session.run(Settings(runs=2, seed=0)).charts:
             figures(chart)
+
+
+def warm_scenarios(folder: Path, say: Callable[[str], None] | None = None) -> list[str]:
+    """Compile the engine for every scenario of ``folder``, in the order the page lists them.
+
+    numba compiles the engine once for each set of optional steps (units pulled to demands,
+    policy changes, stocks; :func:`forcegen.engine.kernel.kernel_features`): one
+    expected-value run of each scenario compiles what it needs, or finds it compiled. The
+    server calls this in a thread of its own once :func:`warm_up` has compiled the common
+    case, so that the page answers at once while the rest compiles. A scenario that does not
+    load is passed over (the page shows its errors when it is opened). ``say`` hears of each
+    scenario that needs compiling. Returns the names of the scenarios run.
+    """
+    from forcegen.api import simulate
+    from forcegen.engine import compiling
+    from forcegen.errors import ScenarioError
+    from forcegen.scenario.loader import load
+    from forcegen.web.files import Folder
+
+    files = Folder(folder)
+    ran = []
+    for name in files.scenarios():
+
+        def told(name: str = name) -> None:
+            if say is not None:
+                say(f"compiling the engine's steps for {name} (in the background)...")
+
+        try:
+            scenario = load(files.path(name))
+            with compiling(told):
+                simulate(scenario, deterministic=True)
+        except (ScenarioError, UsageError, OSError):
+            continue
+        except Exception as exc:  # noqa: BLE001 - a thread of its own: one line, no traceback
+            _log_error(exc)
+            continue
+        ran.append(name)
+    return ran
 
 
 _TINY = """\
