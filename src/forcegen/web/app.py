@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
 from pathlib import Path
@@ -215,6 +216,9 @@ page thins its charts: the report and the results keep every day."""
 ANSWERING = ("coverage", "strength")
 """The charts the results tab shows at once (by :attr:`Chart.name`); the others are drawn in
 tabs of their own when the user opens them."""
+PROGRESS_EVERY = 0.5
+"""Seconds between two lines of progress in the status (the first comes this long after the
+work began)."""
 MORE = "More charts"
 """The first tab of the other charts: a line saying what the tabs hold, so that none of
 them is drawn before it is asked for."""
@@ -277,8 +281,48 @@ def page_figures(chart: Any) -> list[dict[str, Any]]:
     ]
 
 
+class _Drawn:
+    """A figure as Panel's Plotly pane reads one (its ``_data`` and ``_layout``): the traces
+    as :func:`page_figures` makes them, the layout with Plotly's default template, as
+    :class:`plotly.graph_objects.Figure` would give them. Building that Figure validates
+    every trace, which takes most of the time an update spends in the pane (a tenth of a
+    second for the results' twelve plots); the page's traces come from the report's chart
+    descriptions, whose figures the tests check, and only the layout is validated here."""
+
+    def __init__(self, data: Iterable[Mapping[str, Any]], layout: Mapping[str, Any]) -> None:
+        import plotly.graph_objects as go
+
+        self._data = [dict(t) for t in data]
+        self._layout = go.Figure(layout=layout)._layout
+
+
+_PANE: list[Any] = []
+
+
+def _pane_class(pn: Any) -> Any:
+    """Panel's Plotly pane, with figures given as ``{"data", "layout"}`` read as
+    :class:`_Drawn` (where the installed Panel reads figures as the pane expects)."""
+    if not _PANE:
+        if not hasattr(pn.pane.Plotly, "_plotly_json_wrapper"):  # another Panel: its own way
+            _PANE.append(pn.pane.Plotly)
+            return _PANE[0]
+
+        class PagePlotly(pn.pane.Plotly):  # type: ignore[misc, name-defined]
+            """A Plotly pane that does not validate the page's traces again."""
+
+            priority = 0  # never chosen by pn.panel for other objects
+
+            def _to_figure(self, obj: Any) -> Any:
+                if isinstance(obj, dict) and isinstance(obj.get("data"), list):
+                    return _Drawn(obj["data"], obj.get("layout") or {})
+                return super()._to_figure(obj)
+
+        _PANE.append(PagePlotly)
+    return _PANE[0]
+
+
 def _plotly(figure: Mapping[str, Any], name: str, chart: str, pn: Any) -> Any:
-    return pn.pane.Plotly(
+    return _pane_class(pn)(
         {"data": figure["data"], "layout": figure["layout"]},
         config=figure.get("config", {}),
         name=name,
@@ -395,6 +439,7 @@ class Workbench:
         self.folder = folder if isinstance(folder, Folder) else Folder(folder)
         self.session: Session = Session(self.folder)
         self.finished = 0  # runs finished on this page
+        self._progressed = 0.0  # when progress was last shown (time.perf_counter)
         self.outcome: Outcome | None = None
         self.controls: dict[str, Any] = {}  # Input.path -> its widget (select or text box)
         self.sliders: dict[str, Any] = {}
@@ -645,7 +690,13 @@ class Workbench:
         self.errors.visible = False
 
     def progress(self, done: int, total: int | None = None) -> None:
-        """The progress text of long work (a ``progress(done, total)`` callback)."""
+        """The progress text of long work (a ``progress(done, total)`` callback), shown at
+        most every :data:`PROGRESS_EVERY` seconds: each line shown is a message to the
+        page, and a run of under a second needs none."""
+        now = time.perf_counter()
+        if now - self._progressed < PROGRESS_EVERY:
+            return
+        self._progressed = now
         share = f" ({done / total:.0%})" if total else ""
         self.status.object = f"working: {done:,}{f' of {total:,}' if total else ''}{share}"
 
@@ -825,25 +876,25 @@ class Workbench:
         self.clear()
         settings = self.settings()
         self.status.object = f"running {settings.runs} runs"
+        self._progressed = time.perf_counter()
         outcome = self.session.run(settings, progress=self.progress)
         self.outcome = outcome
         self.finished += 1
-        self._show_outcome(outcome)
-        self.pin_button.disabled = False
-        for button in self.export_buttons.values():
-            button.disabled = False
-        self._show_difference()
-        runs = outcome.settings.runs if not outcome.settings.deterministic else 1
-        self.status.object = f"done: run {self.finished} ({runs} run{'s' if runs != 1 else ''})"
+        with self.pn.io.hold():  # every change of the page goes in one message
+            self._show_outcome(outcome)
+            self.pin_button.disabled = False
+            for button in self.export_buttons.values():
+                button.disabled = False
+            self._show_difference()
+            runs = outcome.settings.runs if not outcome.settings.deterministic else 1
+            s = "s" if runs != 1 else ""
+            self.status.object = f"done: run {self.finished} ({runs} run{s})"
 
     def _show_outcome(self, outcome: Outcome) -> None:
         headline = _frame(outcome.headline) if outcome.headline else None
         if not _same_frame(self.headline.object, headline):
             self.headline.object = headline
-        lines = [
-            f"- {a.get('sentence') or a.get('statement', '')}"
-            for a in outcome.summary.get("answers", [])
-        ]
+        lines = [f"- {a.get('sentence') or a.get('statement', '')}" for a in outcome.answers]
         answers = "#### Bottom line\n\n" + "\n".join(lines) if lines else ""
         if self.answers.object != answers:
             self.answers.object = answers

@@ -41,6 +41,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -115,18 +116,26 @@ class Settings:
 class Outcome:
     """What one run of the page shows.
 
-    ``summary`` is :meth:`forcegen.Results.summary` with the answers (and observations) as
-    ``forcegen run`` prints it; ``charts`` the report's chart descriptions (coverage,
-    strength, losses, manpower fans); ``headline`` the rows of the headline table, display
-    text, with bands; ``observations`` each observation against the runs.
+    ``answers`` are the answers of the run as the summary lists them; ``charts`` the
+    report's chart descriptions (coverage, strength, losses, manpower fans); ``headline``
+    the rows of the headline table, display text, with bands; ``observations`` each
+    observation against the runs. ``summary`` is :meth:`forcegen.Results.summary` with the
+    answers (and observations) as ``forcegen run`` prints it: the page shows only part of
+    it (:func:`headline_summary`), so it is computed when first asked for (an export).
     """
 
     settings: Settings
     results: Results
-    summary: dict[str, Any]
+    answers: list[dict[str, Any]]
     charts: list[Chart]
     headline: list[dict[str, Any]]
     observations: list[dict[str, Any]]
+    whole: Callable[[], dict[str, Any]] = field(repr=False, compare=False)
+
+    @cached_property
+    def summary(self) -> dict[str, Any]:
+        """The run's whole summary, with its answers (and observations)."""
+        return self.whole()
 
 
 @dataclass(frozen=True)
@@ -573,7 +582,7 @@ class Session:
         UsageError
             For an unknown choice or option, bad runs or seed, or no scenario open.
         """
-        from forcegen.analysis.answers import with_answers
+        from forcegen.analysis.answers import evaluate, summaries
         from forcegen.analysis.observations import assess
         from forcegen.api import check_choices
 
@@ -585,17 +594,23 @@ class Session:
             scenario = self._scenario_with(overrides)
             choices = check_choices(scenario, settings.choices)
             results = self._simulate(scenario, settings, choices, progress)
-            summary = with_answers(results.summary(QUANTILES), results, scenario)
+            answers = summaries(evaluate(results, scenario, quantiles=QUANTILES))
             observed = [a.summary() for a in assess(results, scenario)]
-            if scenario.observations:
-                summary["observations"] = observed
+
+            def whole() -> dict[str, Any]:
+                summary = {**results.summary(QUANTILES), "answers": answers}
+                if scenario.observations:
+                    summary["observations"] = observed
+                return summary
+
             outcome = Outcome(
                 settings=settings,
                 results=results,
-                summary=summary,
+                answers=answers,
                 charts=_charts(results),
-                headline=headline(summary),
+                headline=headline(headline_summary(results, QUANTILES)),
                 observations=observed,
+                whole=whole,
             )
             self._last = _Configured(scenario, overrides, choices, outcome)
             return outcome
@@ -904,6 +919,67 @@ def _charts(results: Results) -> list[Chart]:
         *described.recruitment(ds, QUANTILES),
         *described.reservoirs(ds, QUANTILES),
     ]
+
+
+def headline_summary(results: Results, quantiles: Sequence[float]) -> dict[str, Any]:
+    """The part of :meth:`forcegen.Results.summary` the headline table shows, computed as it
+    computes it (the same figures, to the bit): ``demands`` (id, location, measure,
+    required, days active, mean coverage with its band, days fully covered, the lowest
+    share of runs fully covered on a day) and ``forces`` (deployed-to-dwell, people at
+    the start and at the end with its band, losses by cause). The whole summary holds much
+    more (strength by location, unit types, pipelines, reservoirs, stocks, every band),
+    which takes longer than the page can wait for what it does not show."""
+    from forcegen.results import _num, _window
+
+    ds = results.to_xarray()
+    q = list(quantiles)
+
+    def band(per_run: Any) -> list[float | None]:
+        return [_num(v) for v in per_run.quantile(q, dim="run").values]
+
+    covered = results.fully_covered()
+    coverage = results.coverage()
+    p_full = results.p_fully_covered()
+    days_active = results.demand_days_active()
+    demands = []
+    for d in ds.demand.values:
+        req = ds.required.sel(demand=d)
+        active_days = int(days_active.sel(demand=d))
+        measured = active_days if float(req.max()) > 0 else 0
+        cov = coverage.sel(demand=d)
+        demands.append(
+            {
+                "id": str(d),
+                "location": str(ds.demand_location.sel(demand=d).item()),
+                "measure": str(ds.demand_measure.sel(demand=d).item()),
+                "required": _num(req.max()),
+                "days_active": active_days,
+                "coverage_mean": _num(cov.mean()) if measured else None,
+                "days_fully_covered_mean": _num(covered.sel(demand=d).sum("day").mean()),
+                "coverage_q": band(cov.mean("day")) if measured else None,
+                "p_fully_covered_min": (
+                    _num(p_full.sel(demand=d).where(_window(ds, str(d), req)).min())
+                    if measured
+                    else None
+                ),
+            }
+        )
+    ratio = results.deployed_to_dwell()
+    losses = ds.losses.sum("day").mean("run")
+    end_per_run = results.end_strength()
+    end = end_per_run.mean("run")
+    forces = [
+        {
+            "force": str(f),
+            "deployed_to_dwell": _num(ratio.sel(force=f)),
+            "people_start": _num(ds.initial_strength.sel(force=f).mean()),
+            "people_end_mean": _num(end.sel(force=f)),
+            "losses_mean": {str(c): _num(losses.sel(force=f, cause=c)) for c in ds.cause.values},
+            "people_end_q": band(end_per_run.sel(force=f)),
+        }
+        for f in ds.force.values
+    ]
+    return {"demands": demands, "forces": forces}
 
 
 def headline(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
