@@ -347,7 +347,7 @@ def test_the_page_plots_give_plotly_what_the_plain_pane_gives(folder: Path) -> N
     assert all(np.array_equal(s, t["y"], equal_nan=True) for s, t in zip(sent, new, strict=True))
 
 
-def test_progress_is_shown_at_most_every_half_second(textbook: Any) -> None:
+def test_progress_is_shown_at_most_every_progress_every_seconds(textbook: Any) -> None:
     bench = textbook.workbench
     status = one(textbook, "fg-status")
     status.object = "running"

@@ -116,18 +116,22 @@ class Settings:
 class Outcome:
     """What one run of the page shows.
 
-    ``answers`` are the answers of the run as the summary lists them; ``charts`` the
-    report's chart descriptions (coverage, strength, losses, manpower fans); ``headline``
-    the rows of the headline table, display text, with bands; ``observations`` each
-    observation against the runs. ``summary`` is :meth:`forcegen.Results.summary` with the
-    answers (and observations) as ``forcegen run`` prints it: the page shows only part of
-    it (:func:`headline_summary`), so it is computed when first asked for (an export).
+    ``answers`` are the answers of the run as the summary lists them; ``answering`` the
+    report's chart descriptions of coverage and strength (the charts that answer the
+    question); ``headline`` the rows of the headline table, display text, with bands;
+    ``observations`` each observation against the runs.
+
+    ``charts`` (every fan chart: coverage, strength, losses, recruitment, reservoirs) and
+    ``summary`` (:meth:`forcegen.Results.summary` with the answers, and observations, as
+    ``forcegen run`` prints it) are computed when first asked for: the page shows the other
+    charts in tabs, and only part of the summary (:func:`headline_summary`), so a run is
+    redrawn without waiting for them.
     """
 
     settings: Settings
     results: Results
     answers: list[dict[str, Any]]
-    charts: list[Chart]
+    answering: list[Chart]
     headline: list[dict[str, Any]]
     observations: list[dict[str, Any]]
     whole: Callable[[], dict[str, Any]] = field(repr=False, compare=False)
@@ -136,6 +140,12 @@ class Outcome:
     def summary(self) -> dict[str, Any]:
         """The run's whole summary, with its answers (and observations)."""
         return self.whole()
+
+    @cached_property
+    def charts(self) -> list[Chart]:
+        """Every fan chart of the run: :attr:`answering`, then losses, recruitment and
+        reservoirs (where the run has them)."""
+        return [*self.answering, *_other_charts(self.results)]
 
 
 @dataclass(frozen=True)
@@ -607,7 +617,7 @@ class Session:
                 settings=settings,
                 results=results,
                 answers=answers,
-                charts=_charts(results),
+                answering=_answering_charts(results),
                 headline=headline(headline_summary(results, QUANTILES)),
                 observations=observed,
                 whole=whole,
@@ -907,18 +917,29 @@ def _choice_defaults(scenario: Scenario, choices: Mapping[str, str]) -> _Default
     return _Defaults(out)
 
 
-def _charts(results: Results) -> list[Chart]:
-    """The page's fan charts: coverage, strength, losses, recruitment and reservoirs."""
+def _answering_charts(results: Results) -> list[Chart]:
+    """The page's fan charts that answer the question: coverage and strength."""
+    from forcegen.report import charts as described
+
+    ds = results.to_xarray()
+    return [*described.coverage_fans(ds, QUANTILES), *described.strength_fans(ds, QUANTILES)]
+
+
+def _other_charts(results: Results) -> list[Chart]:
+    """The page's other fan charts: losses, recruitment and reservoirs."""
     from forcegen.report import charts as described
 
     ds = results.to_xarray()
     return [
-        *described.coverage_fans(ds, QUANTILES),
-        *described.strength_fans(ds, QUANTILES),
         *described.losses(ds, QUANTILES),
         *described.recruitment(ds, QUANTILES),
         *described.reservoirs(ds, QUANTILES),
     ]
+
+
+def _charts(results: Results) -> list[Chart]:
+    """The page's fan charts: coverage, strength, losses, recruitment and reservoirs."""
+    return [*_answering_charts(results), *_other_charts(results)]
 
 
 def headline_summary(results: Results, quantiles: Sequence[float]) -> dict[str, Any]:
