@@ -972,12 +972,12 @@ class Workbench:
     def run(self) -> None:
         """Run the scenario with the page's settings and draw what comes back.
 
-        The page hears of a run in two messages: its start (the busy indicator and the
-        status), and all that is in sight once it is done (the headline, answers,
-        observations and charts, the status saying done), since the browser lays out the
-        whole page, and draws every plot again, for each message. What is out of sight
-        (the charts in closed tabs, the difference from the baseline when its tab is
-        closed) follows on the server's next turn, before any other event of the page."""
+        The page hears of a run in three messages: its start (the busy indicator and the
+        status); the charts in sight, which the browser draws while the server computes
+        the rest; and all else in sight (the headline, answers and observations, the
+        status saying done). What is out of sight (the charts in closed tabs, the
+        difference from the baseline when its tab is closed) follows on the server's next
+        turn, before any other event of the page."""
         with self.pn.io.hold():
             self.busy.value = True
             self.clear()
@@ -992,7 +992,9 @@ class Workbench:
         baseline = self.tabs.active == self.tabs.objects.index(self.baseline_tab)
         more = self.results_charts.more
         tabs = more is not None and more.active != 0
-        with self.pn.io.hold():  # all that is in sight goes in one message
+        with self.pn.io.hold():  # the charts in sight: the browser draws them meanwhile
+            self.results_charts.show_first(outcome.answering)
+        with self.pn.io.hold():  # and all else in sight, with the status saying done
             self._show_outcome(outcome)
             if tabs:
                 self._show_other_charts(outcome)
@@ -1046,7 +1048,6 @@ class Workbench:
         else:
             self.observations.object = None
             self.observations.visible = False
-        self.results_charts.show_first(outcome.answering)
 
     def _chart_panes(self, charts: Iterable[Any], pn: Any) -> list[Any]:
         """New panes for ``charts``: each chart's title, its figures and its warnings."""

@@ -114,38 +114,62 @@ class Settings:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one run of the page shows.
+    """What one run of the page shows: the results of :func:`forcegen.simulate` with the
+    page's settings, and what the page draws of them, each part computed when first asked
+    for (so that the page can send one part to the browser while it computes the next,
+    and never waits for what it does not show).
 
-    ``answers`` are the answers of the run as the summary lists them; ``answering`` the
-    report's chart descriptions of coverage and strength (the charts that answer the
-    question); ``headline`` the rows of the headline table, display text, with bands;
-    ``observations`` each observation against the runs.
-
-    ``charts`` (every fan chart: coverage, strength, losses, recruitment, reservoirs) and
-    ``summary`` (:meth:`forcegen.Results.summary` with the answers, and observations, as
-    ``forcegen run`` prints it) are computed when first asked for: the page shows the other
-    charts in tabs, and only part of the summary (:func:`headline_summary`), so a run is
-    redrawn without waiting for them.
+    ``answering`` are the report's chart descriptions of coverage and strength (the
+    charts that answer the question), ``charts`` every fan chart (those, then losses,
+    recruitment and reservoirs where the run has them); ``answers`` the answers of the run
+    as the summary lists them; ``headline`` the rows of the headline table, display text,
+    with bands; ``observations`` each observation against the runs; ``summary``
+    :meth:`forcegen.Results.summary` with the answers (and observations) as
+    ``forcegen run`` prints it, of which the page shows only the headline's part
+    (:func:`headline_summary`).
     """
 
     settings: Settings
     results: Results
-    answers: list[dict[str, Any]]
-    answering: list[Chart]
-    headline: list[dict[str, Any]]
-    observations: list[dict[str, Any]]
-    whole: Callable[[], dict[str, Any]] = field(repr=False, compare=False)
+    scenario: Scenario = field(repr=False, compare=False)
 
     @cached_property
-    def summary(self) -> dict[str, Any]:
-        """The run's whole summary, with its answers (and observations)."""
-        return self.whole()
+    def answering(self) -> list[Chart]:
+        """The coverage and strength fan charts."""
+        return _answering_charts(self.results)
 
     @cached_property
     def charts(self) -> list[Chart]:
         """Every fan chart of the run: :attr:`answering`, then losses, recruitment and
         reservoirs (where the run has them)."""
         return [*self.answering, *_other_charts(self.results)]
+
+    @cached_property
+    def answers(self) -> list[dict[str, Any]]:
+        """The answers of the run (the summary's ``answers``)."""
+        from forcegen.analysis.answers import evaluate, summaries
+
+        return summaries(evaluate(self.results, self.scenario, quantiles=QUANTILES))
+
+    @cached_property
+    def observations(self) -> list[dict[str, Any]]:
+        """Each observation of the scenario against the runs."""
+        from forcegen.analysis.observations import assess
+
+        return [a.summary() for a in assess(self.results, self.scenario)]
+
+    @cached_property
+    def headline(self) -> list[dict[str, Any]]:
+        """The rows of the headline table (:func:`headline`)."""
+        return headline(headline_summary(self.results, QUANTILES))
+
+    @cached_property
+    def summary(self) -> dict[str, Any]:
+        """The run's whole summary, with its answers (and observations)."""
+        summary = {**self.results.summary(QUANTILES), "answers": self.answers}
+        if self.scenario.observations:
+            summary["observations"] = self.observations
+        return summary
 
 
 @dataclass(frozen=True)
@@ -592,8 +616,6 @@ class Session:
         UsageError
             For an unknown choice or option, bad runs or seed, or no scenario open.
         """
-        from forcegen.analysis.answers import evaluate, summaries
-        from forcegen.analysis.observations import assess
         from forcegen.api import check_choices
 
         with self._lock:
@@ -604,24 +626,7 @@ class Session:
             scenario = self._scenario_with(overrides)
             choices = check_choices(scenario, settings.choices)
             results = self._simulate(scenario, settings, choices, progress)
-            answers = summaries(evaluate(results, scenario, quantiles=QUANTILES))
-            observed = [a.summary() for a in assess(results, scenario)]
-
-            def whole() -> dict[str, Any]:
-                summary = {**results.summary(QUANTILES), "answers": answers}
-                if scenario.observations:
-                    summary["observations"] = observed
-                return summary
-
-            outcome = Outcome(
-                settings=settings,
-                results=results,
-                answers=answers,
-                answering=_answering_charts(results),
-                headline=headline(headline_summary(results, QUANTILES)),
-                observations=observed,
-                whole=whole,
-            )
+            outcome = Outcome(settings=settings, results=results, scenario=scenario)
             self._last = _Configured(scenario, overrides, choices, outcome)
             return outcome
 
