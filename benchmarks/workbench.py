@@ -15,7 +15,7 @@ time goes, each timed redraw is cut into steps that follow one another (:data:`S
 the click reaching the server's callback, the callback before the engine, the engine
 (:func:`forcegen.simulate`), the charts in sight computed and sent, the rest of what is in
 sight (headline, answers, observations, status) computed and sent, and the page's drawing
-after the last message reached it; with the bytes and messages the page received (the
+after the last message reached it; with the bytes and frames the page received (the
 server's times are noted in the server, the page's with a script that notes each websocket
 message as it arrives). Then it times each part of the server's work on its own, without
 the browser.
@@ -211,7 +211,8 @@ def main() -> None:
     rest = median("total") - sum(median(k) for k, _ in STEPS)
     print(f"  {rest:6.3f} s  (the medians' sum differs from the median total by this)")
     print(
-        f"  the page received {median('bytes') / 1e3:.0f} kB in {median('messages'):.0f} messages"
+        f"  the page received {median('bytes') / 1e3:.0f} kB in {median('frames'):.0f} "
+        "websocket frames (each binary array is a frame of its own)"
     )
     steps(args.runs)
 

@@ -286,13 +286,15 @@ def _lean(trace: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def page_figures(chart: Any) -> list[dict[str, Any]]:
-    """The chart's Plotly figures as the page draws them (:func:`_lean` traces)."""
+    """The chart's Plotly figures as the page draws them: :func:`_lean` traces, and a layout
+    that sizes the plot to its pane (``autosize``). Without it Plotly draws a new figure at
+    its default width, and the page then draws every plot twice more to fit its pane."""
     from forcegen.report.interactive import figures
 
     return [
         {
             "data": [_lean(t) for t in figure["data"]],
-            "layout": figure["layout"],
+            "layout": {**figure["layout"], "autosize": True},
             "config": figure.get("config", {}),
         }
         for figure in figures(chart)
