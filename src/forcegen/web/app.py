@@ -210,8 +210,9 @@ def _guarded(method: Callable[..., None]) -> Callable[..., None]:
 
 def _quietly_guarded(method: Callable[..., None]) -> Callable[..., None]:
     """A page action whose errors go to the page's alert instead of escaping, that sets the
-    busy indicator itself (each change of the page sent on its own costs the browser a
-    layout of the whole page, and every plot in it is drawn again)."""
+    busy indicator itself, in the messages that carry its other changes to the browser
+    (each message costs the browser some work, while the server wants the machine's cores
+    for the engine)."""
 
     @wraps(method)
     def run(self: Workbench, *args: Any, **kwargs: Any) -> None:
