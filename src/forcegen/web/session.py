@@ -942,11 +942,6 @@ def _other_charts(results: Results) -> list[Chart]:
     ]
 
 
-def _charts(results: Results) -> list[Chart]:
-    """The page's fan charts: coverage, strength, losses, recruitment and reservoirs."""
-    return [*_answering_charts(results), *_other_charts(results)]
-
-
 def headline_summary(results: Results, quantiles: Sequence[float]) -> dict[str, Any]:
     """The part of :meth:`forcegen.Results.summary` the headline table shows, computed as it
     computes it (the same figures, to the bit): ``demands`` (id, location, measure,
