@@ -8,6 +8,7 @@ back from its panes.
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -314,3 +315,47 @@ def test_workbench_opens_a_scenario_file_in_its_folder(folder: Path) -> None:
     assert view.workbench.session.name == "textbook-fixed-rotation.yaml"
     with pytest.raises(forcegen.UsageError):
         forcegen.workbench(folder / "missing.yaml")
+
+
+def test_the_page_plots_give_plotly_what_the_plain_pane_gives(folder: Path) -> None:
+    import numpy as np
+    import panel as pn
+
+    page = app.build(folder, scenario="belarus-2023.yaml")
+    one(page, "fg-runs").value = 3
+    click(one(page, "fg-run"))
+    pane = plots(page)[0]
+    assert type(pane) is not pn.pane.Plotly and isinstance(pane, pn.pane.Plotly)
+    plain = pn.pane.Plotly(pane.object)
+    mine, theirs = pane._init_params(), plain._init_params()
+    assert mine["layout"] == theirs["layout"] and "template" in mine["layout"]
+    assert mine["data"] == theirs["data"]
+    for a, b in zip(mine["data_sources"], theirs["data_sources"], strict=True):
+        assert a.data.keys() == b.data.keys()
+        for key in a.data:
+            assert np.array_equal(a.data[key][0], b.data[key][0], equal_nan=key != "x")
+
+    # a new run sets the pane's figure, and its model then carries the new numbers
+    root = pane.get_root()
+    model = pane._models[root.ref["id"]][0]
+    value = next(i for i in page.workbench.session.inputs() if i.kind == "value")
+    slider = one(page, app.hook("fg-slider", value.path))
+    slider.value = slider.end
+    click(one(page, "fg-run"))
+    new = pane.object["data"]
+    sent = [cds.data.get("y", [None])[0] for cds in model.data_sources]
+    assert all(np.array_equal(s, t["y"], equal_nan=True) for s, t in zip(sent, new, strict=True))
+
+
+def test_progress_is_shown_at_most_every_progress_every_seconds(textbook: Any) -> None:
+    bench = textbook.workbench
+    status = one(textbook, "fg-status")
+    status.object = "running"
+    bench._progressed = time.perf_counter()
+    bench.progress(1, 10)
+    assert status.object == "running"  # too soon after the work began
+    bench._progressed -= app.PROGRESS_EVERY
+    bench.progress(2, 10)
+    assert status.object == "working: 2 of 10 (20%)"
+    bench.progress(3, 10)
+    assert status.object == "working: 2 of 10 (20%)"

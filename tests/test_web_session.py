@@ -476,3 +476,22 @@ def test_store_view_shows_experiments_and_the_box_found(folder: Folder) -> None:
     assert found["condition"] and found["store"] == "stores/runs.duckdb"
     with pytest.raises(UsageError):
         s.store_view("stores/runs.duckdb", where="nonsense < 1")
+
+
+def test_the_headline_is_computed_as_the_summary_computes_it(session: Session) -> None:
+    from forcegen.analysis.answers import with_answers
+    from forcegen.web.session import QUANTILES, headline, headline_summary
+
+    outcome = session.run(Settings(choices={"size": "few"}, runs=12, seed=2))
+    assert "summary" not in outcome.__dict__  # the whole summary waits until asked for
+    whole = outcome.summary
+    lean = headline_summary(outcome.results, QUANTILES)
+    for part in ("demands", "forces"):
+        assert lean[part] and len(lean[part]) == len(whole[part])
+        for mine, theirs in zip(lean[part], whole[part], strict=True):
+            assert mine == {k: theirs[k] for k in mine}  # the same figures, to the bit
+    assert outcome.headline == headline(whole)
+    assert whole["answers"] == outcome.answers
+    assert whole == with_answers(
+        outcome.results.summary(QUANTILES), outcome.results, session.scenario
+    )

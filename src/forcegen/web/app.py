@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
 from pathlib import Path
@@ -191,7 +192,8 @@ def _message(exc: BaseException) -> str:
 
 
 def _guarded(method: Callable[..., None]) -> Callable[..., None]:
-    """A page action whose errors go to the page's alert instead of escaping."""
+    """A page action whose errors go to the page's alert instead of escaping; the busy
+    indicator is on while it works."""
 
     @wraps(method)
     def run(self: Workbench, *args: Any, **kwargs: Any) -> None:
@@ -206,6 +208,24 @@ def _guarded(method: Callable[..., None]) -> Callable[..., None]:
     return run
 
 
+def _quietly_guarded(method: Callable[..., None]) -> Callable[..., None]:
+    """A page action whose errors go to the page's alert instead of escaping, that sets the
+    busy indicator itself, in the messages that carry its other changes to the browser
+    (each message costs the browser some work, while the server wants the machine's cores
+    for the engine)."""
+
+    @wraps(method)
+    def run(self: Workbench, *args: Any, **kwargs: Any) -> None:
+        try:
+            method(self, *args, **kwargs)
+        except Exception as exc:  # every error is shown, never raised into the server
+            with self.pn.io.hold():
+                self.fail(_message(exc))
+                self.busy.value = False
+
+    return run
+
+
 # --- charts in the page ----------------------------------------------------------------------
 
 DAILY_POINTS = 366
@@ -215,6 +235,9 @@ page thins its charts: the report and the results keep every day."""
 ANSWERING = ("coverage", "strength")
 """The charts the results tab shows at once (by :attr:`Chart.name`); the others are drawn in
 tabs of their own when the user opens them."""
+PROGRESS_EVERY = 1.0
+"""Seconds between two lines of progress in the status (the first comes this long after the
+work began): each line is a message, for which the browser lays out the page again."""
 MORE = "More charts"
 """The first tab of the other charts: a line saying what the tabs hold, so that none of
 them is drawn before it is asked for."""
@@ -264,21 +287,63 @@ def _lean(trace: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def page_figures(chart: Any) -> list[dict[str, Any]]:
-    """The chart's Plotly figures as the page draws them (:func:`_lean` traces)."""
+    """The chart's Plotly figures as the page draws them: :func:`_lean` traces, and a layout
+    that sizes the plot to its pane (``autosize``). Without it Plotly draws a new figure at
+    its default width, and the page then draws every plot twice more to fit its pane."""
     from forcegen.report.interactive import figures
 
     return [
         {
             "data": [_lean(t) for t in figure["data"]],
-            "layout": figure["layout"],
+            "layout": {**figure["layout"], "autosize": True},
             "config": figure.get("config", {}),
         }
         for figure in figures(chart)
     ]
 
 
+class _Drawn:
+    """A figure as Panel's Plotly pane reads one (its ``_data`` and ``_layout``): the traces
+    as :func:`page_figures` makes them, the layout with Plotly's default template, as
+    :class:`plotly.graph_objects.Figure` would give them. Building that Figure validates
+    every trace, which takes most of the time an update spends in the pane (a tenth of a
+    second for the results' twelve plots); the page's traces come from the report's chart
+    descriptions, whose figures the tests check, and only the layout is validated here."""
+
+    def __init__(self, data: Iterable[Mapping[str, Any]], layout: Mapping[str, Any]) -> None:
+        import plotly.graph_objects as go
+
+        self._data = [dict(t) for t in data]
+        self._layout = go.Figure(layout=layout)._layout
+
+
+_PANE: list[Any] = []
+
+
+def _pane_class(pn: Any) -> Any:
+    """Panel's Plotly pane, with figures given as ``{"data", "layout"}`` read as
+    :class:`_Drawn` (where the installed Panel reads figures as the pane expects)."""
+    if not _PANE:
+        if not hasattr(pn.pane.Plotly, "_plotly_json_wrapper"):  # another Panel: its own way
+            _PANE.append(pn.pane.Plotly)
+            return _PANE[0]
+
+        class PagePlotly(pn.pane.Plotly):  # type: ignore[misc, name-defined]
+            """A Plotly pane that does not validate the page's traces again."""
+
+            priority = 0  # never chosen by pn.panel for other objects
+
+            def _to_figure(self, obj: Any) -> Any:
+                if isinstance(obj, dict) and isinstance(obj.get("data"), list):
+                    return _Drawn(obj["data"], obj.get("layout") or {})
+                return super()._to_figure(obj)
+
+        _PANE.append(PagePlotly)
+    return _PANE[0]
+
+
 def _plotly(figure: Mapping[str, Any], name: str, chart: str, pn: Any) -> Any:
-    return pn.pane.Plotly(
+    return _pane_class(pn)(
         {"data": figure["data"], "layout": figure["layout"]},
         config=figure.get("config", {}),
         name=name,
@@ -295,6 +360,31 @@ def _panes_of(chart: Any, drawn: list[dict[str, Any]], pn: Any) -> list[Any]:
     return panes
 
 
+class _Drawing:
+    """Charts drawn in panes: their shape (names, titles, figures and warnings), the panes
+    that show them and, among those, the Plotly panes, figure by figure."""
+
+    def __init__(self) -> None:
+        self.shape: tuple[Any, ...] | None = None
+        self.panes: list[Any] = []
+        self.plots: list[Any] = []
+
+    def update(self, charts: list[Any]) -> list[list[dict[str, Any]]] | None:
+        """Set each Plotly pane's figure to the new charts' if their shape is the one drawn
+        (returns ``None``); else the new charts' figures, to draw in new panes."""
+        drawn = [page_figures(c) for c in charts]
+        shape = tuple(
+            (c.name, c.title, len(d), tuple(c.warnings)) for c, d in zip(charts, drawn, strict=True)
+        )
+        if shape == self.shape:
+            figures = [f for d in drawn for f in d]
+            for pane, figure in zip(self.plots, figures, strict=True):
+                pane.object = {"data": figure["data"], "layout": figure["layout"]}
+            return None
+        self.shape = shape
+        return drawn
+
+
 class ChartPanes:
     """A column of charts that a new run updates in place.
 
@@ -302,7 +392,9 @@ class ChartPanes:
     shape (names, titles, panels and warnings) sets each Plotly pane's figure, so that the
     browser redraws the plots it has (``Plotly.react``) instead of building new ones. With
     ``lazy``, only the :data:`ANSWERING` charts are in the column itself; the others sit in
-    tabs (``pn.Tabs(dynamic=True)``) that the browser draws when one is opened.
+    tabs (``pn.Tabs(dynamic=True)``) that the browser draws when one is opened. The two
+    parts can be drawn one after the other (:meth:`show_first`, then :meth:`show_later`),
+    so that the charts in sight are sent before the others are computed.
 
     Parameters
     ----------
@@ -316,43 +408,58 @@ class ChartPanes:
         self.column = column
         self.pn = pn
         self.lazy = lazy
-        self.shape: tuple[Any, ...] | None = None
-        self.plots: list[Any] = []
+        self.first = _Drawing()
+        self.later = _Drawing()
         self.more: Any = None
+
+    @property
+    def plots(self) -> list[Any]:
+        """Every Plotly pane, in the order of the charts."""
+        return [*self.first.plots, *self.later.plots]
 
     def clear(self) -> None:
         """Take every chart out."""
         self.column.objects = []
-        self.shape, self.plots, self.more = None, [], None
+        self.first, self.later, self.more = _Drawing(), _Drawing(), None
 
     def show(self, charts: Iterable[Any]) -> None:
         """Draw ``charts``: in the panes there are if their shape is the same, in new ones
         otherwise."""
         charts = list(charts)
-        drawn = [page_figures(c) for c in charts]
-        shape = tuple(
-            (c.name, c.title, len(d), tuple(c.warnings)) for c, d in zip(charts, drawn, strict=True)
-        )
-        if shape == self.shape:
-            figures = [f for d in drawn for f in d]
-            for pane, figure in zip(self.plots, figures, strict=True):
-                pane.object = {"data": figure["data"], "layout": figure["layout"]}
+        if not self.lazy:
+            self.show_first(charts)
+            return
+        self.show_first([c for c in charts if c.name in ANSWERING])
+        self.show_later([c for c in charts if c.name not in ANSWERING])
+
+    def show_first(self, charts: Iterable[Any]) -> None:
+        """Draw the charts of the column itself (with ``lazy``, the :data:`ANSWERING` ones)."""
+        charts = list(charts)
+        drawn = self.first.update(charts)
+        if drawn is None:
             return
         pn = self.pn
-        first: list[Any] = []
-        tabs: list[Any] = []
+        panes: list[Any] = []
         for chart, figures in zip(charts, drawn, strict=True):
-            panes = _panes_of(chart, figures, pn)
-            if self.lazy and chart.name not in ANSWERING:
-                tabs.append(pn.Column(*panes[1:], name=chart.title, sizing_mode="stretch_width"))
-            else:
-                first += panes
-        self.plots = [
-            p
-            for part in (*first, *tabs)
-            for p in (part.objects if isinstance(part, pn.Column) else [part])
-            if isinstance(p, pn.pane.Plotly)
+            panes += _panes_of(chart, figures, pn)
+        self.first.panes = panes
+        self.first.plots = [p for p in panes if isinstance(p, pn.pane.Plotly)]
+        self._place()
+
+    def show_later(self, charts: Iterable[Any]) -> None:
+        """Draw the charts of the tabs (with ``lazy``, the charts other than
+        :data:`ANSWERING`), each in a tab of its own."""
+        charts = list(charts)
+        drawn = self.later.update(charts)
+        if drawn is None:
+            return
+        pn = self.pn
+        tabs = [
+            pn.Column(*_panes_of(c, d, pn)[1:], name=c.title, sizing_mode="stretch_width")
+            for c, d in zip(charts, drawn, strict=True)
         ]
+        self.later.panes = tabs
+        self.later.plots = [p for tab in tabs for p in tab.objects if isinstance(p, pn.pane.Plotly)]
         self.more = None
         if tabs:
             hint = pn.pane.Markdown(
@@ -367,9 +474,47 @@ class ChartPanes:
                 sizing_mode="stretch_width",
                 css_classes=[hook("fg-more-charts")],
             )
-            first.append(self.more)
-        self.column.objects = first
-        self.shape = shape
+        self._place()
+
+    def _place(self) -> None:
+        self.column.objects = [*self.first.panes, *([self.more] if self.more else [])]
+
+
+SPINNER = """
+.fg-spin { width: 14px; height: 14px; margin: 3px; border: 3px solid #d0d0d0;
+           border-top-color: #0072B2; border-radius: 50%; animation: fg-spin 0.8s linear infinite; }
+@keyframes fg-spin { to { transform: rotate(360deg); } }
+"""
+
+
+class Busy:
+    """The busy indicator: a spinner drawn in an HTML pane of fixed size while ``value`` is
+    true. Panel's LoadingSpinner changes its CSS classes to turn, and a change of classes
+    makes the browser lay out the whole page again (and Panel then redraws every plot in
+    it, a fifth of a second for the results' charts); a change of an HTML pane's text does
+    not."""
+
+    def __init__(self, pn: Any) -> None:
+        self.pane = pn.pane.HTML(
+            "",
+            width=26,
+            height=26,
+            margin=(12, 4),
+            stylesheets=[SPINNER],
+            css_classes=[hook("fg-busy")],
+            name="busy",
+        )
+
+    @property
+    def value(self) -> bool:
+        """Whether the spinner turns."""
+        return bool(self.pane.object)
+
+    @value.setter
+    def value(self, on: bool) -> None:
+        text = '<div class="fg-spin" title="working"></div>' if on else ""
+        if self.pane.object != text:
+            self.pane.object = text
 
 
 # --- the page ------------------------------------------------------------------------------
@@ -395,6 +540,7 @@ class Workbench:
         self.folder = folder if isinstance(folder, Folder) else Folder(folder)
         self.session: Session = Session(self.folder)
         self.finished = 0  # runs finished on this page
+        self._progressed = 0.0  # when progress was last shown (time.perf_counter)
         self.outcome: Outcome | None = None
         self.controls: dict[str, Any] = {}  # Input.path -> its widget (select or text box)
         self.sliders: dict[str, Any] = {}
@@ -411,10 +557,12 @@ class Workbench:
         self.errors = pn.pane.Alert(
             "", alert_type="danger", visible=False, css_classes=[hook("fg-errors")]
         )
-        self.status = pn.pane.Markdown("", css_classes=[hook("fg-status")], name="status")
-        self.busy = pn.indicators.LoadingSpinner(
-            value=False, size=24, css_classes=[hook("fg-busy")]
+        # of fixed size: a status that grew or shrank with its text would make the browser
+        # lay out the page again, and redraw every plot, each time it changes
+        self.status = pn.pane.Markdown(
+            "", css_classes=[hook("fg-status")], name="status", width=460, height=40
         )
+        self.busy = Busy(pn)
 
         # the scenario
         self.question = pn.pane.Markdown("", css_classes=[hook("fg-question")])
@@ -580,7 +728,7 @@ class Workbench:
             self.charts,
             name="Results",
         )
-        baseline_tab = pn.Column(
+        baseline_tab = self.baseline_tab = pn.Column(
             pn.pane.Markdown(
                 "Pin a run as the baseline; each later run is compared with it run for run "
                 "(same seed: common random numbers)."
@@ -621,7 +769,7 @@ class Workbench:
         )
         self.tabs = tabs
         header = pn.Row(
-            pn.pane.Markdown("## forcegen workbench"), self.picker, self.busy, self.status
+            pn.pane.Markdown("## forcegen workbench"), self.picker, self.busy.pane, self.status
         )
         return pn.Column(
             header,
@@ -645,7 +793,13 @@ class Workbench:
         self.errors.visible = False
 
     def progress(self, done: int, total: int | None = None) -> None:
-        """The progress text of long work (a ``progress(done, total)`` callback)."""
+        """The progress text of long work (a ``progress(done, total)`` callback), shown at
+        most every :data:`PROGRESS_EVERY` seconds: each line shown is a message to the
+        page, and a run of under a second needs none."""
+        now = time.perf_counter()
+        if now - self._progressed < PROGRESS_EVERY:
+            return
+        self._progressed = now
         share = f" ({done / total:.0%})" if total else ""
         self.status.object = f"working: {done:,}{f' of {total:,}' if total else ''}{share}"
 
@@ -817,33 +971,75 @@ class Workbench:
             deterministic=bool(self.deterministic.value),
         )
 
-    @_guarded
+    @_quietly_guarded
     def run(self) -> None:
-        """Run the scenario with the page's settings and draw what comes back."""
-        if self.session.scenario is None:
-            raise UsageError("open a scenario that loads before running it")
-        self.clear()
-        settings = self.settings()
-        self.status.object = f"running {settings.runs} runs"
+        """Run the scenario with the page's settings and draw what comes back.
+
+        The page hears of a run in three messages: its start (the busy indicator and the
+        status); the charts in sight, which the browser draws while the server computes
+        the rest; and all else in sight (the headline, answers and observations, the
+        status saying done). What is out of sight (the charts in closed tabs, the
+        difference from the baseline when its tab is closed) follows on the server's next
+        turn, before any other event of the page."""
+        with self.pn.io.hold():
+            self.busy.value = True
+            self.clear()
+            if self.session.scenario is None:
+                raise UsageError("open a scenario that loads before running it")
+            settings = self.settings()
+            self.status.object = f"running {settings.runs} runs"
+        self._progressed = time.perf_counter()
         outcome = self.session.run(settings, progress=self.progress)
         self.outcome = outcome
         self.finished += 1
-        self._show_outcome(outcome)
-        self.pin_button.disabled = False
-        for button in self.export_buttons.values():
-            button.disabled = False
-        self._show_difference()
-        runs = outcome.settings.runs if not outcome.settings.deterministic else 1
-        self.status.object = f"done: run {self.finished} ({runs} run{'s' if runs != 1 else ''})"
+        baseline = self.tabs.active == self.tabs.objects.index(self.baseline_tab)
+        more = self.results_charts.more
+        tabs = more is not None and more.active != 0
+        with self.pn.io.hold():  # the charts in sight: the browser draws them meanwhile
+            self.results_charts.show_first(outcome.answering)
+        with self.pn.io.hold():  # and all else in sight, with the status saying done
+            self._show_outcome(outcome)
+            if tabs:
+                self._show_other_charts(outcome)
+            if baseline:
+                self._show_difference()
+            self.pin_button.disabled = False
+            for button in self.export_buttons.values():
+                button.disabled = False
+            runs = outcome.settings.runs if not outcome.settings.deterministic else 1
+            s = "s" if runs != 1 else ""
+            self.status.object = f"done: run {self.finished} ({runs} run{s})"
+            self.busy.value = False
+        self._next(self._out_of_sight, outcome, not tabs, not baseline)
+
+    def _next(self, work: Callable[..., None], *args: Any) -> None:
+        """Do ``work`` once what the page changed so far has gone to the browser: on the
+        server's next turn (the browser draws meanwhile), or at once without a server."""
+        doc = self.pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            doc.add_next_tick_callback(lambda: work(*args))
+        else:
+            work(*args)
+
+    @_quietly_guarded
+    def _out_of_sight(self, outcome: Outcome, charts: bool, difference: bool) -> None:
+        """Draw the parts of a run that were out of sight when it was done."""
+        if self.outcome is not outcome:
+            return  # another scenario was opened meanwhile
+        with self.pn.io.hold():
+            if charts:
+                self._show_other_charts(outcome)
+            if difference:
+                self._show_difference()
+
+    def _show_other_charts(self, outcome: Outcome) -> None:
+        self.results_charts.show_later([c for c in outcome.charts if c.name not in ANSWERING])
 
     def _show_outcome(self, outcome: Outcome) -> None:
         headline = _frame(outcome.headline) if outcome.headline else None
         if not _same_frame(self.headline.object, headline):
             self.headline.object = headline
-        lines = [
-            f"- {a.get('sentence') or a.get('statement', '')}"
-            for a in outcome.summary.get("answers", [])
-        ]
+        lines = [f"- {a.get('sentence') or a.get('statement', '')}" for a in outcome.answers]
         answers = "#### Bottom line\n\n" + "\n".join(lines) if lines else ""
         if self.answers.object != answers:
             self.answers.object = answers
@@ -855,7 +1051,6 @@ class Workbench:
         else:
             self.observations.object = None
             self.observations.visible = False
-        self.results_charts.show(outcome.charts)
 
     def _chart_panes(self, charts: Iterable[Any], pn: Any) -> list[Any]:
         """New panes for ``charts``: each chart's title, its figures and its warnings."""

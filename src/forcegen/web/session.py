@@ -41,6 +41,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -113,20 +114,62 @@ class Settings:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one run of the page shows.
+    """What one run of the page shows: the results of :func:`forcegen.simulate` with the
+    page's settings, and what the page draws of them, each part computed when first asked
+    for (so that the page can send one part to the browser while it computes the next,
+    and never waits for what it does not show).
 
-    ``summary`` is :meth:`forcegen.Results.summary` with the answers (and observations) as
-    ``forcegen run`` prints it; ``charts`` the report's chart descriptions (coverage,
-    strength, losses, manpower fans); ``headline`` the rows of the headline table, display
-    text, with bands; ``observations`` each observation against the runs.
+    ``answering`` are the report's chart descriptions of coverage and strength (the
+    charts that answer the question), ``charts`` every fan chart (those, then losses,
+    recruitment and reservoirs where the run has them); ``answers`` the answers of the run
+    as the summary lists them; ``headline`` the rows of the headline table, display text,
+    with bands; ``observations`` each observation against the runs; ``summary``
+    :meth:`forcegen.Results.summary` with the answers (and observations) as
+    ``forcegen run`` prints it, of which the page shows only the headline's part
+    (:func:`headline_summary`).
     """
 
     settings: Settings
     results: Results
-    summary: dict[str, Any]
-    charts: list[Chart]
-    headline: list[dict[str, Any]]
-    observations: list[dict[str, Any]]
+    scenario: Scenario = field(repr=False, compare=False)
+
+    @cached_property
+    def answering(self) -> list[Chart]:
+        """The coverage and strength fan charts."""
+        return _answering_charts(self.results)
+
+    @cached_property
+    def charts(self) -> list[Chart]:
+        """Every fan chart of the run: :attr:`answering`, then losses, recruitment and
+        reservoirs (where the run has them)."""
+        return [*self.answering, *_other_charts(self.results)]
+
+    @cached_property
+    def answers(self) -> list[dict[str, Any]]:
+        """The answers of the run (the summary's ``answers``)."""
+        from forcegen.analysis.answers import evaluate, summaries
+
+        return summaries(evaluate(self.results, self.scenario, quantiles=QUANTILES))
+
+    @cached_property
+    def observations(self) -> list[dict[str, Any]]:
+        """Each observation of the scenario against the runs."""
+        from forcegen.analysis.observations import assess
+
+        return [a.summary() for a in assess(self.results, self.scenario)]
+
+    @cached_property
+    def headline(self) -> list[dict[str, Any]]:
+        """The rows of the headline table (:func:`headline`)."""
+        return headline(headline_summary(self.results, QUANTILES))
+
+    @cached_property
+    def summary(self) -> dict[str, Any]:
+        """The run's whole summary, with its answers (and observations)."""
+        summary = {**self.results.summary(QUANTILES), "answers": self.answers}
+        if self.scenario.observations:
+            summary["observations"] = self.observations
+        return summary
 
 
 @dataclass(frozen=True)
@@ -573,8 +616,6 @@ class Session:
         UsageError
             For an unknown choice or option, bad runs or seed, or no scenario open.
         """
-        from forcegen.analysis.answers import with_answers
-        from forcegen.analysis.observations import assess
         from forcegen.api import check_choices
 
         with self._lock:
@@ -585,18 +626,7 @@ class Session:
             scenario = self._scenario_with(overrides)
             choices = check_choices(scenario, settings.choices)
             results = self._simulate(scenario, settings, choices, progress)
-            summary = with_answers(results.summary(QUANTILES), results, scenario)
-            observed = [a.summary() for a in assess(results, scenario)]
-            if scenario.observations:
-                summary["observations"] = observed
-            outcome = Outcome(
-                settings=settings,
-                results=results,
-                summary=summary,
-                charts=_charts(results),
-                headline=headline(summary),
-                observations=observed,
-            )
+            outcome = Outcome(settings=settings, results=results, scenario=scenario)
             self._last = _Configured(scenario, overrides, choices, outcome)
             return outcome
 
@@ -892,18 +922,85 @@ def _choice_defaults(scenario: Scenario, choices: Mapping[str, str]) -> _Default
     return _Defaults(out)
 
 
-def _charts(results: Results) -> list[Chart]:
-    """The page's fan charts: coverage, strength, losses, recruitment and reservoirs."""
+def _answering_charts(results: Results) -> list[Chart]:
+    """The page's fan charts that answer the question: coverage and strength."""
+    from forcegen.report import charts as described
+
+    ds = results.to_xarray()
+    return [*described.coverage_fans(ds, QUANTILES), *described.strength_fans(ds, QUANTILES)]
+
+
+def _other_charts(results: Results) -> list[Chart]:
+    """The page's other fan charts: losses, recruitment and reservoirs."""
     from forcegen.report import charts as described
 
     ds = results.to_xarray()
     return [
-        *described.coverage_fans(ds, QUANTILES),
-        *described.strength_fans(ds, QUANTILES),
         *described.losses(ds, QUANTILES),
         *described.recruitment(ds, QUANTILES),
         *described.reservoirs(ds, QUANTILES),
     ]
+
+
+def headline_summary(results: Results, quantiles: Sequence[float]) -> dict[str, Any]:
+    """The part of :meth:`forcegen.Results.summary` the headline table shows, computed as it
+    computes it (the same figures, to the bit): ``demands`` (id, location, measure,
+    required, days active, mean coverage with its band, days fully covered, the lowest
+    share of runs fully covered on a day) and ``forces`` (deployed-to-dwell, people at
+    the start and at the end with its band, losses by cause). The whole summary holds much
+    more (strength by location, unit types, pipelines, reservoirs, stocks, every band),
+    which takes longer than the page can wait for what it does not show."""
+    from forcegen.results import _num, _window
+
+    ds = results.to_xarray()
+    q = list(quantiles)
+
+    def band(per_run: Any) -> list[float | None]:
+        return [_num(v) for v in per_run.quantile(q, dim="run").values]
+
+    covered = results.fully_covered()
+    coverage = results.coverage()
+    p_full = results.p_fully_covered()
+    days_active = results.demand_days_active()
+    demands = []
+    for d in ds.demand.values:
+        req = ds.required.sel(demand=d)
+        active_days = int(days_active.sel(demand=d))
+        measured = active_days if float(req.max()) > 0 else 0
+        cov = coverage.sel(demand=d)
+        demands.append(
+            {
+                "id": str(d),
+                "location": str(ds.demand_location.sel(demand=d).item()),
+                "measure": str(ds.demand_measure.sel(demand=d).item()),
+                "required": _num(req.max()),
+                "days_active": active_days,
+                "coverage_mean": _num(cov.mean()) if measured else None,
+                "days_fully_covered_mean": _num(covered.sel(demand=d).sum("day").mean()),
+                "coverage_q": band(cov.mean("day")) if measured else None,
+                "p_fully_covered_min": (
+                    _num(p_full.sel(demand=d).where(_window(ds, str(d), req)).min())
+                    if measured
+                    else None
+                ),
+            }
+        )
+    ratio = results.deployed_to_dwell()
+    losses = ds.losses.sum("day").mean("run")
+    end_per_run = results.end_strength()
+    end = end_per_run.mean("run")
+    forces = [
+        {
+            "force": str(f),
+            "deployed_to_dwell": _num(ratio.sel(force=f)),
+            "people_start": _num(ds.initial_strength.sel(force=f).mean()),
+            "people_end_mean": _num(end.sel(force=f)),
+            "losses_mean": {str(c): _num(losses.sel(force=f, cause=c)) for c in ds.cause.values},
+            "people_end_q": band(end_per_run.sel(force=f)),
+        }
+        for f in ds.force.values
+    ]
+    return {"demands": demands, "forces": forces}
 
 
 def headline(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
