@@ -480,12 +480,12 @@ def test_store_view_shows_experiments_and_the_box_found(folder: Folder) -> None:
 
 def test_the_headline_is_computed_as_the_summary_computes_it(session: Session) -> None:
     from forcegen.analysis.answers import with_answers
-    from forcegen.web.session import QUANTILES, headline, headline_summary
+    from forcegen.web.session import QUANTILES, headline
 
     outcome = session.run(Settings(choices={"size": "few"}, runs=12, seed=2))
     assert "summary" not in outcome.__dict__  # the whole summary waits until asked for
     whole = outcome.summary
-    lean = headline_summary(outcome.results, QUANTILES)
+    lean = outcome.results.headline(QUANTILES)
     for part in ("demands", "forces"):
         assert lean[part] and len(lean[part]) == len(whole[part])
         for mine, theirs in zip(lean[part], whole[part], strict=True):

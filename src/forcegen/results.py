@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -518,19 +518,23 @@ class Results:
                 cols[f"stock_end:{i}"] = stock_end.sel(state=i).values
         return pd.DataFrame(cols, index=pd.Index(ds.run.values, name="run"))
 
-    def summary(self, quantiles: Sequence[float] = QUANTILES) -> dict[str, Any]:
-        """The headline figures, in the documented, versioned layout.
+    def headline(self, quantiles: Sequence[float] = QUANTILES) -> dict[str, Any]:
+        """The part of :meth:`summary` a headline table shows, the same figures to the bit:
+        its ``demands`` and ``forces``, each entry without the bands and sums that only the
+        whole summary gives (days fully covered by quantile, losses by quantile, gains,
+        stocks, units deployed, mobilised-to-dwell). A page that shows the headline after
+        every run computes it in a fraction of the whole summary's time."""
+        band = _band(quantiles)
+        return {
+            "demands": self._demands_summary(band, brief=True),
+            "forces": self._forces_summary(band, brief=True),
+        }
 
-        Each figure that varies between runs also gives its quantiles across runs
-        (``*_q``: one value per entry of ``quantiles``, listed in ``run.quantiles``).
-        """
+    def _demands_summary(
+        self, band: Callable[[xr.DataArray], list[float | None]], *, brief: bool = False
+    ) -> list[dict[str, Any]]:
+        """The summary's ``demands`` (``brief``: the headline's fields only)."""
         ds = self._ds
-        meta = self.meta
-        q = list(quantiles)
-
-        def band(per_run: xr.DataArray) -> list[float | None]:
-            return [_num(v) for v in per_run.quantile(q, dim="run").values]
-
         covered = self.fully_covered()
         coverage = self.coverage()
         p_full = self.p_fully_covered()
@@ -544,28 +548,85 @@ class Results:
             measured = active_days if float(req.max()) > 0 else 0
             cov = coverage.sel(demand=d)
             days_full = covered.sel(demand=d).sum("day")
-            demands.append(
-                {
-                    "id": str(d),
-                    "location": str(ds.demand_location.sel(demand=d).item()),
-                    "measure": str(ds.demand_measure.sel(demand=d).item()),
-                    "required": _num(req.max()),
-                    "days_active": active_days,
-                    "coverage_mean": _num(cov.mean()) if measured else None,
-                    "days_fully_covered_mean": _num(covered.sel(demand=d).sum("day").mean()),
-                    "share_of_days_fully_covered": (
-                        _num(covered.sel(demand=d).sum("day").mean() / measured)
-                        if measured
-                        else None
-                    ),
-                    "coverage_q": band(cov.mean("day")) if measured else None,
-                    "days_fully_covered_q": band(days_full),
-                    "p_fully_covered_min": (
-                        _num(p_full.sel(demand=d).where(window).min()) if measured else None
-                    ),
-                }
+            entry: dict[str, Any] = {
+                "id": str(d),
+                "location": str(ds.demand_location.sel(demand=d).item()),
+                "measure": str(ds.demand_measure.sel(demand=d).item()),
+                "required": _num(req.max()),
+                "days_active": active_days,
+                "coverage_mean": _num(cov.mean()) if measured else None,
+                "days_fully_covered_mean": _num(days_full.mean()),
+            }
+            if not brief:
+                entry["share_of_days_fully_covered"] = (
+                    _num(days_full.mean() / measured) if measured else None
+                )
+            entry["coverage_q"] = band(cov.mean("day")) if measured else None
+            if not brief:
+                entry["days_fully_covered_q"] = band(days_full)
+            entry["p_fully_covered_min"] = (
+                _num(p_full.sel(demand=d).where(window).min()) if measured else None
             )
+            demands.append(entry)
+        return demands
+
+    def _forces_summary(
+        self, band: Callable[[xr.DataArray], list[float | None]], *, brief: bool = False
+    ) -> list[dict[str, Any]]:
+        """The summary's ``forces`` (``brief``: the headline's fields only)."""
+        ds = self._ds
+        ratio = self.deployed_to_dwell()
+        losses = ds.losses.sum("day").mean("run")
+        end_per_run = self.end_strength()
+        end = end_per_run.mean("run")
+        if not brief:
+            mobilised_ratio = self.mobilised_to_dwell()
+            flows = ds.flows.sum("day").mean("run")
+            stocks = ds.stocks.isel(day=-1).mean("run")
+        forces = []
+        for f in ds.force.values:
+            entry: dict[str, Any] = {"force": str(f), "deployed_to_dwell": _num(ratio.sel(force=f))}
+            if not brief:
+                entry["mobilised_to_dwell"] = _num(mobilised_ratio.sel(force=f))
+                entry["units_deployed_mean"] = _num(ds.units_deployed.sel(force=f).mean())
+            entry["people_start"] = _num(ds.initial_strength.sel(force=f).mean())
+            entry["people_end_mean"] = _num(end.sel(force=f))
+            entry["losses_mean"] = {
+                str(c): _num(losses.sel(force=f, cause=c)) for c in ds.cause.values
+            }
+            if not brief:
+                entry["losses_q"] = {
+                    str(c): band(ds.losses.sel(force=f, cause=c).sum("day"))
+                    for c in ds.cause.values
+                }
+            entry["people_end_q"] = band(end_per_run.sel(force=f))
+            if not brief:
+                entry["wounded_out_mean"] = _num(
+                    losses.sel(force=f, cause="wounded")
+                    - flows.sel(force=f, flow="wounded_returning")
+                )
+                entry["gains_mean"] = {
+                    str(k): _num(flows.sel(force=f, flow=k))
+                    for k in ("formed", "replaced", "returned")
+                }
+                entry["end_stocks_mean"] = {
+                    str(k): _num(stocks.sel(force=f, stock=k)) for k in ds.stock.values
+                }
+            forces.append(entry)
+        return forces
+
+    def summary(self, quantiles: Sequence[float] = QUANTILES) -> dict[str, Any]:
+        """The headline figures, in the documented, versioned layout.
+
+        Each figure that varies between runs also gives its quantiles across runs
+        (``*_q``: one value per entry of ``quantiles``, listed in ``run.quantiles``).
+        """
+        ds = self._ds
+        meta = self.meta
+        q = list(quantiles)
+        band = _band(q)
         strength = ds.strength.mean(["run", "day"])
+        demands = self._demands_summary(band)
         locations = [
             {
                 "force": str(f),
@@ -577,43 +638,7 @@ class Results:
             for loc in ds.location.values
             if float(ds.strength.sel(force=f, location=loc).max()) > 0
         ]
-        ratio = self.deployed_to_dwell()
-        mobilised_ratio = self.mobilised_to_dwell()
-        losses = ds.losses.sum("day").mean("run")
-        flows = ds.flows.sum("day").mean("run")
-        stocks = ds.stocks.isel(day=-1).mean("run")
-        end = self.end_strength().mean("run")
-        forces = []
-        for f in ds.force.values:
-            forces.append(
-                {
-                    "force": str(f),
-                    "deployed_to_dwell": _num(ratio.sel(force=f)),
-                    "mobilised_to_dwell": _num(mobilised_ratio.sel(force=f)),
-                    "units_deployed_mean": _num(ds.units_deployed.sel(force=f).mean()),
-                    "people_start": _num(ds.initial_strength.sel(force=f).mean()),
-                    "people_end_mean": _num(end.sel(force=f)),
-                    "losses_mean": {
-                        str(c): _num(losses.sel(force=f, cause=c)) for c in ds.cause.values
-                    },
-                    "losses_q": {
-                        str(c): band(ds.losses.sel(force=f, cause=c).sum("day"))
-                        for c in ds.cause.values
-                    },
-                    "people_end_q": band(self.end_strength().sel(force=f)),
-                    "wounded_out_mean": _num(
-                        losses.sel(force=f, cause="wounded")
-                        - flows.sel(force=f, flow="wounded_returning")
-                    ),
-                    "gains_mean": {
-                        str(k): _num(flows.sel(force=f, flow=k))
-                        for k in ("formed", "replaced", "returned")
-                    },
-                    "end_stocks_mean": {
-                        str(k): _num(stocks.sel(force=f, stock=k)) for k in ds.stock.values
-                    },
-                }
-            )
+        forces = self._forces_summary(band)
         unit_types = self._unit_types_summary(band)
         recruits = ds.pipeline_flows.sum("day").mean("run")
         pipelines = [
@@ -711,6 +736,16 @@ class Results:
             }
             for y in ds.type.values
         ]
+
+
+def _band(quantiles: Sequence[float]) -> Callable[[xr.DataArray], list[float | None]]:
+    """The summary's band of a per-run figure: its quantiles across runs, as numbers."""
+    q = list(quantiles)
+
+    def band(per_run: xr.DataArray) -> list[float | None]:
+        return [_num(v) for v in per_run.quantile(q, dim="run").values]
+
+    return band
 
 
 def _window(ds: xr.Dataset, demand: str, required: xr.DataArray) -> xr.DataArray:

@@ -126,7 +126,7 @@ class Outcome:
     with bands; ``observations`` each observation against the runs; ``summary``
     :meth:`forcegen.Results.summary` with the answers (and observations) as
     ``forcegen run`` prints it, of which the page shows only the headline's part
-    (:func:`headline_summary`).
+    (:meth:`forcegen.Results.headline`).
     """
 
     settings: Settings
@@ -161,7 +161,7 @@ class Outcome:
     @cached_property
     def headline(self) -> list[dict[str, Any]]:
         """The rows of the headline table (:func:`headline`)."""
-        return headline(headline_summary(self.results, QUANTILES))
+        return headline(self.results.headline(QUANTILES))
 
     @cached_property
     def summary(self) -> dict[str, Any]:
@@ -940,67 +940,6 @@ def _other_charts(results: Results) -> list[Chart]:
         *described.recruitment(ds, QUANTILES),
         *described.reservoirs(ds, QUANTILES),
     ]
-
-
-def headline_summary(results: Results, quantiles: Sequence[float]) -> dict[str, Any]:
-    """The part of :meth:`forcegen.Results.summary` the headline table shows, computed as it
-    computes it (the same figures, to the bit): ``demands`` (id, location, measure,
-    required, days active, mean coverage with its band, days fully covered, the lowest
-    share of runs fully covered on a day) and ``forces`` (deployed-to-dwell, people at
-    the start and at the end with its band, losses by cause). The whole summary holds much
-    more (strength by location, unit types, pipelines, reservoirs, stocks, every band),
-    which takes longer than the page can wait for what it does not show."""
-    from forcegen.results import _num, _window
-
-    ds = results.to_xarray()
-    q = list(quantiles)
-
-    def band(per_run: Any) -> list[float | None]:
-        return [_num(v) for v in per_run.quantile(q, dim="run").values]
-
-    covered = results.fully_covered()
-    coverage = results.coverage()
-    p_full = results.p_fully_covered()
-    days_active = results.demand_days_active()
-    demands = []
-    for d in ds.demand.values:
-        req = ds.required.sel(demand=d)
-        active_days = int(days_active.sel(demand=d))
-        measured = active_days if float(req.max()) > 0 else 0
-        cov = coverage.sel(demand=d)
-        demands.append(
-            {
-                "id": str(d),
-                "location": str(ds.demand_location.sel(demand=d).item()),
-                "measure": str(ds.demand_measure.sel(demand=d).item()),
-                "required": _num(req.max()),
-                "days_active": active_days,
-                "coverage_mean": _num(cov.mean()) if measured else None,
-                "days_fully_covered_mean": _num(covered.sel(demand=d).sum("day").mean()),
-                "coverage_q": band(cov.mean("day")) if measured else None,
-                "p_fully_covered_min": (
-                    _num(p_full.sel(demand=d).where(_window(ds, str(d), req)).min())
-                    if measured
-                    else None
-                ),
-            }
-        )
-    ratio = results.deployed_to_dwell()
-    losses = ds.losses.sum("day").mean("run")
-    end_per_run = results.end_strength()
-    end = end_per_run.mean("run")
-    forces = [
-        {
-            "force": str(f),
-            "deployed_to_dwell": _num(ratio.sel(force=f)),
-            "people_start": _num(ds.initial_strength.sel(force=f).mean()),
-            "people_end_mean": _num(end.sel(force=f)),
-            "losses_mean": {str(c): _num(losses.sel(force=f, cause=c)) for c in ds.cause.values},
-            "people_end_q": band(end_per_run.sel(force=f)),
-        }
-        for f in ds.force.values
-    ]
-    return {"demands": demands, "forces": forces}
 
 
 def headline(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
