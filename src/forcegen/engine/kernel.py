@@ -301,35 +301,38 @@ class _State(NamedTuple):
 
 @numba.njit(cache=True)
 def _switch(
-    p_change_policy: NDArray,
-    p_policy_cycle_n: NDArray,
+    change_policy: NDArray,
+    cycle_n: NDArray,
     cycle_start: NDArray,
     cycle_starts: NDArray,
-    p_policy_cycle_pos: NDArray,
-    p_change_position_map: NDArray,
+    cycle_pos: NDArray,
+    position_map: NDArray,
     pos: NDArray,
     t: NDArray,
     policy: NDArray,
     u: int,
     k: int,
 ) -> None:
-    """Switch unit ``u`` to the policy of change ``k`` (``cycle_start`` and ``cycle_starts``:
-    the sample's rows of ``pos_cycle_start`` and ``policy_cycle_starts``)."""
-    new_policy = p_change_policy[k]
-    n_new = p_policy_cycle_n[new_policy]
+    """Switch unit ``u`` to the policy of change ``k``. The plan's arrays: ``change_policy``,
+    ``policy_cycle_n`` (``cycle_n``), the sample's rows of ``pos_cycle_start`` and
+    ``policy_cycle_starts`` (``cycle_start``, ``cycle_starts``), ``policy_cycle_pos``
+    (``cycle_pos``) and ``change_position_map`` (``position_map``); the state's ``pos``,
+    ``t`` and ``policy``."""
+    new_policy = change_policy[k]
+    n_new = cycle_n[new_policy]
     offset = cycle_start[pos[u]]
     if offset >= 0 and n_new > 0:
         old_policy = policy[u]
-        old_len = cycle_starts[old_policy, p_policy_cycle_n[old_policy]]
+        old_len = cycle_starts[old_policy, cycle_n[old_policy]]
         new_len = cycle_starts[new_policy, n_new]
         c = (offset + max(t[u], 0)) * new_len // max(old_len, 1)
         i = 0
         while i + 1 < n_new and cycle_starts[new_policy, i + 1] <= c:
             i += 1
-        pos[u] = p_policy_cycle_pos[new_policy, i]
+        pos[u] = cycle_pos[new_policy, i]
         t[u] = c - cycle_starts[new_policy, i]
     else:
-        pos[u] = p_change_position_map[k, pos[u]]
+        pos[u] = position_map[k, pos[u]]
     policy[u] = new_policy
 
 
