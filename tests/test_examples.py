@@ -337,3 +337,29 @@ def test_wagner_littles_law_at_a_constant_intake():
     steady = 150 * (1 - S**180) / (1 - S)
     assert np.allclose(front[194:], steady, rtol=1e-9)
     assert steady == pytest.approx(20169, abs=1)
+
+
+WHOLE_ONLY = {
+    "demands": {"share_of_days_fully_covered", "days_fully_covered_q"},
+    "forces": {
+        "mobilised_to_dwell",
+        "units_deployed_mean",
+        "losses_q",
+        "wounded_out_mean",
+        "gains_mean",
+        "end_stocks_mean",
+    },
+}
+
+
+@pytest.mark.parametrize("name", ["belarus-2023.yaml", "demand-driven-ready-pool.yaml"])
+def test_the_headline_is_the_summarys_demands_and_forces_less_their_bands_and_sums(name: str):
+    res = forcegen.simulate(scenario(name), runs=12, seed=3)
+    whole, brief = res.summary((0.1, 0.5, 0.9)), res.headline((0.1, 0.5, 0.9))
+    assert set(brief) == {"demands", "forces"}
+    for part, left_out in WHOLE_ONLY.items():
+        assert len(brief[part]) == len(whole[part])
+        for mine, theirs in zip(brief[part], whole[part], strict=True):
+            # the same figures to the bit, in the same order, without the whole summary's own
+            assert mine == {k: v for k, v in theirs.items() if k not in left_out}
+            assert list(mine) == [k for k in theirs if k not in left_out]
